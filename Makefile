@@ -1,0 +1,55 @@
+# rnnbench: `make install run` sets up and trains the default model; `make test` runs the tests.
+# Both create the virtualenv .venv on first use. Override e.g. `make run ARGS="dataset=nottingham"`.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+ARGS ?=
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Read the data from the shared folder beside the checkout when there is one (as tests and CI do);
+# a RNNBENCH_DATA already set wins.
+SHARED_DATA := $(wildcard $(CURDIR)/../shared/data)
+ifneq ($(SHARED_DATA),)
+export RNNBENCH_DATA ?= $(abspath $(SHARED_DATA))
+endif
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-fast smoke run sweep table bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv with torch (TORCH=torch==2.13.0) and rnnbench in editable mode
+
+test: $(STAMP) ## run the whole test suite (RNNBENCH_DATA=../shared/data enables the real-data tests)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## the tests without the slow ones
+	$(BIN)/python -m pytest -q -m "not slow"
+
+smoke: $(STAMP) ## one tiny real run on the generated data set (seconds)
+	$(BIN)/rnnbench dataset=synthetic train=debug $(ARGS)
+
+run: $(STAMP) ## the default run: plain sRNN on JSB Chorales, the papers' protocol
+	$(BIN)/rnnbench dataset=jsb model=srnn $(ARGS)
+
+sweep: $(STAMP) ## sRNN and LSTM on JSB and Nottingham, one job each
+	$(BIN)/rnnbench -m dataset=jsb,nottingham model=srnn,lstm $(ARGS)
+
+table: $(STAMP) ## the comparison table of every run under outputs/, with the published numbers
+	$(BIN)/rnnbench-report --paper $(ARGS)
+
+bench: $(STAMP) ## time the cells against PyTorch's nn.RNN/LSTM/GRU; writes benchmarks/results/
+	$(BIN)/python benchmarks/cell_step.py $(ARGS)
+
+clean: ## remove the virtualenv and caches (not outputs/)
+	rm -rf $(VENV) .pytest_cache *.egg-info

@@ -1,0 +1,78 @@
+"""``rnnbench``: the Hydra app. A thin wrapper around ``train(cfg, run_dir)``.
+
+A user mistake (bad data root, missing file, impossible value) prints one line and exits 2.
+In a multirun (``-m``) a failed or diverged job writes its results.json with that status and
+the sweep goes on with the next job.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from rnnbench.config import register_configs
+from rnnbench.errors import RnnbenchError
+from rnnbench.results import write_json_atomic
+
+log = logging.getLogger("rnnbench")
+register_configs()
+
+
+def _write_failed(cfg: DictConfig, run_dir: Path, error: str) -> None:
+    def get(key):
+        return OmegaConf.select(cfg, key, default=None)
+
+    write_json_atomic(run_dir / "results.json", {
+        "dataset": get("dataset.name"), "model": get("model.name"), "regulariser": get("regulariser.name"),
+        "seed": get("seed"), "status": "failed", "error": error, "train_nll": None, "valid_nll": None,
+        "test_nll": None, "wall_s": None, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "config": OmegaConf.to_container(cfg, resolve=False, enum_to_str=True),
+    })
+
+
+def run_job(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[float]:
+    """Train; return the best validation NLL (what a Hydra sweeper minimises)."""
+    from rnnbench.train import train  # torch is imported only once the config is valid
+
+    try:
+        results = train(cfg, run_dir)
+    except RnnbenchError as e:
+        _write_failed(cfg, run_dir, str(e))
+        if not multirun:
+            print(f"rnnbench: error: {e}", file=sys.stderr)
+            sys.exit(2)
+        log.error("job failed: %s", e)
+        return float("inf")
+    except Exception:
+        _write_failed(cfg, run_dir, traceback.format_exc())
+        if not multirun:
+            raise
+        log.exception("job failed (the sweep goes on)")
+        return float("inf")
+    value = results.get("valid_nll")
+    return float("inf") if value is None else value
+
+
+@hydra.main(version_base="1.3", config_path="pkg://rnnbench.conf", config_name="config")
+def _app(cfg: DictConfig) -> Optional[float]:
+    hc = HydraConfig.get()
+    return run_job(cfg, Path(hc.runtime.output_dir), multirun=hc.mode == RunMode.MULTIRUN)
+
+
+def main() -> None:
+    try:
+        _app()
+    except BrokenPipeError:  # `rnnbench --help | head`
+        sys.stdout = None
+
+
+if __name__ == "__main__":
+    main()

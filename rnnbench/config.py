@@ -1,0 +1,190 @@
+"""Structured-config schemas: every YAML file under conf/ is checked against one of these.
+
+A misspelt key, a value of the wrong type or an unknown enum value is rejected by
+OmegaConf/Hydra before any work starts, with a message naming the key and the valid
+values. Each dataclass maps onto one place in the code (named in its docstring).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+class PadMode(Enum):
+    """What the recurrence sees in front padding (rnnbench/data/batches.py).
+
+    zeros: the net reads the prepended zero frames, as in 000 §3.1 ("zeros are prepended").
+    hold:  the state is held at its initial value through the padding, so a padded chunk
+           gives exactly the numbers of the unpadded one.
+    """
+
+    zeros = "zeros"
+    hold = "hold"
+
+
+class Precision(Enum):
+    float32 = "float32"
+    float64 = "float64"
+
+
+@dataclass
+class DataConfig:
+    """Where data lives (rnnbench/data/fetch.py)."""
+
+    root: Optional[str] = None  # None: $RNNBENCH_DATA, else the per-user cache directory
+    download: bool = True  # false: never touch the network
+    verify: bool = True  # check SHA-256 against the table shipped in the package
+
+
+@dataclass
+class MusicDatasetConfig:
+    """A polyphonic-music benchmark (rnnbench/data/music.py); protocol of 000 §3.1."""
+
+    name: str = MISSING  # jsb | nottingham | musedata | piano-midi
+    file: str = MISSING  # path below the data root, e.g. "music/JSB Chorales.pickle"
+    chunk_len: int = 100  # train/valid sequences are cut into chunks of this many steps
+    pad: PadMode = PadMode.zeros  # short chunks are padded at the front
+    predict_first: bool = False  # also predict frame 1 from the initial state (000 uses T-1)
+
+
+@dataclass
+class SyntheticDatasetConfig(MusicDatasetConfig):
+    """A small generated piano-roll set for tests and demos (rnnbench/data/synthetic.py)."""
+
+    file: str = ""
+    n_train: int = 48
+    n_valid: int = 16
+    n_test: int = 16
+    min_len: int = 20
+    max_len: int = 60
+    n_voices: int = 3  # notes sounding per frame, moving by small steps
+    data_seed: int = 1234  # the data are the same whatever the training seed
+
+
+@dataclass
+class InitConfig:
+    """Initialisation (rnnbench/models/init.py): 002 §1.3.3, 000 §2.3, Sutskever et al. 2013."""
+
+    var_in: float = 0.01  # sigma^2 of W_in entries
+    var_rec: float = 0.0001  # sigma^2 of W_rec entries (before the spectral rescale)
+    var_out: float = 0.0001  # sigma^2 of W_out entries
+    sparsity: Optional[int] = 15  # nu: random incoming non-zeros per unit; None = dense
+    rho: Optional[float] = 1.2  # spectral radius of W_rec (each gate block for gated cells); None = keep
+    bias_hidden: float = 0.0  # b_h
+    bias_out: float = -0.8  # b_y (002)
+    forget_bias: float = 0.0  # added to the LSTM forget-gate bias
+
+
+@dataclass
+class ModelConfig:
+    """The recurrent core (rnnbench/models/<name>.py) and its Bernoulli read-out."""
+
+    name: str = MISSING  # srnn | lstm | gru
+    hidden: int = 400
+    learn_h0: bool = True  # the initial state is a parameter (000 §2.1: theta includes h0)
+    init: InitConfig = field(default_factory=InitConfig)
+
+
+@dataclass
+class RegulariserConfig:
+    """How the net is regularised (rnnbench/regularisers/); 'none' in this release."""
+
+    name: str = "none"
+
+
+@dataclass
+class RmspropNesterovConfig:
+    """rmsprop with Nesterov momentum as in climin (rnnbench/optim/rmsprop_nesterov.py), 000 §2.3."""
+
+    name: str = "rmsprop-nesterov"
+    lr: float = 0.001  # step rate eta
+    momentum: float = 0.99  # mu
+    decay: float = 0.8  # d, decay of the running mean of squared gradients
+    eps: float = 1e-8  # inside the square root, as in climin
+    init_mean_square: float = 1.0  # climin starts the running mean of squares at 1
+
+
+@dataclass
+class AdamConfig:
+    name: str = "adam"
+    lr: float = 0.001
+    betas: List[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+
+
+@dataclass
+class SGDConfig:
+    """SGD with the step decay of Zaremba et al. (2014): lr / factor^max(0, epoch - decay_after)."""
+
+    name: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    decay_after: int = 6  # epochs at the full rate (1-based: epochs 1..decay_after)
+    decay_factor: float = 1.2  # divide the rate by this each later epoch; 1.0 disables
+
+
+@dataclass
+class AdadeltaConfig:
+    name: str = "adadelta"
+    lr: float = 1.0
+    rho: float = 0.9
+    eps: float = 1e-6
+    weight_decay: float = 0.0
+
+
+@dataclass
+class TrainConfig:
+    """The training loop (rnnbench/train.py)."""
+
+    max_epochs: int = 500
+    patience: int = 20  # stop after this many epochs without a better validation NLL
+    batch_size: int = 32  # not given in the papers (their notebook used small batches)
+    eval_batch_size: int = 64
+    clip: Optional[float] = 225.0  # gradient-norm clipping threshold (000 §2.3); None = off
+    max_seconds: Optional[float] = None  # wall-clock budget for the training loop
+    precision: Precision = Precision.float32
+    progress: bool = True  # tqdm bar (off anyway when stderr is not a terminal)
+    save_model: bool = True  # write best.pt (state dict of the best-validation model)
+
+
+@dataclass
+class Config:
+    """The whole run: `rnnbench key=value ...` overrides any field."""
+
+    dataset: Any = MISSING
+    model: ModelConfig = MISSING
+    regulariser: RegulariserConfig = MISSING
+    optim: Any = MISSING
+    train: TrainConfig = MISSING
+    data: DataConfig = field(default_factory=DataConfig)
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+
+
+def register_configs() -> None:
+    """Register the schemas; conf/<group>/*.yaml name theirs as ``/<group>_<name>_schema@_here_``.
+
+    They are stored at the top level, not in the groups, so that they are never offered as
+    options of a group (``dataset=music`` is not a data set) nor listed by ``--help``.
+    """
+    cs = ConfigStore.instance()
+    cs.store(name="rnnbench_schema", node=Config)
+    for group, name, node in [
+        ("dataset", "music", MusicDatasetConfig),
+        ("dataset", "synthetic", SyntheticDatasetConfig),
+        ("model", "model", ModelConfig),
+        ("regulariser", "regulariser", RegulariserConfig),
+        ("optim", "rmsprop_nesterov", RmspropNesterovConfig),
+        ("optim", "adam", AdamConfig),
+        ("optim", "sgd", SGDConfig),
+        ("optim", "adadelta", AdadeltaConfig),
+        ("train", "train", TrainConfig),
+    ]:
+        cs.store(name=f"{group}_{name}_schema", node=node)

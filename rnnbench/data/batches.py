@@ -1,0 +1,131 @@
+"""From piano rolls to device-resident, padded next-step-prediction tensors (000 §3.1).
+
+A sequence of frames x_1..x_L becomes step pairs (input, target):
+
+    predict_first=False (000 normalises by T-1):   inputs x_1..x_{L-1}    targets x_2..x_L
+    predict_first=True:                             inputs 0, x_1..x_{L-1} targets x_1..x_L
+
+Training and validation sequences are first cut into chunks of ``chunk_len`` frames, each an
+independent sequence; short chunks are padded at the front, as 000 prepends zeros:
+
+    frames (chunk_len 6, L 4):  0  0  a  b  c  d
+    inputs:                         0  0  a  b  c     <- the net reads the padding zeros
+    targets:                        .  .  b  c  d     (a is the chunk's first frame: not predicted)
+    loss mask:                      0  0  1  1  1
+
+The test set keeps full sequences, padded at the end (which cannot affect earlier steps).
+Every split is moved to the device once; batches are index selections on the device.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+def chunk(seqs: list[torch.Tensor], chunk_len: int) -> tuple[list[torch.Tensor], list[int]]:
+    """Cut each (T, D) sequence into consecutive pieces of at most ``chunk_len`` frames.
+
+    Returns the pieces and, for each, the index of the sequence it came from.
+    """
+    pieces, owners = [], []
+    for i, seq in enumerate(seqs):
+        for start in range(0, len(seq), chunk_len):
+            pieces.append(seq[start : start + chunk_len])
+            owners.append(i)
+    return pieces, owners
+
+
+@dataclass
+class Split:
+    """A split on the device: rows are sequences (or chunks), padded to a common length.
+
+    inputs, targets: (N, T, D) uint8; loss_mask: (N, T) bool, the predicted frames;
+    step_mask: (N, T) bool, the steps that are not padding; seq_id: (N,) the sequence each
+    row belongs to (chunks of one sequence share it); lengths: (N,) real steps per row.
+    """
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    loss_mask: torch.Tensor
+    step_mask: torch.Tensor
+    seq_id: torch.Tensor
+    lengths: torch.Tensor
+    pad_front: bool
+
+    def __len__(self) -> int:
+        return self.inputs.shape[0]
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.loss_mask.sum())
+
+    def rows(self, index: torch.Tensor, dtype: torch.dtype):
+        """Batch of rows ``index``, cut to the longest of them; (inputs, targets, loss_mask, step_mask)."""
+        T = int(self.lengths[index].max()) if len(index) else 0
+        cols = slice(self.inputs.shape[1] - T, None) if self.pad_front else slice(0, T)
+        return (
+            self.inputs[index, cols].to(dtype),
+            self.targets[index, cols].to(dtype),
+            self.loss_mask[index, cols],
+            self.step_mask[index, cols],
+        )
+
+
+def step_pairs(seq: torch.Tensor, predict_first: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inputs, targets) for next-step prediction of ``seq`` (L, D)."""
+    if predict_first:
+        inputs = torch.cat([torch.zeros_like(seq[:1]), seq[:-1]])
+        return inputs, seq
+    return seq[:-1], seq[1:]
+
+
+def make_split(
+    seqs: list[torch.Tensor],
+    *,
+    predict_first: bool,
+    chunk_len: int | None,
+    device: torch.device | str = "cpu",
+) -> Split:
+    """Pad (and, with ``chunk_len``, chunk and front-pad) ``seqs`` into one Split on ``device``."""
+    if chunk_len is not None:
+        pieces, owners = chunk(seqs, chunk_len)
+        # Every chunk spans chunk_len frames after front padding (000 §3.1).
+        width = chunk_len if predict_first else chunk_len - 1
+        pad_front = True
+    else:
+        pieces, owners = seqs, list(range(len(seqs)))
+        width = max(len(s) for s in pieces) - (0 if predict_first else 1)
+        pad_front = False
+    D = seqs[0].shape[1]
+    if chunk_len is not None:
+        # A one-frame remainder chunk predicts nothing (its only frame is its first): drop it.
+        kept = [i for i, p in enumerate(pieces) if len(p) > (0 if predict_first else 1)]
+        pieces, owners = [pieces[i] for i in kept], [owners[i] for i in kept]
+    N = len(pieces)
+    inputs = torch.zeros(N, width, D, dtype=torch.uint8)
+    targets = torch.zeros(N, width, D, dtype=torch.uint8)
+    loss_mask = torch.zeros(N, width, dtype=torch.bool)
+    step_mask = torch.zeros(N, width, dtype=torch.bool)
+    lengths = torch.zeros(N, dtype=torch.long)
+    for i, piece in enumerate(pieces):
+        inp, tgt = step_pairs(piece, predict_first)
+        n = len(inp)
+        cols = slice(width - n, width) if pad_front else slice(0, n)
+        inputs[i, cols], targets[i, cols] = inp, tgt
+        loss_mask[i, cols] = True
+        step_mask[i, cols] = True
+        lengths[i] = n
+    if pad_front:
+        # Rows are cut to the longest member of a batch from the right, so every chunk keeps the
+        # full padded width: the padding the net reads is part of the protocol.
+        lengths[:] = width
+    return Split(
+        inputs=inputs.to(device),
+        targets=targets.to(device),
+        loss_mask=loss_mask.to(device),
+        step_mask=step_mask.to(device),
+        seq_id=torch.tensor(owners, dtype=torch.long, device=device),
+        lengths=lengths.to(device),
+        pad_front=pad_front,
+    )

@@ -1,0 +1,37 @@
+"""GRU (Cho et al. 2014) in PyTorch's convention, gate order r, z, n:
+    r = sigma(x W_ir + b_ir + h W_hr + b_hr),  z = sigma(x W_iz + b_iz + h W_hz + b_hz)
+    n = tanh(x W_in + b_in + r * (h W_hn + b_hn)),  h_t = (1 - z) * n + z * h_{t-1}
+The recurrent bias stays separate because r multiplies it (as in nn.GRU).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from rnnbench.models.core import RecurrentCore, State, Weights
+
+
+class GRU(RecurrentCore):
+    state_names = ("h",)
+    n_gates = 3
+
+    def __init__(self, input_size: int, hidden_size: int, learn_h0: bool = True):
+        super().__init__(input_size, hidden_size, learn_h0)
+        G = self.n_gates * hidden_size
+        self.w_in = nn.Parameter(torch.empty(input_size, G))  # (D, 3H)
+        self.w_rec = nn.Parameter(torch.empty(hidden_size, G))  # (H, 3H)
+        self.b = nn.Parameter(torch.zeros(G))  # (3H,) input-side bias
+        self.b_rec = nn.Parameter(torch.zeros(G))  # (3H,) recurrent-side bias
+
+    def project(self, x: torch.Tensor, w: Weights) -> torch.Tensor:
+        return x @ w["w_in"] + w["b"]  # (..., 3H)
+
+    def recur(self, u_t: torch.Tensor, state: State, w: Weights) -> tuple[torch.Tensor, State]:
+        (h,) = state
+        ur, uz, un = u_t.chunk(3, dim=-1)
+        vr, vz, vn = (h @ w["w_rec"] + w["b_rec"]).chunk(3, dim=-1)
+        r = torch.sigmoid(ur + vr)
+        z = torch.sigmoid(uz + vz)
+        n = torch.tanh(un + r * vn)
+        h = (1 - z) * n + z * h
+        return h, (h,)

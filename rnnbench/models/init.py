@@ -1,0 +1,71 @@
+"""Initialisation of 002 §1.3.3 / 000 §2.3 (after Sutskever et al. 2013).
+
+Each matrix gets N(0, sigma^2) entries; the sparse init keeps ``nu`` random incoming non-zeros
+per unit (column, in the x @ W convention) and zeroes the rest; W_rec is then rescaled so
+that its spectral radius is rho (for gated cells: each square gate block).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+
+@torch.no_grad()
+def gaussian_(w: torch.Tensor, var: float) -> torch.Tensor:
+    return w.normal_(0.0, var**0.5)
+
+
+@torch.no_grad()
+def sparsify_(w: torch.Tensor, nu: Optional[int]) -> torch.Tensor:
+    """Keep ``nu`` random entries in each column of w (fan_in, fan_out); no-op if nu >= fan_in."""
+    fan_in, fan_out = w.shape
+    if nu is None or nu >= fan_in:
+        return w
+    if nu < 1:
+        raise ValueError(f"sparsity nu must be >= 1, got {nu}")
+    scores = torch.rand(fan_in, fan_out, device=w.device)
+    keep = torch.zeros_like(w, dtype=torch.bool)
+    keep.scatter_(0, scores.topk(nu, dim=0).indices, True)
+    return w.mul_(keep)
+
+
+def spectral_radius(w: torch.Tensor) -> float:
+    """max |eigenvalue| of a square matrix (computed in float64)."""
+    return float(torch.linalg.eigvals(w.detach().double().cpu()).abs().max())
+
+
+@torch.no_grad()
+def set_spectral_radius_(w: torch.Tensor, rho: Optional[float]) -> torch.Tensor:
+    if rho is None:
+        return w
+    current = spectral_radius(w)
+    if current == 0.0:
+        raise ValueError("cannot rescale a recurrent matrix whose spectral radius is 0")
+    return w.mul_(rho / current)
+
+
+@torch.no_grad()
+def init_core_(core, cfg) -> None:
+    """Initialise a core's w_in, w_rec and biases from an InitConfig."""
+    H = core.hidden_size
+    gaussian_(core.w_in, cfg.var_in)
+    sparsify_(core.w_in, cfg.sparsity)
+    gaussian_(core.w_rec, cfg.var_rec)
+    n_blocks = core.w_rec.shape[1] // H
+    for k in range(n_blocks):
+        block = core.w_rec[:, k * H : (k + 1) * H]
+        sparsify_(block, cfg.sparsity)
+        set_spectral_radius_(block, cfg.rho)
+    core.b.fill_(cfg.bias_hidden)
+    if hasattr(core, "b_rec"):
+        core.b_rec.zero_()
+    if core.state_names == ("h", "c"):  # LSTM: gate order i, f, g, o
+        core.b[H : 2 * H] += cfg.forget_bias
+
+
+@torch.no_grad()
+def init_readout_(w_out: torch.Tensor, b_out: torch.Tensor, cfg) -> None:
+    gaussian_(w_out, cfg.var_out)
+    sparsify_(w_out, cfg.sparsity)
+    b_out.fill_(cfg.bias_out)  # b_y = -0.8 (002): sparse piano rolls

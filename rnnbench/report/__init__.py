@@ -1,0 +1,1 @@
+"""``rnnbench-report``: gather results.json files into comparison tables."""

@@ -1,0 +1,60 @@
+"""``rnnbench-report [DIR ...]``: print the comparison table of every results.json under DIRs."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rnnbench.report.table import best_runs, collect, pivot, render
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="rnnbench-report",
+        description="Rows model / regulariser, columns data sets; each cell is the test metric of the run with "
+        "the best validation metric, with the number of runs in brackets.",
+    )
+    p.add_argument("dirs", nargs="*", type=Path, default=[Path("outputs")], help="folders to search (default: outputs/)")
+    p.add_argument("--format", choices=["markdown", "csv", "latex"], default="markdown")
+    p.add_argument("--paper", action="store_true", help="add the published numbers (protocols.md §1) as reference rows")
+    p.add_argument("--digits", type=int, default=2, help="decimals shown (markdown, latex)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    missing = [str(d) for d in args.dirs if not d.is_dir()]
+    if missing:
+        print(f"rnnbench-report: error: no such folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    runs, bad = collect(args.dirs)
+    for line in bad:
+        print(f"rnnbench-report: skipped unreadable {line}", file=sys.stderr)
+    if runs.empty and not args.paper:
+        print(f"rnnbench-report: no results.json under {', '.join(map(str, args.dirs))}", file=sys.stderr)
+        return 1
+    best = best_runs(runs)
+    metrics = sorted(set(best["metric"])) or ["test_nll"]
+    for i, metric in enumerate(metrics):
+        if i:
+            print()
+        if args.format != "csv":
+            print(f"{metric} (test metric of the best-validation run; runs in brackets)\n")
+        print(render(pivot(best, metric, args.paper), args.format, args.digits).rstrip("\n"))
+    not_ok = runs[runs["status"] != "ok"] if not runs.empty else runs
+    if len(not_ok) and args.format != "csv":
+        counts = not_ok["status"].value_counts().to_dict()
+        print(f"\n{len(runs)} runs read; not ok: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    return 0
+
+
+def entry() -> int:
+    try:
+        return main()
+    except BrokenPipeError:  # `rnnbench-report | head`
+        sys.stdout = None
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

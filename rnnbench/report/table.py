@@ -1,0 +1,106 @@
+"""Collect results.json files and pivot them: rows model / regulariser, columns data sets, each
+cell the test metric of the run with the best validation metric, with the number of runs."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from rnnbench.report.paper import MUSIC_COLUMNS, PUBLISHED_NLL
+
+COLUMN_ORDER = MUSIC_COLUMNS + ("synthetic",)
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def collect(dirs: list[Path]) -> tuple[pd.DataFrame, list[str]]:
+    """One row per results.json below ``dirs``; also the files that could not be read."""
+    rows, bad = [], []
+    for d in dirs:
+        for path in sorted(Path(d).rglob("results.json")):
+            try:
+                r = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError) as e:
+                bad.append(f"{path}: {e}")
+                continue
+            sel, test = r.get("selection_metric", "valid_nll"), r.get("test_metric", "test_nll")
+            rows.append({
+                "dataset": r.get("dataset"), "model": r.get("model"), "regulariser": r.get("regulariser"),
+                "status": r.get("status"), "metric": test, "valid": r.get(sel), "test": r.get(test),
+                "run_dir": str(path.parent),
+            })
+    return pd.DataFrame(rows, columns=["dataset", "model", "regulariser", "status", "metric", "valid", "test", "run_dir"]), bad
+
+
+def best_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (metric, model, regulariser, dataset): the run with the lowest validation metric and
+    the number of runs with finite numbers (failed and diverged-before-any-epoch runs have none)."""
+    ok = runs[runs["valid"].map(_finite) & runs["test"].map(_finite)]
+    keys = ["metric", "model", "regulariser", "dataset"]
+    if ok.empty:
+        return pd.DataFrame(columns=keys + ["valid", "test", "runs", "run_dir"])
+    best = ok.loc[ok.groupby(keys)["valid"].idxmin()].set_index(keys)
+    best["runs"] = ok.groupby(keys).size()
+    return best.reset_index()
+
+
+def _columns(datasets) -> list[str]:
+    known = [c for c in COLUMN_ORDER if c in datasets]
+    return known + sorted(set(datasets) - set(known))
+
+
+def pivot(best: pd.DataFrame, metric: str, paper: bool) -> pd.DataFrame:
+    """Table for one test metric: index row label, one column per data set (+ ``source``)."""
+    best = best[best["metric"] == metric]
+    datasets = set(best["dataset"]) | (set(MUSIC_COLUMNS) if paper and metric == "test_nll" else set())
+    columns = _columns(datasets)
+    # Ours in the order of the paper's rows, each followed by the paper rows of the same setup;
+    # setups the papers do not have come after, paper rows without a counterpart last.
+    show_paper = paper and metric == "test_nll"
+    rank = {}
+    for i, row in enumerate(PUBLISHED_NLL if show_paper else []):
+        rank.setdefault(row["key"], i)
+    entries = []  # (sort key, label, source, {dataset: (value, runs)})
+    for (model, reg), group in best.groupby(["model", "regulariser"], sort=True):
+        cells = {row.dataset: (row.test, int(row.runs)) for row in group.itertuples()}
+        entries.append(((rank.get((model, reg), 500), 0, model, reg, 0), f"{model} / {reg}", "rnnbench", cells))
+    if show_paper:
+        for i, row in enumerate(PUBLISHED_NLL):
+            cells = {k: (v, None) for k, v in row["values"].items() if v is not None}
+            order = rank[row["key"]] if row["key"] is not None else 999
+            entries.append(((order, 1, "", "", i), f"paper: {row['label']}", row["source"], cells))
+    entries.sort(key=lambda e: e[0])
+    table = pd.DataFrame(
+        [{"row": label, **{c: cells.get(c) for c in columns}, "source": source} for _, label, source, cells in entries],
+        columns=["row", *columns, "source"],
+    ).set_index("row")
+    return table
+
+
+def render(table: pd.DataFrame, fmt: str, digits: int = 2) -> str:
+    """markdown/latex: 'value (runs)'; csv: a numeric column and a runs column per data set."""
+    data_cols = [c for c in table.columns if c != "source"]
+    if fmt == "csv":
+        out = pd.DataFrame(index=table.index)
+        for c in data_cols:
+            out[c] = [cell[0] if cell else None for cell in table[c]]
+            out[f"{c} runs"] = pd.array([cell[1] if cell else None for cell in table[c]], dtype="Int64")
+        out["source"] = table["source"]
+        return out.to_csv()
+
+    def fmt_cell(cell):
+        if not cell:
+            return "–"
+        value, runs = cell
+        return f"{value:.{digits}f}" if runs is None else f"{value:.{digits}f} ({runs})"
+
+    shown = table.copy()
+    for c in data_cols:
+        shown[c] = [fmt_cell(cell) for cell in table[c]]
+    if fmt == "latex":
+        return shown.to_latex()
+    return shown.to_markdown()

@@ -1,0 +1,187 @@
+"""The training loop: ``train(cfg, run_dir) -> results`` (called by the CLI and by the tests).
+
+Protocol (protocols.md §1, 000 §3.1): minibatches of 100-step chunks of the training
+sequences; validation NLL on the chunked validation set after every epoch; early stopping
+with patience; the test NLL is that of the best-validation model on the full test sequences.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+import rnnbench
+from rnnbench.config import PadMode
+from rnnbench.data.batches import Split, make_split
+from rnnbench.data.load import load_rolls
+from rnnbench.data.pianoroll import N_NOTES
+from rnnbench.errors import ConfigError
+from rnnbench.metrics import evaluate, masked_nll_sum
+from rnnbench.models import build_model
+from rnnbench.models.init import spectral_radius
+from rnnbench.optim import build_optimizer, lr_at_epoch
+from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
+from rnnbench.runtime import DTYPES, device_name, resolve_device, seed_everything
+
+log = logging.getLogger("rnnbench")
+
+REGULARISERS = ("none",)  # the noise-process regularisers arrive with rnnbench/regularisers/
+METRIC_FIELDS = ["epoch", "lr", "train_nll", "grad_norm", "valid_nll", "valid_nll_seq_mean", "best_valid_nll", "spectral_radius", "epoch_s"]
+
+
+def _value(x):
+    """An enum field's value (configs built without the schema hold plain strings)."""
+    return x.value if isinstance(x, Enum) else x
+
+
+def build_splits(rolls: dict[str, list], dataset_cfg, device: torch.device) -> dict[str, Split]:
+    """Train/valid cut into chunks (front-padded), test on full sequences (000 §3.1)."""
+    for name, seqs in rolls.items():
+        if not seqs:
+            raise ConfigError(f"dataset '{dataset_cfg.name}' has an empty {name} split")
+    if dataset_cfg.chunk_len < 2:
+        raise ConfigError(f"dataset.chunk_len must be >= 2, got {dataset_cfg.chunk_len}")
+    chunked = dict(predict_first=dataset_cfg.predict_first, chunk_len=dataset_cfg.chunk_len, device=device)
+    return {
+        "train": make_split(rolls["train"], **chunked),
+        "valid": make_split(rolls["valid"], **chunked),
+        "test": make_split(rolls["test"], predict_first=dataset_cfg.predict_first, chunk_len=None, device=device),
+    }
+
+
+def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> tuple[float, float]:
+    """One pass over the shuffled training rows; returns (frame-weighted train NLL, mean grad norm)."""
+    model.train()
+    device = split.inputs.device
+    params = [p for p in model.parameters() if p.requires_grad]
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    norms = torch.zeros((), dtype=torch.float64, device=device)
+    frames, batches = 0, 0
+    perm = torch.randperm(len(split), generator=generator).to(device)
+    for index in perm.split(cfg.train.batch_size):
+        inputs, targets, loss_mask, step_mask = split.rows(index, dtype)
+        n = loss_mask.sum()
+        grad_norm = torch.zeros((), device=device)
+
+        def closure():
+            nonlocal grad_norm
+            opt.zero_grad(set_to_none=True)
+            logits = model(inputs, step_mask if hold else None)
+            loss_sum = masked_nll_sum(logits, targets, loss_mask)
+            (loss_sum / n).backward()  # mean NLL per predicted frame of the batch
+            if cfg.train.clip is not None:  # gradient-norm clipping (000 §2.3, Pascanu et al. 2012)
+                grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.train.clip)
+            return loss_sum.detach()
+
+        total += opt.step(closure)
+        norms += grad_norm.detach()
+        frames += n
+        batches += 1
+    return float(total) / max(int(frames), 1), float(norms) / max(batches, 1)
+
+
+def _results_header(cfg, model, device) -> dict:
+    return {
+        "dataset": cfg.dataset.name,
+        "model": cfg.model.name,
+        "regulariser": cfg.regulariser.name,
+        "optim": cfg.optim.name,
+        "seed": cfg.seed,
+        "status": "running",
+        "selection_metric": "valid_nll",  # lower is better; rnnbench-report picks runs by it
+        "test_metric": "test_nll",
+        "n_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "device": device_name(device),
+        "torch_version": torch.__version__,
+        "rnnbench_version": rnnbench.__version__,
+        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+    }
+
+
+def train(cfg: DictConfig, run_dir: Path) -> dict:
+    """Train one configuration; write results.json, metrics.csv and best.pt into ``run_dir``."""
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.regulariser.name not in REGULARISERS:
+        raise ConfigError(f"unknown regulariser '{cfg.regulariser.name}'; valid: {', '.join(REGULARISERS)}")
+    if cfg.train.batch_size < 1 or cfg.train.eval_batch_size < 1:
+        raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
+    device = resolve_device(cfg.device)
+    dtype = DTYPES[_value(cfg.train.precision)]
+    seed_everything(cfg.seed)
+    splits = build_splits(load_rolls(cfg.dataset, cfg.data), cfg.dataset, device)
+    model = build_model(cfg.model, N_NOTES, N_NOTES).to(device=device, dtype=dtype)
+    opt = build_optimizer(cfg.optim, model.parameters())
+    hold = _value(cfg.dataset.pad) == PadMode.hold.value
+    generator = torch.Generator().manual_seed(cfg.seed)  # batch order, independent of the init
+    results = _results_header(cfg, model, device)
+    metrics = MetricsLog(run_dir / "metrics.csv", METRIC_FIELDS)
+    log.info("%s on %s: %d train chunks, %d valid chunks, %d test sequences, %d parameters, %s",
+             cfg.model.name, cfg.dataset.name, len(splits["train"]), len(splits["valid"]), len(splits["test"]),
+             results["n_params"], results["device"])
+
+    loop_start = time.perf_counter()
+    best_valid, best_epoch, best_state = math.inf, 0, None
+    status, stop_reason, epoch = "ok", "max_epochs", 0
+    progress = cfg.train.progress and sys.stderr.isatty()
+    bar = tqdm(range(1, cfg.train.max_epochs + 1), desc=f"{cfg.model.name}/{cfg.dataset.name}", unit="epoch",
+               disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    with logging_redirect_tqdm(loggers=[log]) if progress else contextlib.nullcontext():
+        for epoch in bar:
+            t_epoch = time.perf_counter()
+            lr = lr_at_epoch(cfg.optim, epoch)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            train_nll, grad_norm = train_epoch(model, opt, splits["train"], cfg, dtype, generator, hold)
+            valid = evaluate(model, splits["valid"], cfg.train.eval_batch_size, dtype, hold)
+            if not (math.isfinite(train_nll) and math.isfinite(valid.nll)):
+                status, stop_reason = "diverged", f"non-finite loss in epoch {epoch}"
+                log.warning("epoch %d: %s; stopping (the best model so far is kept)", epoch, stop_reason)
+                break
+            if valid.nll < best_valid:
+                best_valid, best_epoch = valid.nll, epoch
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            w_rec = model.core.recurrent_matrix()
+            row = dict(epoch=epoch, lr=lr, train_nll=train_nll, grad_norm=grad_norm, valid_nll=valid.nll,
+                       valid_nll_seq_mean=valid.nll_seq_mean, best_valid_nll=best_valid,
+                       spectral_radius=spectral_radius(w_rec) if w_rec is not None else "",  # 000 Fig. 2
+                       epoch_s=round(time.perf_counter() - t_epoch, 4))
+            metrics.append(row)
+            log.info("epoch %d  train %.4f  valid %.4f  best %.4f (epoch %d)  %.2fs", epoch, train_nll, valid.nll,
+                     best_valid, best_epoch, row["epoch_s"])
+            bar.set_postfix(train=f"{train_nll:.3f}", valid=f"{valid.nll:.3f}", best=f"{best_valid:.3f}")
+            if epoch - best_epoch >= cfg.train.patience:
+                stop_reason = f"no improvement for {cfg.train.patience} epochs"
+                break
+            if cfg.train.max_seconds is not None and time.perf_counter() - start > cfg.train.max_seconds:
+                stop_reason = f"time budget of {cfg.train.max_seconds}s reached"
+                break
+    bar.close()
+    train_s = time.perf_counter() - loop_start
+
+    results.update(status=status, stop_reason=stop_reason, epochs=epoch, best_epoch=best_epoch,
+                   train_s=train_s, seconds_per_epoch=train_s / max(epoch, 1))
+    if best_state is not None:
+        model.load_state_dict(best_state)
+        for split in ("train", "valid", "test"):
+            nll = evaluate(model, splits[split], cfg.train.eval_batch_size, dtype, hold)
+            results.update({f"{split}_nll": nll.nll, f"{split}_nll_seq_mean": nll.nll_seq_mean, f"{split}_frames": nll.frames})
+        if cfg.train.save_model:
+            save_state_atomic(run_dir / "best.pt", best_state)
+    else:
+        results.update(train_nll=None, valid_nll=None, test_nll=None)
+    results["wall_s"] = time.perf_counter() - start
+    write_json_atomic(run_dir / "results.json", results)
+    log.info("%s: test NLL %s (best epoch %d of %d; %s); results in %s", status, results.get("test_nll"),
+             best_epoch, epoch, stop_reason, run_dir)
+    return results

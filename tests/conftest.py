@@ -1,0 +1,50 @@
+"""Shared fixtures: config composition (as the CLI does it) and the real data root, if any."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+
+from rnnbench.config import register_configs
+
+register_configs()
+
+REPO = Path(__file__).resolve().parents[1]
+JSB = "music/JSB Chorales.pickle"
+
+
+def compose_cfg(*overrides: str):
+    """The config the CLI would build from ``overrides``."""
+    with initialize_config_module(config_module="rnnbench.conf", version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+@pytest.fixture
+def quick_cfg(tmp_path):
+    """A tiny synthetic run on the CPU, deterministic and quiet."""
+
+    def make(*overrides):
+        return compose_cfg("dataset=synthetic", "train=debug", "model.hidden=16", "device=cpu",
+                           "train.progress=false", f"data.root={tmp_path / 'data'}", *overrides)
+
+    return make
+
+
+def real_data_root() -> Path | None:
+    root = os.environ.get("RNNBENCH_DATA")
+    if root and (Path(root) / JSB).is_file():
+        return Path(root)
+    return None
+
+
+needs_data = pytest.mark.skipif(real_data_root() is None, reason="RNNBENCH_DATA does not hold the music pickles")
+
+
+def run_cli(args: list[str], cwd: Path, env_extra: dict | None = None, module: str = "rnnbench") -> subprocess.CompletedProcess:
+    """Run ``python -m <module> args`` in ``cwd`` (what the console scripts run)."""
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)

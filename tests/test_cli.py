@@ -1,0 +1,74 @@
+"""The console entry points, run as a user would (subprocesses in a scratch directory)."""
+import json
+
+import pytest
+
+from tests.conftest import run_cli
+
+QUICK = ["dataset=synthetic", "train=debug", "model.hidden=16", "device=cpu"]
+
+
+def _results(cwd):
+    return sorted(cwd.glob("outputs/**/results.json"))
+
+
+def test_synthetic_debug_run_writes_valid_results(tmp_path):
+    proc = run_cli(["dataset=synthetic", "train=debug"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    [path] = _results(tmp_path)
+    assert path.parent.parent.parent.name == "runs"  # outputs/runs/<date>/<time.microseconds>
+    assert len(path.parent.name.split("-")) == 4  # HH-MM-SS-ffffff
+    res = json.loads(path.read_text())
+    assert res["status"] == "ok" and res["dataset"] == "synthetic" and res["epochs"] == 2
+    assert 0 < res["test_nll"] < 100 and res["config"]["train"]["max_epochs"] == 2
+    assert (path.parent / "metrics.csv").is_file() and (path.parent / "best.pt").is_file()
+    assert (path.parent / ".hydra" / "config.yaml").is_file()
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("trian.max_epochs=3", "Could not override 'trian.max_epochs'"),
+    ("train.max_epoch=3", "Key 'max_epoch' not in 'TrainConfig'"),
+    ("train.max_epochs=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
+    ("dataset.pad=both", "Invalid value 'both', expected one of [zeros, hold]"),
+    ("model=lstmm", "Could not find 'model/lstmm'"),
+])
+def test_config_mistakes_exit_non_zero_with_a_clear_message(tmp_path, override, expected):
+    proc = run_cli([*QUICK, override], tmp_path)
+    assert proc.returncode != 0
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+    assert not _results(tmp_path)
+
+
+def test_unknown_option_lists_the_valid_choices(tmp_path):
+    proc = run_cli(["model=lstmm"], tmp_path)
+    assert "Available options in 'model':" in proc.stderr
+    for name in ("gru", "lstm", "srnn"):
+        assert f"\t{name}\n" in proc.stderr
+
+
+def test_user_error_is_one_line_not_a_traceback(tmp_path):
+    proc = run_cli(["dataset=jsb", "data.download=false", f"data.root={tmp_path / 'empty'}"], tmp_path)
+    assert proc.returncode == 2
+    assert "rnnbench: error: 'music/JSB Chorales.pickle' is not in data root" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    [path] = _results(tmp_path)
+    assert json.loads(path.read_text())["status"] == "failed"
+
+
+def test_help_lists_the_config_groups(tmp_path):
+    proc = run_cli(["--help"], tmp_path)
+    assert proc.returncode == 0
+    for line in ("dataset: jsb, musedata, nottingham, piano-midi, synthetic", "model: gru, lstm, srnn",
+                 "optim: adadelta, adam, rmsprop-nesterov, sgd", "regulariser: none", "train: debug, default"):
+        assert line in proc.stdout
+    assert "schema" not in proc.stdout
+
+
+@pytest.mark.slow
+def test_multirun_goes_on_after_a_failed_and_a_diverged_job(tmp_path):
+    proc = run_cli(["-m", *QUICK, "optim=sgd", "train.clip=null", "optim.lr=1e30,0.01", "dataset.chunk_len=1,25"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    runs = [json.loads(p.read_text()) for p in _results(tmp_path)]
+    assert all("/multirun/" in str(p) for p in _results(tmp_path))
+    statuses = sorted((r["config"]["optim"]["lr"], r["config"]["dataset"]["chunk_len"], r["status"]) for r in runs)
+    assert statuses == [(0.01, 1, "failed"), (0.01, 25, "ok"), (1e30, 1, "failed"), (1e30, 25, "diverged")]

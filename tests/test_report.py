@@ -1,0 +1,60 @@
+import json
+
+import pytest
+
+from rnnbench.report.cli import main
+from rnnbench.report.table import best_runs, collect, pivot, render
+
+
+def _fake_run(root, name, dataset, valid, test, model="srnn", reg="none", status="ok"):
+    d = root / name
+    d.mkdir(parents=True)
+    (d / "results.json").write_text(json.dumps({
+        "dataset": dataset, "model": model, "regulariser": reg, "status": status,
+        "valid_nll": valid, "test_nll": test}))
+
+
+def test_report_picks_the_best_validation_run(tmp_path, capsys):
+    _fake_run(tmp_path, "a", "jsb", valid=8.9, test=8.1)  # best test, worse validation
+    _fake_run(tmp_path, "b", "jsb", valid=8.7, test=8.6)  # chosen: best validation
+    _fake_run(tmp_path, "c", "jsb", valid=None, test=None, status="failed")
+    assert main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| srnn / none | 8.60 (2) |" in out and "8.10" not in out
+    assert "3 runs read; not ok: 1 failed" in out
+
+
+def test_report_formats_and_paper_rows(tmp_path, capsys):
+    _fake_run(tmp_path, "a", "jsb", 8.7, 8.6)
+    _fake_run(tmp_path, "b", "nottingham", 3.5, 3.4, model="lstm")
+    best = best_runs(collect([tmp_path])[0])
+    table = pivot(best, "test_nll", paper=True)
+    assert list(table.columns) == ["piano-midi", "nottingham", "musedata", "jsb", "source"]
+    rows = list(table.index)
+    assert rows.index("paper: sRNN, plain") == rows.index("srnn / none") + 1  # next to ours
+    assert table.loc["paper: FD-RNN", "jsb"] == (8.01, None)
+    assert table.loc["paper: RNN-DOS (DropConnect, per sequence)", "source"] == "001 Table 1"
+    csv = render(pivot(best, "test_nll", paper=False), "csv")
+    assert csv.splitlines()[0] == "row,nottingham,nottingham runs,jsb,jsb runs,source"
+    assert "srnn / none,,,8.6,1,rnnbench" in csv
+    latex = render(pivot(best, "test_nll", paper=False), "latex")
+    assert "\\begin{tabular}" in latex and "8.60 (1)" in latex
+
+
+def test_report_errors(tmp_path, capsys):
+    assert main([str(tmp_path / "nope")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert main([str(tmp_path)]) == 1
+    assert "no results.json under" in capsys.readouterr().err
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "results.json").write_text("{truncated")
+    _fake_run(tmp_path, "ok", "jsb", 8.7, 8.6)
+    assert main([str(tmp_path)]) == 0
+    assert "skipped unreadable" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "csv", "latex"])
+def test_report_cli_formats(tmp_path, capsys, fmt):
+    _fake_run(tmp_path, "a", "jsb", 8.7, 8.6)
+    assert main([str(tmp_path), "--format", fmt, "--paper"]) == 0
+    assert "8.58" in capsys.readouterr().out
