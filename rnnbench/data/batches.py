@@ -62,7 +62,8 @@ class Split:
 
     def rows(self, index: torch.Tensor, dtype: torch.dtype):
         """Batch of rows ``index``, cut to the longest of them; (inputs, targets, loss_mask, step_mask)."""
-        T = int(self.lengths[index].max()) if len(index) else 0
+        # Chunks all span the padded width; only full test sequences are cut (one sync per batch).
+        T = self.inputs.shape[1] if self.pad_front else int(self.lengths[index].max())
         cols = slice(self.inputs.shape[1] - T, None) if self.pad_front else slice(0, T)
         return (
             self.inputs[index, cols].to(dtype),

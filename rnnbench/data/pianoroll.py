@@ -15,13 +15,16 @@ N_NOTES = HIGHEST_NOTE - LOWEST_NOTE + 1  # 88
 
 def to_pianoroll(steps: Sequence[Iterable[int]]) -> torch.Tensor:
     """(T, 88) uint8 roll of ``steps``; an empty step is a silent frame."""
+    pairs = [(t, int(note)) for t, notes in enumerate(steps) for note in notes]
     roll = torch.zeros(len(steps), N_NOTES, dtype=torch.uint8)
-    for t, notes in enumerate(steps):
-        for note in notes:
-            note = int(note)
-            if not LOWEST_NOTE <= note <= HIGHEST_NOTE:
-                raise DataError(f"note {note} at step {t} is outside the piano range {LOWEST_NOTE}..{HIGHEST_NOTE}")
-            roll[t, note - LOWEST_NOTE] = 1
+    if not pairs:
+        return roll
+    index = torch.tensor(pairs, dtype=torch.long)  # (events, 2): time step, MIDI note
+    outside = (index[:, 1] < LOWEST_NOTE) | (index[:, 1] > HIGHEST_NOTE)
+    if bool(outside.any()):
+        t, note = index[outside.nonzero()[0, 0]].tolist()
+        raise DataError(f"note {note} at step {t} is outside the piano range {LOWEST_NOTE}..{HIGHEST_NOTE}")
+    roll[index[:, 0], index[:, 1] - LOWEST_NOTE] = 1
     return roll
 
 
