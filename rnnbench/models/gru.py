@@ -29,7 +29,7 @@ class GRU(RecurrentCore):
     def recur(self, u_t: torch.Tensor, state: State, w: Weights) -> tuple[torch.Tensor, State]:
         (h,) = state
         ur, uz, un = u_t.chunk(3, dim=-1)
-        vr, vz, vn = (h @ w["w_rec"] + w["b_rec"]).chunk(3, dim=-1)
+        vr, vz, vn = torch.addmm(w["b_rec"], h, w["w_rec"]).chunk(3, dim=-1)
         r = torch.sigmoid(ur + vr)
         z = torch.sigmoid(uz + vz)
         n = torch.tanh(un + r * vn)

@@ -29,7 +29,7 @@ class LSTM(RecurrentCore):
 
     def recur(self, u_t: torch.Tensor, state: State, w: Weights) -> tuple[torch.Tensor, State]:
         h, c = state
-        i, f, g, o = (u_t + h @ w["w_rec"]).chunk(4, dim=-1)  # each (B, H)
+        i, f, g, o = torch.addmm(u_t, h, w["w_rec"]).chunk(4, dim=-1)  # u_t + h W_rec, each (B, H)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h = torch.sigmoid(o) * torch.tanh(c)
         return h, (h, c)

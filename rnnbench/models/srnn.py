@@ -21,7 +21,7 @@ class SRNN(RecurrentCore):
 
     def recur(self, u_t: torch.Tensor, state: State, w: Weights) -> tuple[torch.Tensor, State]:
         (h,) = state
-        h = torch.tanh(u_t + h @ w["w_rec"])  # (B, H)
+        h = torch.tanh(torch.addmm(u_t, h, w["w_rec"]))  # u_t + h W_rec, (B, H)
         return h, (h,)
 
     def recurrent_matrix(self) -> torch.Tensor:

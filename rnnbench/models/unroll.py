@@ -22,9 +22,11 @@ def unroll(
     """
     w = core.weights() if w is None else w
     u = core.project(x, w)  # (B, T, G)
+    # unbind, not u[:, t]: autograd would back-propagate each indexing through a zero tensor of
+    # the whole (B, T, G) projection, which costs O(T^2); unbind's backward is one stack.
     ys = []
-    for t in range(x.shape[1]):
-        y, new = core.recur(u[:, t], state, w)
+    for t, u_t in enumerate(u.unbind(1)):
+        y, new = core.recur(u_t, state, w)
         if step_mask is not None:
             keep = step_mask[:, t, None]  # (B, 1)
             new = tuple(torch.where(keep, n, s) for n, s in zip(new, state))
