@@ -1,14 +1,17 @@
 """The recurrent-core interface (after haiku's RNNCore and pyro's DMM): a core is a step
 ``(x_t, state) -> (y_t, state)`` plus ``initial_state(B)``; unrolling is rnnbench/models/unroll.py.
 
-Cells are explicit math on explicit weight tensors. The step is split in two so that
-regularisers and fast unrolls can act between them without touching the cell:
+Cells are explicit math on explicit weight tensors, split in three so that regularisers and
+fast unrolls act between the parts without touching the cell:
 
-    project(x, w)          the non-recurrent part x W_in + b, for one step or all steps at once
-    recur(u_t, state, w)   the recurrent part, given the projected input u_t
+    project(x, w)                   u = x W_in + b, the input contribution (one step or all steps)
+    recurrent_input(h, w)           v = h W_rec (+ b_rec), the recurrent contribution
+    transition(u, v, state, ops)    the elementwise gate math, written against ``ops``
 
 ``w`` is a dict of weight tensors (``weights()`` by default): a regulariser may hand in noisy or
-masked weights, and a population of parameter sets can be stacked or vmapped over it.
+masked weights or masked inputs, compute the two linear parts itself (per-gate masks), or run
+``transition`` on (mean, variance) pairs with moment ops; a population of parameter sets can be
+stacked or vmapped over ``w``.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from typing import Optional
 
 import torch
 from torch import nn
+
+from rnnbench.models.ops import PLAIN
 
 State = tuple[torch.Tensor, ...]
 Weights = dict[str, torch.Tensor]
@@ -25,6 +30,7 @@ class RecurrentCore(nn.Module):
     """Base class: subclasses define their parameters, ``project``, ``recur`` and ``state_names``."""
 
     state_names: tuple[str, ...] = ("h",)
+    n_gates: int = 1  # blocks of width H in u and v
 
     def __init__(self, input_size: int, hidden_size: int, learn_h0: bool = True):
         super().__init__()
@@ -43,10 +49,17 @@ class RecurrentCore(nn.Module):
         return tuple(w[f"{n}0"].expand(batch_size, self.hidden_size) for n in self.state_names)
 
     def project(self, x: torch.Tensor, w: Weights) -> torch.Tensor:
+        return x @ w["w_in"] + w["b"]  # (..., G)
+
+    def recurrent_input(self, h: torch.Tensor, w: Weights) -> torch.Tensor:
+        return h @ w["w_rec"]  # (B, G)
+
+    def transition(self, u_t, v_t, state: State, ops=PLAIN, cell_mask=None) -> tuple:
+        """New output and state from the input and recurrent contributions u_t, v_t (B, G)."""
         raise NotImplementedError
 
     def recur(self, u_t: torch.Tensor, state: State, w: Weights) -> tuple[torch.Tensor, State]:
-        raise NotImplementedError
+        return self.transition(u_t, self.recurrent_input(state[0], w), state)
 
     def step(self, x_t: torch.Tensor, state: State, w: Optional[Weights] = None) -> tuple[torch.Tensor, State]:
         """One time step: x_t (B, D) -> y_t (B, H)."""

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from rnnbench.models.core import RecurrentCore, State, Weights
+from rnnbench.models.ops import PLAIN
 
 
 class GRU(RecurrentCore):
@@ -23,15 +24,15 @@ class GRU(RecurrentCore):
         self.b = nn.Parameter(torch.zeros(G))  # (3H,) input-side bias
         self.b_rec = nn.Parameter(torch.zeros(G))  # (3H,) recurrent-side bias
 
-    def project(self, x: torch.Tensor, w: Weights) -> torch.Tensor:
-        return x @ w["w_in"] + w["b"]  # (..., 3H)
+    def recurrent_input(self, h: torch.Tensor, w: Weights) -> torch.Tensor:
+        return torch.addmm(w["b_rec"], h, w["w_rec"])  # h W_rec + b_rec, (B, 3H)
 
-    def recur(self, u_t: torch.Tensor, state: State, w: Weights) -> tuple[torch.Tensor, State]:
+    def transition(self, u_t, v_t, state, ops=PLAIN, cell_mask=None):
         (h,) = state
-        ur, uz, un = u_t.chunk(3, dim=-1)
-        vr, vz, vn = torch.addmm(w["b_rec"], h, w["w_rec"]).chunk(3, dim=-1)
-        r = torch.sigmoid(ur + vr)
-        z = torch.sigmoid(uz + vz)
-        n = torch.tanh(un + r * vn)
-        h = (1 - z) * n + z * h
+        ur, uz, un = ops.chunk(u_t, 3)
+        vr, vz, vn = ops.chunk(v_t, 3)
+        r = ops.sigmoid(ops.add(ur, vr))
+        z = ops.sigmoid(ops.add(uz, vz))
+        n = ops.tanh(ops.add(un, ops.mul(r, vn)))
+        h = ops.add(ops.mul(ops.one_minus(z), n), ops.mul(z, h))
         return h, (h,)

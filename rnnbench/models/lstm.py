@@ -4,13 +4,15 @@ Gate order i, f, g, o along the last axis, as in PyTorch, so that weights can be
 with nn.LSTM in the tests:
     [i f g o] = x_t W_in + h_{t-1} W_rec + b
     c_t = sigma(f) * c_{t-1} + sigma(i) * tanh(g);   h_t = sigma(o) * tanh(c_t)
+With ``cell_mask`` (RNNDrop), c_t is multiplied by the mask before it is used or carried.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from rnnbench.models.core import RecurrentCore, State, Weights
+from rnnbench.models.core import RecurrentCore
+from rnnbench.models.ops import PLAIN
 
 
 class LSTM(RecurrentCore):
@@ -24,12 +26,11 @@ class LSTM(RecurrentCore):
         self.w_rec = nn.Parameter(torch.empty(hidden_size, G))  # (H, 4H)
         self.b = nn.Parameter(torch.zeros(G))  # (4H,)
 
-    def project(self, x: torch.Tensor, w: Weights) -> torch.Tensor:
-        return x @ w["w_in"] + w["b"]  # (..., 4H)
-
-    def recur(self, u_t: torch.Tensor, state: State, w: Weights) -> tuple[torch.Tensor, State]:
+    def transition(self, u_t, v_t, state, ops=PLAIN, cell_mask=None):
         h, c = state
-        i, f, g, o = torch.addmm(u_t, h, w["w_rec"]).chunk(4, dim=-1)  # u_t + h W_rec, each (B, H)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
+        i, f, g, o = ops.chunk(ops.add(u_t, v_t), 4)  # each (B, H)
+        c = ops.add(ops.mul(ops.sigmoid(f), c), ops.mul(ops.sigmoid(i), ops.tanh(g)))
+        if cell_mask is not None:  # RNNDrop (Moon et al. 2015): one mask on the cell state
+            c = ops.mul(c, cell_mask)
+        h = ops.mul(ops.sigmoid(o), ops.tanh(c))
         return h, (h, c)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnnbench.models.core import RecurrentCore, State, Weights
+from rnnbench.models.core import RecurrentCore
+from rnnbench.models.ops import PLAIN
 
 
 class SRNN(RecurrentCore):
@@ -16,12 +17,8 @@ class SRNN(RecurrentCore):
         self.w_rec = nn.Parameter(torch.empty(hidden_size, hidden_size))  # (H, H)
         self.b = nn.Parameter(torch.zeros(hidden_size))  # (H,)
 
-    def project(self, x: torch.Tensor, w: Weights) -> torch.Tensor:
-        return x @ w["w_in"] + w["b"]  # (..., H)
-
-    def recur(self, u_t: torch.Tensor, state: State, w: Weights) -> tuple[torch.Tensor, State]:
-        (h,) = state
-        h = torch.tanh(torch.addmm(u_t, h, w["w_rec"]))  # u_t + h W_rec, (B, H)
+    def transition(self, u_t, v_t, state, ops=PLAIN, cell_mask=None):
+        h = ops.tanh(ops.add(u_t, v_t))
         return h, (h,)
 
     def recurrent_matrix(self) -> torch.Tensor:
