@@ -89,11 +89,66 @@ class ModelConfig:
     init: InitConfig = field(default_factory=InitConfig)
 
 
+class Noise(Enum):
+    """The noise process at one site (002 §2.3.4): what is corrupted, and how."""
+
+    none = "none"
+    dropout = "dropout"  # Bernoulli drop of units: the site's input units (rate = drop probability)
+    dropconnect = "dropconnect"  # Bernoulli drop of weights (Wan et al. 2013; rate = drop probability)
+    additive = "additive"  # W + eps, eps ~ N(0, rate^2) (001 §8.1.1; rate = sigma)
+    multiplicative = "multiplicative"  # W + W * eps, eps ~ N(0, rate^2) (001 §8.1.2; rate = sigma)
+
+
+class Realise(Enum):
+    """How the noise is realised (rnnbench/regularisers/)."""
+
+    step = "step"  # resampled at every time step (Zaremba et al.; 001 "per time step")
+    sequence = "sequence"  # sampled once per sequence and held for every step (003; 001 "per sequence")
+    moments = "moments"  # propagated as (mean, variance), deterministically (fast dropout, 000/002)
+
+
+class Penalty(Enum):
+    none = "none"
+    l1 = "l1"
+    l2 = "l2"
+
+
+@dataclass
+class SiteConfig:
+    """One site of the network; ``rate`` is a drop probability or a noise standard deviation."""
+
+    noise: Noise = Noise.none
+    rate: float = 0.0
+
+
 @dataclass
 class RegulariserConfig:
-    """How the net is regularised (rnnbench/regularisers/); 'none' in this release."""
+    """A noise process on sites of the net plus an optional penalty (rnnbench/regularisers/).
 
-    name: str = "none"
+    Sites: input (x -> W_in), recurrent (h_{t-1} -> W_rec), output (h_t -> W_out), cell (the
+    LSTM cell state, RNNDrop) and embedding (word models). The presets in conf/regulariser/ are
+    settings of this one description.
+    """
+
+    name: str = "none"  # the label in results and tables
+    realise: Realise = Realise.step
+    input: SiteConfig = field(default_factory=SiteConfig)
+    recurrent: SiteConfig = field(default_factory=SiteConfig)
+    output: SiteConfig = field(default_factory=SiteConfig)
+    cell: SiteConfig = field(default_factory=SiteConfig)
+    embedding: SiteConfig = field(default_factory=SiteConfig)
+    inverted: bool = True  # scale kept units/weights by 1/keep while training (false: 000's E = q mu)
+    tied: bool = True  # one mask for all gates of a site; false: a mask per gate (003 "untied")
+    fd_output: bool = True  # moments: propagate the variance into the output layer (000 "FD for final layer")
+    penalty: Penalty = Penalty.none  # L1/L2 on W_in, W_rec, W_out, added to the loss (001 RNN-NBR)
+    penalty_weight: float = 0.0  # lambda
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation (rnnbench/metrics.py): deterministic always; Monte Carlo when mc_samples > 0."""
+
+    mc_samples: int = 0  # K stochastic passes; their predictive probabilities are averaged
 
 
 @dataclass
@@ -163,6 +218,7 @@ class Config:
     regulariser: RegulariserConfig = MISSING
     optim: Any = MISSING
     train: TrainConfig = MISSING
+    eval: EvalConfig = field(default_factory=EvalConfig)
     data: DataConfig = field(default_factory=DataConfig)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N

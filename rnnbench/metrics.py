@@ -7,6 +7,7 @@ sequence's average (chunks of one sequence count as that sequence).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -34,9 +35,25 @@ class NLL:
     frames: int
 
 
+def mc_frame_nll(model, inputs, targets, step_mask, samples: int) -> torch.Tensor:
+    """(B, T) NLL of the Monte Carlo predictive distribution: the probabilities of ``samples``
+    stochastic passes are averaged, then the log is taken (003 §5; protocols.md §3), in log space:
+    log mean_k sigma(l_k) = logsumexp_k log sigma(l_k) - log K, and likewise for 1 - p."""
+    log_on = log_off = None
+    for _ in range(samples):
+        logits = model(inputs, step_mask, sample=True)
+        on, off = F.logsigmoid(logits), F.logsigmoid(-logits)
+        log_on = on if log_on is None else torch.logaddexp(log_on, on)
+        log_off = off if log_off is None else torch.logaddexp(log_off, off)
+    log_k = math.log(samples)
+    return -(targets * (log_on - log_k) + (1 - targets) * (log_off - log_k)).sum(-1)
+
+
 @torch.no_grad()
-def evaluate(model, split: Split, batch_size: int, dtype: torch.dtype, use_step_mask: bool = False) -> NLL:
-    """Deterministic NLL of ``model`` on ``split``, in batches of rows of similar length."""
+def evaluate(model, split: Split, batch_size: int, dtype: torch.dtype, use_step_mask: bool = False,
+             mc_samples: int = 0) -> NLL:
+    """NLL of ``model`` on ``split``, in batches of rows of similar length: deterministic (the noise
+    at its expectation, or propagated as moments), or Monte Carlo with ``mc_samples`` > 0."""
     was_training = model.training
     model.eval()
     device = split.inputs.device
@@ -46,8 +63,9 @@ def evaluate(model, split: Split, batch_size: int, dtype: torch.dtype, use_step_
     order = torch.argsort(split.lengths, descending=True, stable=True)
     for index in order.split(batch_size):
         inputs, targets, loss_mask, step_mask = split.rows(index, dtype)
-        logits = model(inputs, step_mask if use_step_mask else None)
-        nll = torch.where(loss_mask, frame_nll(logits, targets), torch.zeros((), dtype=logits.dtype, device=device))
+        mask = step_mask if use_step_mask else None
+        frames = mc_frame_nll(model, inputs, targets, mask, mc_samples) if mc_samples else frame_nll(model(inputs, mask), targets)
+        nll = torch.where(loss_mask, frames, torch.zeros((), dtype=frames.dtype, device=device))
         seq_total.index_add_(0, split.seq_id[index], nll.sum(1).double())
         seq_frames.index_add_(0, split.seq_id[index], loss_mask.sum(1).double())
     model.train(was_training)

@@ -29,12 +29,12 @@ from rnnbench.metrics import evaluate, masked_nll_sum
 from rnnbench.models import build_model
 from rnnbench.models.init import spectral_radius
 from rnnbench.optim import build_optimizer, lr_at_epoch
+from rnnbench.regularisers import penalty
 from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
 from rnnbench.runtime import DTYPES, device_name, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
 
-REGULARISERS = ("none",)  # the noise-process regularisers arrive with rnnbench/regularisers/
 METRIC_FIELDS = ["epoch", "lr", "train_nll", "grad_norm", "valid_nll", "valid_nll_seq_mean", "best_valid_nll", "spectral_radius", "epoch_s"]
 
 
@@ -77,7 +77,8 @@ def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> 
             opt.zero_grad(set_to_none=True)
             logits = model(inputs, step_mask if hold else None)
             loss_sum = masked_nll_sum(logits, targets, loss_mask)
-            (loss_sum / n).backward()  # mean NLL per predicted frame of the batch
+            # mean NLL per predicted frame of the batch, plus an L1/L2 penalty (001 §7) if any
+            (loss_sum / n + penalty(model, model.noise)).backward()
             # gradient-norm clipping (000 §2.3, Pascanu et al. 2012); the norm is logged either way
             grad_norm = torch.nn.utils.clip_grad_norm_(params, math.inf if cfg.train.clip is None else cfg.train.clip)
             return loss_sum.detach()
@@ -112,15 +113,15 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     start = time.perf_counter()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if cfg.regulariser.name not in REGULARISERS:
-        raise ConfigError(f"unknown regulariser '{cfg.regulariser.name}'; valid: {', '.join(REGULARISERS)}")
+    if cfg.eval.mc_samples < 0:
+        raise ConfigError(f"eval.mc_samples must be >= 0, got {cfg.eval.mc_samples}")
     if cfg.train.batch_size < 1 or cfg.train.eval_batch_size < 1:
         raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
     device = resolve_device(cfg.device)
     dtype = DTYPES[_value(cfg.train.precision)]
     seed_everything(cfg.seed)
     splits = build_splits(load_rolls(cfg.dataset, cfg.data), cfg.dataset, device)
-    model = build_model(cfg.model, N_NOTES, N_NOTES).to(device=device, dtype=dtype)
+    model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser).to(device=device, dtype=dtype)
     opt = build_optimizer(cfg.optim, model.parameters())
     hold = _value(cfg.dataset.pad) == PadMode.hold.value
     generator = torch.Generator().manual_seed(cfg.seed)  # batch order, independent of the init
@@ -176,6 +177,12 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         for split in ("train", "valid", "test"):
             nll = evaluate(model, splits[split], cfg.train.eval_batch_size, dtype, hold)
             results.update({f"{split}_nll": nll.nll, f"{split}_nll_seq_mean": nll.nll_seq_mean, f"{split}_frames": nll.frames})
+        results["eval_modes"] = ["deterministic"]
+        if cfg.eval.mc_samples:  # Monte Carlo evaluation beside the deterministic one (003 §5)
+            results["eval_modes"].append(f"mc{cfg.eval.mc_samples}")
+            for split in ("valid", "test"):
+                nll = evaluate(model, splits[split], cfg.train.eval_batch_size, dtype, hold, cfg.eval.mc_samples)
+                results.update({f"{split}_nll_mc": nll.nll, f"{split}_nll_mc_seq_mean": nll.nll_seq_mean})
         if cfg.train.save_model:
             save_state_atomic(run_dir / "best.pt", best_state)
     else:

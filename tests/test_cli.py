@@ -59,7 +59,10 @@ def test_help_lists_the_config_groups(tmp_path):
     proc = run_cli(["--help"], tmp_path)
     assert proc.returncode == 0
     for line in ("dataset: jsb, musedata, nottingham, piano-midi, synthetic", "model: gru, lstm, srnn",
-                 "optim: adadelta, adam, rmsprop-nesterov, sgd", "regulariser: none", "train: debug, default"):
+                 "optim: adadelta, adam, rmsprop-nesterov, sgd", "train: debug, default",
+                 "regulariser: dropconnect, dropout, fd, l1, l2, noise, none, rnndrop, variational",
+                 "experiment: fdrnn-jsb, fdrnn-musedata, fdrnn-nottingham, fdrnn-piano-midi, rnn-do, rnn-dos, "
+                 "rnn-ff, rnn-mn, rnn-mns, rnn-n, rnn-nbr, rnn-ns"):
         assert line in proc.stdout
     assert "schema" not in proc.stdout
 

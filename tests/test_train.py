@@ -72,11 +72,17 @@ def test_non_finite_loss_ends_the_run_as_diverged(quick_cfg, tmp_path):
     ("model.init.sparsity=0", "model.init: sparsity nu must be >= 1"),
     ("device=tpu", "unknown device 'tpu'"),
     ("model.name=rnn", "unknown model 'rnn'; valid: gru, lstm, srnn"),
-    ("regulariser.name=fd2", "unknown regulariser 'fd2'; valid: none"),
+    ("regulariser=rnndrop", "drops the LSTM cell state \\(RNNDrop\\), but model=srnn has no cell state"),
+    ("regulariser.recurrent.rate=0.3", "regulariser.recurrent.rate=0.3 has no effect with noise=none"),
+    ("regulariser=fd regulariser.input.rate=1.0", "regulariser.input.rate is a drop probability and must be in \\[0, 1\\)"),
+    ("regulariser=variational regulariser.embedding.noise=dropout regulariser.embedding.rate=0.1",
+     "drops embeddings, but this model has no embedding"),
+    ("regulariser=l2 regulariser.penalty_weight=0", "regulariser.penalty=l2 needs regulariser.penalty_weight > 0"),
+    ("eval.mc_samples=-1", "eval.mc_samples must be >= 0"),
 ])
 def test_impossible_values_are_config_errors(quick_cfg, tmp_path, override, message):
     with pytest.raises(ConfigError, match=message):
-        train(quick_cfg(override), tmp_path)
+        train(quick_cfg(*override.split()), tmp_path)
 
 
 def test_predict_first_switch_counts_every_frame(quick_cfg, tmp_path):

@@ -8,12 +8,14 @@ from rnnbench.models.init import init_core_, init_readout_
 from rnnbench.models.lstm import LSTM
 from rnnbench.models.next_step import NextStepModel
 from rnnbench.models.srnn import SRNN
+from rnnbench.regularisers import build_spec
 
 CORES: dict[str, type[RecurrentCore]] = {"srnn": SRNN, "lstm": LSTM, "gru": GRU}
 
 
-def build_model(cfg, n_in: int, n_out: int) -> NextStepModel:
-    """The model of ``cfg`` (a ModelConfig), initialised with the global torch RNG."""
+def build_model(cfg, n_in: int, n_out: int, regulariser=None) -> NextStepModel:
+    """The model of ``cfg`` (a ModelConfig) with the noise of ``regulariser`` (a RegulariserConfig;
+    None = plain), initialised with the global torch RNG."""
     if cfg.name not in CORES:
         raise ConfigError(f"unknown model '{cfg.name}'; valid: {', '.join(sorted(CORES))}")
     if cfg.hidden < 1:
@@ -23,6 +25,6 @@ def build_model(cfg, n_in: int, n_out: int) -> NextStepModel:
         init_core_(core, cfg.init)
     except ValueError as e:
         raise ConfigError(f"model.init: {e}") from None
-    model = NextStepModel(core, n_out)
+    model = NextStepModel(core, n_out, build_spec(regulariser, cfg.name))
     init_readout_(model.w_out, model.b_out, cfg.init)
     return model

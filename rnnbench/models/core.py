@@ -26,6 +26,14 @@ State = tuple[torch.Tensor, ...]
 Weights = dict[str, torch.Tensor]
 
 
+def gate_matmul(x: torch.Tensor, w: torch.Tensor, n_gates: int) -> torch.Tensor:
+    """Per-gate inputs x (n_gates, ..., D) times w (D, n_gates * H): gate block k of w reads x[k]
+    (per-gate, "untied" dropout masks, 003 §4). Returns (..., n_gates * H)."""
+    blocks = w.view(w.shape[0], n_gates, -1)  # (D, G, H)
+    out = torch.einsum("g...d,dgh->...gh", x, blocks)
+    return out.reshape(*out.shape[:-2], -1)
+
+
 class RecurrentCore(nn.Module):
     """Base class: subclasses define their parameters, ``project``, ``recur`` and ``state_names``."""
 
@@ -48,11 +56,13 @@ class RecurrentCore(nn.Module):
         w = self.weights() if w is None else w
         return tuple(w[f"{n}0"].expand(batch_size, self.hidden_size) for n in self.state_names)
 
-    def project(self, x: torch.Tensor, w: Weights) -> torch.Tensor:
-        return x @ w["w_in"] + w["b"]  # (..., G)
+    def project(self, x: torch.Tensor, w: Weights, per_gate: bool = False) -> torch.Tensor:
+        """x (..., D) -> (..., G); per_gate: x is (n_gates, ..., D) and gate block k reads x[k]."""
+        return (gate_matmul(x, w["w_in"], self.n_gates) if per_gate else x @ w["w_in"]) + w["b"]
 
-    def recurrent_input(self, h: torch.Tensor, w: Weights) -> torch.Tensor:
-        return h @ w["w_rec"]  # (B, G)
+    def recurrent_input(self, h: torch.Tensor, w: Weights, per_gate: bool = False) -> torch.Tensor:
+        """h (B, H) -> (B, G); per_gate: h is (n_gates, B, H) and gate block k reads h[k]."""
+        return gate_matmul(h, w["w_rec"], self.n_gates) if per_gate else h @ w["w_rec"]
 
     def transition(self, u_t, v_t, state: State, ops=PLAIN, cell_mask=None) -> tuple:
         """New output and state from the input and recurrent contributions u_t, v_t (B, G)."""

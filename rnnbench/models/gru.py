@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnnbench.models.core import RecurrentCore, State, Weights
+from rnnbench.models.core import RecurrentCore, Weights
 from rnnbench.models.ops import PLAIN
 
 
@@ -24,8 +24,8 @@ class GRU(RecurrentCore):
         self.b = nn.Parameter(torch.zeros(G))  # (3H,) input-side bias
         self.b_rec = nn.Parameter(torch.zeros(G))  # (3H,) recurrent-side bias
 
-    def recurrent_input(self, h: torch.Tensor, w: Weights) -> torch.Tensor:
-        return torch.addmm(w["b_rec"], h, w["w_rec"])  # h W_rec + b_rec, (B, 3H)
+    def recurrent_input(self, h: torch.Tensor, w: Weights, per_gate: bool = False) -> torch.Tensor:
+        return super().recurrent_input(h, w, per_gate) + w["b_rec"]  # h W_rec + b_rec, (B, 3H)
 
     def transition(self, u_t, v_t, state, ops=PLAIN, cell_mask=None):
         (h,) = state

@@ -1,4 +1,9 @@
-"""Next-step Bernoulli prediction (000 §3.1.1): p(x_t,i = 1 | x_<t) = sigma(h_{t-1} W_out + b_y)_i."""
+"""Next-step Bernoulli prediction (000 §3.1.1): p(x_t,i = 1 | x_<t) = sigma(h_{t-1} W_out + b_y)_i.
+
+The regulariser's noise changes the forward pass (rnnbench/regularisers/): sampled while
+training (and for Monte Carlo evaluation), at its expectation for deterministic evaluation, or
+propagated as moments at both.
+"""
 from __future__ import annotations
 
 from typing import Optional
@@ -8,18 +13,28 @@ from torch import nn
 
 from rnnbench.models.core import RecurrentCore
 from rnnbench.models.unroll import unroll
+from rnnbench.regularisers import NONE, NoiseSpec, moment_forward, sampled_forward
 
 
 class NextStepModel(nn.Module):
     """A recurrent core with a sigmoid read-out; ``forward`` returns logits (B, T, D_out)."""
 
-    def __init__(self, core: RecurrentCore, n_out: int):
+    def __init__(self, core: RecurrentCore, n_out: int, noise: NoiseSpec = NONE):
         super().__init__()
         self.core = core
+        self.noise = noise
         self.w_out = nn.Parameter(torch.empty(core.hidden_size, n_out))  # (H, D)
         self.b_out = nn.Parameter(torch.zeros(n_out))  # (D,)
 
-    def forward(self, x: torch.Tensor, step_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, step_mask: Optional[torch.Tensor] = None,
+                sample: Optional[bool] = None) -> torch.Tensor:
+        """``sample`` (default: in training mode) draws the noise; otherwise its expectation is used."""
+        noise = self.noise
+        sample = self.training if sample is None else sample
+        if noise.has_noise and noise.realise == "moments":
+            return moment_forward(self, x, noise, step_mask)  # deterministic at training and test
+        if noise.has_noise and (sample or noise.mean_differs_from_plain):
+            return sampled_forward(self, x, noise, mean=not sample, step_mask=step_mask)
         state = self.core.initial_state(x.shape[0])
         h, _ = unroll(self.core, x, state, step_mask=step_mask)  # (B, T, H)
         return h @ self.w_out + self.b_out  # (B, T, D) logits

@@ -1,0 +1,138 @@
+"""Moment propagation: noise carried through the net as (mean, variance) pairs, deterministically.
+
+Fast dropout (000 §2.2, 002 §2.3-2.5) and the moment-propagated DropConnect and Gaussian weight
+noise that 002 §2.7 derived but never ran. Every unit is summarised by its mean and variance;
+pre-activations are taken as Gaussian (central limit theorem), and the cells' gate math runs on
+the pairs through MomentOps (independence assumed between the factors of every product).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Optional
+
+import torch
+
+from rnnbench.regularisers.spec import NoiseSpec, Site
+
+_ALPHA = 4 - 2 * math.sqrt(2)  # sigma(x)^2 ~ sigma(alpha (x - beta)), Wang & Manning (2013)
+_BETA = -math.log(math.sqrt(2) - 1)
+
+
+class MeanVar(NamedTuple):
+    mean: torch.Tensor
+    var: torch.Tensor
+
+
+def sigmoid_moments(m: torch.Tensor, v: torch.Tensor) -> MeanVar:
+    """E and V of sigma(a), a ~ N(m, v) (002 §2.3.3): E ~ s(m, v), V ~ s(alpha (m - beta), alpha^2 v) - E^2,
+    with the scaled sigmoid s(m, v) = sigma(m / sqrt(1 + pi v / 8))."""
+    mean = torch.sigmoid(m / torch.sqrt(1 + math.pi * v / 8))
+    second = torch.sigmoid(_ALPHA * (m - _BETA) / torch.sqrt(1 + math.pi * _ALPHA**2 * v / 8))
+    return MeanVar(mean, (second - mean * mean).clamp_min(0))
+
+
+class MomentOps:
+    """The elementwise algebra of rnnbench/models/ops.py on MeanVar pairs (002 eqs. 12-15)."""
+
+    @staticmethod
+    def add(a: MeanVar, b: MeanVar) -> MeanVar:
+        return MeanVar(a.mean + b.mean, a.var + b.var)
+
+    @staticmethod
+    def mul(a: MeanVar, b: MeanVar) -> MeanVar:
+        # V[AB] = E[A]^2 V[B] + V[A] E[B]^2 + V[A] V[B] for independent A, B (002 eq. 15)
+        return MeanVar(a.mean * b.mean, a.mean**2 * b.var + a.var * b.mean**2 + a.var * b.var)
+
+    @staticmethod
+    def sigmoid(a: MeanVar) -> MeanVar:
+        return sigmoid_moments(a.mean, a.var)
+
+    @staticmethod
+    def tanh(a: MeanVar) -> MeanVar:
+        # tanh(a) = 2 sigma(2a) - 1, and 2a ~ N(2m, 4v): the argument is (2m, 4v), not (m, v)
+        s = sigmoid_moments(2 * a.mean, 4 * a.var)
+        return MeanVar(2 * s.mean - 1, 4 * s.var)
+
+    @staticmethod
+    def one_minus(a: MeanVar) -> MeanVar:
+        return MeanVar(1 - a.mean, a.var)
+
+    @staticmethod
+    def chunk(a: MeanVar, n: int):
+        return [MeanVar(m, v) for m, v in zip(a.mean.chunk(n, dim=-1), a.var.chunk(n, dim=-1))]
+
+
+MOMENTS = MomentOps()
+
+
+def dropout_moments(x: MeanVar, site: Site, scale: float) -> MeanVar:
+    """x~ = s zeta x, zeta ~ Bernoulli(q): E = s q mu, V = s^2 (q (1 - q) mu^2 + q sigma^2) (000 §2.2,
+    keeping the variance term that Wang & Manning drop)."""
+    if not (site.active and site.noise == "dropout"):
+        return x
+    q = site.keep
+    return MeanVar(scale * q * x.mean, scale**2 * (q * (1 - q) * x.mean**2 + q * x.var))
+
+
+def weight_moments(w: torch.Tensor, site: Site, scale: float) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """(E[W~], V[W~]) of a weight-noise site (002 §2.7); V is None for a noise-free matrix."""
+    if not site.active or site.noise == "dropout":
+        return w, None
+    if site.noise == "dropconnect":  # W~ = s zeta W (002 §2.7.1)
+        q = site.keep
+        return scale * q * w, scale**2 * q * (1 - q) * w**2
+    if site.noise == "additive":  # W~ = W + eps (002 §2.7.2): V = sigma^2
+        return w, torch.full_like(w, site.rate**2)
+    return w, site.rate**2 * w**2  # multiplicative: W~ = W + W eps, V = sigma^2 W^2 (001 eq. 18)
+
+
+def linear_moments(x: MeanVar, w_mean: torch.Tensor, w_var: Optional[torch.Tensor], bias=None) -> MeanVar:
+    """a = x~ W~ + b with independent entries (002 eq. 18): E = E[x] E[W] + b,
+    V = V[x] E[W]^2 + E[x]^2 V[W] + V[x] V[W]."""
+    mean = x.mean @ w_mean
+    if bias is not None:
+        mean = mean + bias
+    var = x.var @ (w_mean * w_mean)
+    if w_var is not None:
+        var = var + (x.mean * x.mean) @ w_var + x.var @ w_var
+    return MeanVar(mean, var)
+
+
+def moment_forward(model, x: torch.Tensor, spec: NoiseSpec, step_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Logits (B, T, D_out) whose sigmoid is the mean prediction E[y] of the noisy net.
+
+    With ``fd_output`` the output pre-activation a ~ N(m, v) gives E[sigma(a)] ~ sigma(m / sqrt(1 + pi v / 8)),
+    the mean the loss is taken on (000 §2.2); without it the output layer is an ordinary forward
+    pass on the mean of the hidden units, ignoring their variance (000 "FD for final layer = no").
+    """
+    core = model.core
+    w = core.weights()
+    B, T, _ = x.shape
+    site_in, site_rec, site_out = spec.site("input"), spec.site("recurrent"), spec.site("output")
+
+    x_mv = dropout_moments(MeanVar(x, torch.zeros_like(x)), site_in, spec.scale(site_in))
+    u = linear_moments(x_mv, *weight_moments(w["w_in"], site_in, spec.scale(site_in)), bias=w["b"])  # (B, T, G)
+    w_rec = weight_moments(w["w_rec"], site_rec, spec.scale(site_rec))
+    b_rec = w.get("b_rec")
+
+    state = tuple(MeanVar(s, torch.zeros_like(s)) for s in core.initial_state(B, w))
+    means, variances = [], []
+    for t, u_t in enumerate(zip(u.mean.unbind(1), u.var.unbind(1))):  # unbind: see models/unroll.py
+        h = dropout_moments(state[0], site_rec, spec.scale(site_rec))
+        v = linear_moments(h, *w_rec, bias=b_rec)  # (B, G)
+        y, new = core.transition(MeanVar(*u_t), v, state, ops=MOMENTS)
+        if step_mask is not None:
+            keep = step_mask[:, t, None]
+            new = tuple(MeanVar(torch.where(keep, n.mean, s.mean), torch.where(keep, n.var, s.var))
+                        for n, s in zip(new, state))
+        state = new
+        means.append(y.mean)
+        variances.append(y.var)
+    hs = MeanVar(torch.stack(means, 1), torch.stack(variances, 1))  # (B, T, H)
+
+    hs = dropout_moments(hs, site_out, spec.scale(site_out))
+    w_out = weight_moments(model.w_out, site_out, spec.scale(site_out))
+    if not spec.fd_output:
+        return hs.mean @ w_out[0] + model.b_out
+    a = linear_moments(hs, *w_out, bias=model.b_out)
+    return a.mean / torch.sqrt(1 + math.pi * a.var / 8)

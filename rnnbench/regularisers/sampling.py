@@ -1,0 +1,58 @@
+"""Drawing the noise of the sampled realisations, and its expectation for deterministic evaluation.
+
+Every draw has a leading time axis of length T (realise=step: fresh at every step) or 1
+(realise=sequence: drawn once and held for every step, 003 §3; 001 "per sequence"). Unit masks
+are per row of the minibatch (each sequence its own mask); weight noise is one draw per update
+shared by the minibatch, as in 001 §8.1 ("for every iteration of weight update").
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from rnnbench.regularisers.spec import NoiseSpec, Site
+
+
+class NoiseDraw:
+    """Samples (``mean=False``) or expectations (``mean=True``) of a spec's noise for one batch."""
+
+    def __init__(self, spec: NoiseSpec, mean: bool, n_steps: int, device, dtype):
+        self.spec, self.mean, self.device, self.dtype = spec, mean, device, dtype
+        self.n = n_steps if spec.realise == "step" else 1
+
+    def unit_mask(self, site: Site, shape: tuple, gates: int = 1) -> Optional[torch.Tensor]:
+        """(n, gates, *shape) multiplicative mask of a dropout site, or None where it is the identity."""
+        if not (site.active and site.noise == "dropout"):
+            return None
+        scale = self.spec.scale(site)
+        if self.mean:
+            factor = site.keep * scale
+            return None if factor == 1.0 else torch.full((1, 1, *shape), factor, device=self.device, dtype=self.dtype)
+        keep = torch.full((self.n, gates, *shape), site.keep, device=self.device, dtype=self.dtype)
+        return torch.bernoulli(keep).mul_(scale)
+
+    def weight(self, site: Site, w: torch.Tensor) -> Optional[torch.Tensor]:
+        """(n, *w.shape) corrupted weights of a weight-noise site, or None where w is used as it is."""
+        if not (site.active and site.noise in ("dropconnect", "additive", "multiplicative")):
+            return None
+        if site.noise == "dropconnect":
+            scale = self.spec.scale(site)
+            if self.mean:
+                factor = site.keep * scale
+                return None if factor == 1.0 else (w * factor).unsqueeze(0)
+            keep = torch.full((self.n, *w.shape), site.keep, device=w.device, dtype=w.dtype)
+            return w * torch.bernoulli(keep).mul_(scale)  # Wan et al. 2013; 001 §9
+        if self.mean:
+            return None  # zero-mean Gaussian noise: E[W~] = W
+        eps = torch.randn((self.n, *w.shape), device=w.device, dtype=w.dtype) * site.rate
+        if site.noise == "additive":
+            return w + eps  # W* = W + Delta (001 eq. 11)
+        return w + w * eps  # W* = W + W o Delta (001 eq. 12)
+
+
+def at(draw: Optional[torch.Tensor], t: int) -> Optional[torch.Tensor]:
+    """The draw for step t (a per-sequence draw is the same at every step)."""
+    if draw is None:
+        return None
+    return draw[t] if draw.shape[0] > 1 else draw[0]

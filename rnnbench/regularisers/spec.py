@@ -1,0 +1,110 @@
+"""A regulariser as one description (002 ch. 2): a noise process per site, how it is realised,
+and an optional penalty. ``build_spec`` checks a RegulariserConfig against the model it is
+meant for and turns it into plain Python values the forward passes read.
+
+Drop probabilities p give the keep probability q = 1 - p. With ``inverted`` the kept units or
+weights are scaled by s = 1/q while training (Zaremba et al., Gal: deterministic evaluation is
+then the plain net); without it s = 1 and the mean is q * x, the convention of 000 §2.2 and of
+DropConnect (Wan et al. 2013), where deterministic evaluation scales by q.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from rnnbench.errors import ConfigError
+
+SITES = ("input", "recurrent", "output", "cell", "embedding")
+DROP = ("dropout", "dropconnect")
+GAUSSIAN = ("additive", "multiplicative")
+WEIGHT_NOISE = ("dropconnect", "additive", "multiplicative")
+
+
+def _value(x):
+    return x.value if isinstance(x, Enum) else x
+
+
+@dataclass(frozen=True)
+class Site:
+    noise: str = "none"  # none | dropout | dropconnect | additive | multiplicative
+    rate: float = 0.0  # drop probability, or the standard deviation of Gaussian noise
+
+    @property
+    def active(self) -> bool:
+        return self.noise != "none" and self.rate > 0
+
+    @property
+    def keep(self) -> float:
+        return 1.0 - self.rate if self.noise in DROP else 1.0
+
+
+@dataclass(frozen=True)
+class NoiseSpec:
+    name: str
+    realise: str  # step | sequence | moments
+    sites: dict
+    inverted: bool
+    tied: bool
+    fd_output: bool
+    penalty: str
+    penalty_weight: float
+
+    def site(self, name: str) -> Site:
+        return self.sites[name]
+
+    def scale(self, site: Site) -> float:
+        """s: the factor on kept units/weights while training."""
+        return 1.0 / site.keep if (self.inverted and site.noise in DROP) else 1.0
+
+    @property
+    def has_noise(self) -> bool:
+        return any(s.active for s in self.sites.values())
+
+    @property
+    def mean_differs_from_plain(self) -> bool:
+        """Does deterministic (mean) evaluation differ from the plain net? (non-inverted dropping)."""
+        return any(s.active and s.noise in DROP and not self.inverted for s in self.sites.values())
+
+
+NONE = NoiseSpec("none", "step", {s: Site() for s in SITES}, True, True, True, "none", 0.0)
+
+
+def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
+    """Validate ``cfg`` (a RegulariserConfig) for ``model_name``; a misfit is a ConfigError."""
+    if cfg is None:
+        return NONE
+    realise = _value(cfg.realise)
+    sites = {}
+    for name in SITES:
+        site_cfg = cfg[name] if hasattr(cfg, "__getitem__") else getattr(cfg, name)
+        site = Site(_value(site_cfg.noise), float(site_cfg.rate))
+        where = f"regulariser.{name}"
+        if site.noise in DROP and not 0.0 <= site.rate < 1.0:
+            raise ConfigError(f"{where}.rate is a drop probability and must be in [0, 1), got {site.rate}")
+        if site.noise in GAUSSIAN and site.rate < 0:
+            raise ConfigError(f"{where}.rate is a noise standard deviation and must be >= 0, got {site.rate}")
+        if site.noise == "none" and site.rate != 0:
+            raise ConfigError(f"{where}.rate={site.rate} has no effect with noise=none; set {where}.noise too")
+        sites[name] = site
+    cell, emb = sites["cell"], sites["embedding"]
+    if cell.active:
+        if model_name != "lstm":
+            raise ConfigError(f"regulariser '{cfg.name}' drops the LSTM cell state (RNNDrop), but model={model_name} "
+                              "has no cell state; use model=lstm or another regulariser")
+        if cell.noise != "dropout":
+            raise ConfigError(f"regulariser.cell supports noise=dropout only, got {cell.noise}")
+        if realise == "moments":
+            raise ConfigError("regulariser.cell (RNNDrop) is a sampled mask; use realise=sequence or step")
+    if emb.active:
+        if not word_model:
+            raise ConfigError(f"regulariser '{cfg.name}' drops embeddings, but this model has no embedding "
+                              "(music models read piano rolls); set regulariser.embedding.noise=none")
+        if emb.noise != "dropout":
+            raise ConfigError(f"regulariser.embedding supports noise=dropout (of word types) only, got {emb.noise}")
+    penalty = _value(cfg.penalty)
+    if cfg.penalty_weight < 0:
+        raise ConfigError(f"regulariser.penalty_weight must be >= 0, got {cfg.penalty_weight}")
+    if penalty != "none" and cfg.penalty_weight == 0:
+        raise ConfigError(f"regulariser.penalty={penalty} needs regulariser.penalty_weight > 0")
+    return NoiseSpec(cfg.name, realise, sites, bool(cfg.inverted), bool(cfg.tied), bool(cfg.fd_output), penalty,
+                     float(cfg.penalty_weight))
