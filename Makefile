@@ -48,8 +48,9 @@ sweep: $(STAMP) ## sRNN and LSTM on JSB and Nottingham, one job each
 table: $(STAMP) ## the comparison table of every run under outputs/, with the published numbers
 	$(BIN)/rnnbench-report --paper $(ARGS)
 
-bench: $(STAMP) ## time the cells against PyTorch's nn.RNN/LSTM/GRU; writes benchmarks/results/
-	$(BIN)/python benchmarks/cell_step.py $(ARGS)
+bench: $(STAMP) ## time cells vs nn.RNN/LSTM/GRU and each regulariser; writes benchmarks/results/
+	$(BIN)/python -m benchmarks.cell_step $(ARGS)
+	$(BIN)/python -m benchmarks.regulariser_step $(ARGS)
 
 clean: ## remove the virtualenv and caches (not outputs/)
 	rm -rf $(VENV) .pytest_cache *.egg-info

@@ -107,6 +107,13 @@ class Realise(Enum):
     moments = "moments"  # propagated as (mean, variance), deterministically (fast dropout, 000/002)
 
 
+class MomentApprox(Enum):
+    """E and V of sigma(a), tanh(a) for Gaussian a (rnnbench/regularisers/moments.py)."""
+
+    paper = "paper"  # Wang & Manning's closed forms, as 000/002 used them
+    quadrature = "quadrature"  # 16-point Gauss-Hermite quadrature: accurate, 16x the elementwise work
+
+
 class Penalty(Enum):
     none = "none"
     l1 = "l1"
@@ -140,6 +147,7 @@ class RegulariserConfig:
     inverted: bool = True  # scale kept units/weights by 1/keep while training (false: 000's E = q mu)
     tied: bool = True  # one mask for all gates of a site; false: a mask per gate (003 "untied")
     fd_output: bool = True  # moments: propagate the variance into the output layer (000 "FD for final layer")
+    moment_approx: MomentApprox = MomentApprox.paper  # moments: how sigma/tanh moments are computed
     penalty: Penalty = Penalty.none  # L1/L2 on W_in, W_rec, W_out, added to the loss (001 RNN-NBR)
     penalty_weight: float = 0.0  # lambda
 

@@ -58,3 +58,17 @@ def test_report_cli_formats(tmp_path, capsys, fmt):
     _fake_run(tmp_path, "a", "jsb", 8.7, 8.6)
     assert main([str(tmp_path), "--format", fmt, "--paper"]) == 0
     assert "8.58" in capsys.readouterr().out
+
+
+def test_paper_rows_of_001_and_fd_sit_next_to_ours(tmp_path):
+    labels = ["none", "fd", "l2", "noise-n", "noise-ns", "noise-mn", "noise-mns", "dropconnect-do", "dropconnect-dos", "noise-ff"]
+    for i, reg in enumerate(labels):
+        _fake_run(tmp_path, reg, "jsb", 8.9 - 0.01 * i, 8.8 - 0.01 * i, reg=reg)
+    table = pivot(best_runs(collect([tmp_path])[0]), "test_nll", paper=True)
+    rows = list(table.index)
+    pairs = {"none": "sRNN, plain", "fd": "FD-RNN", "l2": "RNN-NBR (L1/L2)", "noise-n": "RNN-N (additive noise, per step)",
+             "noise-ns": "RNN-NS (additive noise, per sequence)", "noise-mn": "RNN-MN (multiplicative, per step)",
+             "noise-mns": "RNN-MNS (multiplicative, per sequence)", "dropconnect-do": "RNN-DO (DropConnect, per step)",
+             "dropconnect-dos": "RNN-DOS (DropConnect, per sequence)", "noise-ff": "RNN-FF (feed-forward noise)"}
+    for reg, paper_row in pairs.items():
+        assert rows.index(f"paper: {paper_row}") == rows.index(f"srnn / {reg}") + 1, reg

@@ -12,7 +12,7 @@ from typing import Optional
 
 import torch
 
-from rnnbench.regularisers.sampling import NoiseDraw, at
+from rnnbench.regularisers.sampling import NoiseDraw, per_step
 from rnnbench.regularisers.spec import NoiseSpec
 
 
@@ -51,15 +51,13 @@ def sampled_forward(model, x: torch.Tensor, spec: NoiseSpec, *, mean: bool,
 
     state = core.initial_state(B, w)
     hs = []
-    for t, u_t in enumerate(u.unbind(1)):
+    steps = zip(u.unbind(1), per_step(rec_mask, T), per_step(rec_w, T), per_step(cell_mask, T))
+    for t, (u_t, m, w_rec, cm) in enumerate(steps):
         h = state[0]
-        m = at(rec_mask, t)
         if m is not None and m.shape[0] > 1:  # untied: a mask per gate
             v = core.recurrent_input(h.unsqueeze(0) * m, w, per_gate=True)
         else:
-            w_t = w if rec_w is None else {**w, "w_rec": at(rec_w, t)}
-            v = core.recurrent_input(h if m is None else h * m[0], w_t)
-        cm = at(cell_mask, t)
+            v = core.recurrent_input(h if m is None else h * m[0], w if w_rec is None else {**w, "w_rec": w_rec})
         y, new = core.transition(u_t, v, state, cell_mask=None if cm is None else cm[0])
         if step_mask is not None:
             keep = step_mask[:, t, None]

@@ -51,8 +51,23 @@ class NoiseDraw:
         return w + w * eps  # W* = W + W o Delta (001 eq. 12)
 
 
-def at(draw: Optional[torch.Tensor], t: int) -> Optional[torch.Tensor]:
-    """The draw for step t (a per-sequence draw is the same at every step)."""
+def per_step(draw: Optional[torch.Tensor], n_steps: int) -> list:
+    """The draw for each of ``n_steps`` steps (a per-sequence draw is the same at every step).
+
+    unbind, not draw[t]: indexing a tensor that needs grad once per step back-propagates each
+    index through a zero tensor of the whole draw, O(T^2) (see rnnbench/models/unroll.py).
+    """
     if draw is None:
-        return None
-    return draw[t] if draw.shape[0] > 1 else draw[0]
+        return [None] * n_steps
+    if draw.shape[0] == 1:
+        return [draw[0]] * n_steps
+    return list(draw.unbind(0))
+
+
+def word_type_mask(tokens: torch.Tensor, vocab_size: int, site: Site, scale: float) -> torch.Tensor:
+    """(B, T, 1) embedding-dropout mask that drops word *types* (003 §4): one Bernoulli draw per
+    sequence and vocabulary entry, looked up by token, so every occurrence of a word in a
+    sequence is kept or dropped together. ``tokens`` (B, T) are integer word ids."""
+    keep = torch.full((tokens.shape[0], vocab_size), site.keep, device=tokens.device)
+    per_type = torch.bernoulli(keep).mul_(scale)  # (B, V)
+    return per_type.gather(1, tokens).unsqueeze(-1)

@@ -46,6 +46,7 @@ class NoiseSpec:
     inverted: bool
     tied: bool
     fd_output: bool
+    moment_approx: str
     penalty: str
     penalty_weight: float
 
@@ -66,7 +67,7 @@ class NoiseSpec:
         return any(s.active and s.noise in DROP and not self.inverted for s in self.sites.values())
 
 
-NONE = NoiseSpec("none", "step", {s: Site() for s in SITES}, True, True, True, "none", 0.0)
+NONE = NoiseSpec("none", "step", {s: Site() for s in SITES}, True, True, True, "paper", "none", 0.0)
 
 
 def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
@@ -106,5 +107,5 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
         raise ConfigError(f"regulariser.penalty_weight must be >= 0, got {cfg.penalty_weight}")
     if penalty != "none" and cfg.penalty_weight == 0:
         raise ConfigError(f"regulariser.penalty={penalty} needs regulariser.penalty_weight > 0")
-    return NoiseSpec(cfg.name, realise, sites, bool(cfg.inverted), bool(cfg.tied), bool(cfg.fd_output), penalty,
-                     float(cfg.penalty_weight))
+    return NoiseSpec(cfg.name, realise, sites, bool(cfg.inverted), bool(cfg.tied), bool(cfg.fd_output),
+                     _value(cfg.moment_approx), penalty, float(cfg.penalty_weight))
