@@ -165,3 +165,11 @@ def test_weight_noise_moments_of_002_section_2_7():
     assert torch.allclose(mean, 0.75 * w) and torch.allclose(var, 0.75 * 0.25 * w**2)
     mean, var = weight_moments(w, Site("dropconnect", 0.25), 1 / 0.75)  # inverted: E[W~] = W
     assert torch.allclose(mean, w) and torch.allclose(var, 0.25 / 0.75 * w**2)
+
+
+def test_rate_is_the_drop_probability_everywhere():
+    # protocols.md: one public implementation mixes up keep and drop probabilities in the recurrent step
+    x = MeanVar(torch.tensor([2.0], dtype=DT), torch.tensor([0.5], dtype=DT))
+    got = dropout_moments(x, Site("dropout", 0.2), 1.0)  # drop 0.2, keep q = 0.8
+    assert torch.allclose(got.mean, torch.tensor([1.6], dtype=DT))  # q mu
+    assert torch.allclose(got.var, torch.tensor([0.8 * 0.2 * 4 + 0.8 * 0.5], dtype=DT))  # q(1-q) mu^2 + q sigma^2

@@ -1,0 +1,77 @@
+"""What the benchmark scripts share: arguments, timing, the device's name, and writing the
+figures (JSON plus a short markdown table, with date, device, torch version and commit)."""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def parser(description: str, warmup: int, repeats: int) -> argparse.ArgumentParser:
+    """Arguments of every benchmark; the defaults are the JSB shape (batch 32, 100 steps, 400 hidden)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--hidden", type=int, default=400)
+    p.add_argument("--warmup", type=int, default=warmup)
+    p.add_argument("--repeats", type=int, default=repeats)
+    p.add_argument("--out", type=Path, default=RESULTS)
+    return p
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_step(fn, device: torch.device, warmup: int, repeats: int) -> float:
+    """Median seconds of ``fn()`` after warm-up (synchronising the GPU around each call)."""
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent)
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def meta(args, device: torch.device, timing: str) -> dict:
+    name = (torch.cuda.get_device_name(device) if device.type == "cuda"
+            else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)")
+    return {"date": datetime.datetime.now().isoformat(timespec="seconds"), "device": name, "torch": torch.__version__,
+            "commit": _commit(), "shape": {k: getattr(args, k) for k in ("batch", "steps", "hidden")},
+            "timing": f"median of {args.repeats} after {args.warmup} warm-up steps; {timing}"}
+
+
+def write(args, stem: str, info: dict, rows: list[dict], title: str, header: list[str], cells) -> str:
+    """Write <out>/<stem>.json and .md; ``cells(row)`` gives a row's markdown cells. Returns the table."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{stem}.json").write_text(json.dumps({**info, "results": rows}, indent=2) + "\n")
+    lines = [f"# {title} ({info['device']})", "",
+             f"{info['date']}, torch {info['torch']}, commit {info['commit']}; shape {info['shape']}; {info['timing']}.", "",
+             "| " + " | ".join(header) + " |", "| " + " | ".join(["---"] * len(header)) + " |"]
+    lines += ["| " + " | ".join(cells(r)) + " |" for r in rows]
+    text = "\n".join(lines) + "\n"
+    (args.out / f"{stem}.md").write_text(text)
+    return text
