@@ -111,7 +111,8 @@ def _cell_mc_vs_moments(name, noise, T=3, D=16, H=8):
             _, state = core.transition(u, v, state)
         return state[0]
 
-    mean, var = _mc(sample)
+    with torch.no_grad():
+        mean, var = _mc(sample)
     errors = {}
     for label, ops in (("quadrature", QUADRATURE), ("paper", MOMENTS)):
         state = tuple(MeanVar(s, torch.zeros_like(s)) for s in core.initial_state(1))
@@ -124,6 +125,7 @@ def _cell_mc_vs_moments(name, noise, T=3, D=16, H=8):
                 u = linear_moments(x, *weight_moments(w["w_in"], site, 1.0), w["b"])
                 v = linear_moments(state[0], *weight_moments(w["w_rec"], site, 1.0), w.get("b_rec"))
             _, state = core.transition(u, v, state, ops=ops)
+        state = tuple(MeanVar(s.mean.detach(), s.var.detach()) for s in state)
         errors[label] = (float((state[0].mean[0] - mean).abs().max()), float((state[0].var[0] - var).abs().max()))
     return errors
 
