@@ -120,26 +120,19 @@ def linear_moments(x: MeanVar, w_mean: torch.Tensor, w_var: Optional[torch.Tenso
     return MeanVar(mean, var)
 
 
-def moment_forward(model, x: torch.Tensor, spec: NoiseSpec, step_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Logits (B, T, D_out) whose sigmoid is the mean prediction E[y] of the noisy net.
-
-    With ``fd_output`` the output pre-activation a ~ N(m, v) gives E[sigma(a)] ~ sigma(m / sqrt(1 + pi v / 8)),
-    the mean the loss is taken on (000 §2.2); without it the output layer is an ordinary forward
-    pass on the mean of the hidden units, ignoring their variance (000 "FD for final layer = no").
-    """
-    core = model.core
+def moment_layer(core, x: MeanVar, spec: NoiseSpec, step_mask: Optional[torch.Tensor] = None) -> MeanVar:
+    """One recurrent layer on input moments x (B, T, D) with the input and recurrent sites'
+    noise propagated; returns the moments of the hidden sequence (B, T, H)."""
     w = core.weights()
-    B, T, _ = x.shape
-    site_in, site_rec, site_out = spec.site("input"), spec.site("recurrent"), spec.site("output")
-
-    x_mv = dropout_moments(MeanVar(x, torch.zeros_like(x)), site_in, spec.scale(site_in))
-    u = linear_moments(x_mv, *weight_moments(w["w_in"], site_in, spec.scale(site_in)), bias=w["b"])  # (B, T, G)
+    site_in, site_rec = spec.site("input"), spec.site("recurrent")
+    x = dropout_moments(x, site_in, spec.scale(site_in))
+    u = linear_moments(x, *weight_moments(w["w_in"], site_in, spec.scale(site_in)), bias=w["b"])  # (B, T, G)
     w_rec = weight_moments(w["w_rec"], site_rec, spec.scale(site_rec))
     w_rec_sq = w_rec[0] * w_rec[0]  # once per sequence, not once per step
     b_rec = w.get("b_rec")
 
     ops = QUADRATURE if spec.moment_approx == "quadrature" else MOMENTS
-    state = tuple(MeanVar(s, torch.zeros_like(s)) for s in core.initial_state(B, w))
+    state = tuple(MeanVar(s, torch.zeros_like(s)) for s in core.initial_state(x.mean.shape[0], w))
     means, variances = [], []
     for t, u_t in enumerate(zip(u.mean.unbind(1), u.var.unbind(1))):  # unbind: see models/unroll.py
         h = dropout_moments(state[0], site_rec, spec.scale(site_rec))
@@ -152,11 +145,26 @@ def moment_forward(model, x: torch.Tensor, spec: NoiseSpec, step_mask: Optional[
         state = new
         means.append(y.mean)
         variances.append(y.var)
-    hs = MeanVar(torch.stack(means, 1), torch.stack(variances, 1))  # (B, T, H)
+    return MeanVar(torch.stack(means, 1), torch.stack(variances, 1))  # (B, T, H)
 
+
+def moment_readout(hs: MeanVar, w_out: torch.Tensor, b_out: torch.Tensor, spec: NoiseSpec) -> torch.Tensor:
+    """Logits whose sigmoid is the mean prediction E[y].
+
+    With ``fd_output`` the output pre-activation a ~ N(m, v) gives E[sigma(a)] ~ sigma(m / sqrt(1 + pi v / 8)),
+    the mean the loss is taken on (000 §2.2); without it the output layer is an ordinary forward
+    pass on the mean of the hidden units, ignoring their variance (000 "FD for final layer = no").
+    """
+    site_out = spec.site("output")
     hs = dropout_moments(hs, site_out, spec.scale(site_out))
-    w_out = weight_moments(model.w_out, site_out, spec.scale(site_out))
+    w_mean, w_var = weight_moments(w_out, site_out, spec.scale(site_out))
     if not spec.fd_output:
-        return hs.mean @ w_out[0] + model.b_out
-    a = linear_moments(hs, *w_out, bias=model.b_out)
+        return hs.mean @ w_mean + b_out
+    a = linear_moments(hs, w_mean, w_var, bias=b_out)
     return a.mean / torch.sqrt(1 + math.pi * a.var / 8)
+
+
+def moment_forward(model, x: torch.Tensor, spec: NoiseSpec, step_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Logits (B, T, D_out) of the moment network: deterministic at training and test."""
+    hs = moment_layer(model.core, MeanVar(x, torch.zeros_like(x)), spec, step_mask)
+    return moment_readout(hs, model.w_out, model.b_out, spec)

@@ -33,16 +33,14 @@ def _input_contribution(core, x, w, spec: NoiseSpec, draw: NoiseDraw) -> torch.T
     return torch.einsum("btd,tdg->btg", x, w_in) + w["b"]  # a fresh W_in at every step (001 §8.2)
 
 
-def sampled_forward(model, x: torch.Tensor, spec: NoiseSpec, *, mean: bool,
-                    step_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Logits (B, T, D_out) with the spec's noise sampled (mean=False) or at its expectation."""
-    core = model.core
+def sampled_layer(core, x: torch.Tensor, spec: NoiseSpec, draw: NoiseDraw,
+                  step_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """One recurrent layer over x (B, T, D) with the input, recurrent and cell sites' noise;
+    returns the hidden sequence (B, T, H). Stacked layers call it once per layer."""
     w = core.weights()
     B, T, _ = x.shape
     H = core.hidden_size
-    draw = NoiseDraw(spec, mean, T, x.device, x.dtype)
     u = _input_contribution(core, x, w, spec, draw)  # (B, T, G)
-
     rec = spec.site("recurrent")
     gates = core.n_gates if not spec.tied else 1
     rec_mask = draw.unit_mask(rec, (B, H), gates)  # (n, g, B, H)
@@ -64,15 +62,27 @@ def sampled_forward(model, x: torch.Tensor, spec: NoiseSpec, *, mean: bool,
             new = tuple(torch.where(keep, n, s) for n, s in zip(new, state))
         state = new
         hs.append(y)
-    hs = torch.stack(hs, dim=1)  # (B, T, H)
+    return torch.stack(hs, dim=1)  # (B, T, H)
 
+
+def sampled_readout(hs: torch.Tensor, w_out: torch.Tensor, b_out: torch.Tensor, spec: NoiseSpec,
+                    draw: NoiseDraw) -> torch.Tensor:
+    """The output site's noise, then hs W_out + b_out: (B, T, D_out)."""
     out = spec.site("output")
-    out_mask = draw.unit_mask(out, (B, H))  # (n, 1, B, H)
+    out_mask = draw.unit_mask(out, (hs.shape[0], hs.shape[2]))  # (n, 1, B, H)
     if out_mask is not None:
         hs = hs * out_mask[:, 0].transpose(0, 1)  # (B, T|1, H)
-    w_out = draw.weight(out, model.w_out)  # (n, H, D)
-    if w_out is None:
-        return hs @ model.w_out + model.b_out
-    if w_out.shape[0] == 1:
-        return hs @ w_out[0] + model.b_out
-    return torch.einsum("bth,thd->btd", hs, w_out) + model.b_out
+    w_noisy = draw.weight(out, w_out)  # (n, H, D)
+    if w_noisy is None:
+        return hs @ w_out + b_out
+    if w_noisy.shape[0] == 1:
+        return hs @ w_noisy[0] + b_out
+    return torch.einsum("bth,thd->btd", hs, w_noisy) + b_out
+
+
+def sampled_forward(model, x: torch.Tensor, spec: NoiseSpec, *, mean: bool,
+                    step_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Logits (B, T, D_out) with the spec's noise sampled (mean=False) or at its expectation."""
+    draw = NoiseDraw(spec, mean, x.shape[1], x.device, x.dtype)
+    hs = sampled_layer(model.core, x, spec, draw, step_mask)
+    return sampled_readout(hs, model.w_out, model.b_out, spec, draw)
