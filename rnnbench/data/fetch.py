@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import tarfile
 import tempfile
 import urllib.error
 import urllib.request
@@ -18,7 +19,7 @@ from pathlib import Path
 from platformdirs import user_cache_dir
 from tqdm import tqdm
 
-from rnnbench.data.sources import sha256_table, urls
+from rnnbench.data.sources import ARCHIVE_MEMBERS, sha256_table, urls
 from rnnbench.errors import DataError
 
 _TIMEOUT_S = 30
@@ -74,6 +75,65 @@ def _download(url: str, dest: Path, progress: bool) -> None:
                 bar.update(len(block))
 
 
+def _member(tar: tarfile.TarFile, name: str) -> tarfile.TarInfo:
+    for info in tar.getmembers():
+        if info.isfile() and info.name.removeprefix("./") == name:
+            return info
+    raise KeyError(name)
+
+
+def _fetch_from_archive(relpath: str, root: Path) -> list[str]:
+    """Download the archive holding ``relpath`` and extract it and its missing siblings (only
+    the members listed in ARCHIVE_MEMBERS, each verified, then renamed into place). Returns the
+    errors met; empty when ``relpath`` is in place."""
+    archive_url = ARCHIVE_MEMBERS[relpath][0]
+    with tempfile.TemporaryDirectory(dir=root) as tmpdir:
+        archive = Path(tmpdir) / "archive"
+        try:
+            print(f"rnnbench: downloading {archive_url} (for {relpath}) into {root}", file=sys.stderr)
+            _download(archive_url, archive, progress=sys.stderr.isatty())
+            with tarfile.open(archive) as tar:
+                for rel, (url, name) in ARCHIVE_MEMBERS.items():
+                    dest = root / rel
+                    if url != archive_url or dest.is_file():
+                        continue
+                    data = tar.extractfile(_member(tar, name)).read()
+                    expected = sha256_table().get(rel)
+                    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+                        return [f"{archive_url}: member {name} fails its checksum"]
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    part = Path(tmpdir) / "member"
+                    part.write_bytes(data)
+                    os.replace(part, dest)
+        except (OSError, urllib.error.URLError, tarfile.TarError, KeyError) as e:
+            return [f"{archive_url}: {getattr(e, 'reason', e)}"]
+    return []
+
+
+def _fetch_file(relpath: str, path: Path, addresses: list[str]) -> list[str]:
+    """Try each address in turn: stream to a temporary file, verify, rename. Returns the errors
+    met; empty once ``path`` is in place."""
+    errors = []
+    for url in addresses:
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp)
+        try:
+            print(f"rnnbench: downloading {url} -> {path}", file=sys.stderr)
+            _download(url, tmp, progress=sys.stderr.isatty())
+            expected = sha256_table().get(relpath)
+            if expected is not None and sha256_of(tmp) != expected:
+                errors.append(f"{url}: checksum mismatch")
+                continue
+            os.replace(tmp, path)
+            return []
+        except (OSError, urllib.error.URLError) as e:
+            errors.append(f"{url}: {getattr(e, 'reason', e)}")
+        finally:
+            tmp.unlink(missing_ok=True)
+    return errors
+
+
 def ensure_file(relpath: str, root: str | os.PathLike | None, *, download: bool = True, check: bool = True) -> Path:
     """Return the path of ``relpath`` under the data root, downloading and verifying it if needed."""
     root = data_root(root)
@@ -90,24 +150,12 @@ def ensure_file(relpath: str, root: str | os.PathLike | None, *, download: bool 
     if not addresses:
         raise DataError(f"'{relpath}' is not in data root {root} and has no download address. " + _fix_hint(relpath, root))
     path.parent.mkdir(parents=True, exist_ok=True)
-    errors = []
-    for url in addresses:
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
-        os.close(fd)
-        tmp = Path(tmp)
-        try:
-            print(f"rnnbench: downloading {url} -> {path}", file=sys.stderr)
-            _download(url, tmp, progress=sys.stderr.isatty())
-            expected = sha256_table().get(relpath)
-            if expected is not None and sha256_of(tmp) != expected:
-                errors.append(f"{url}: checksum mismatch")
-                continue
-            os.replace(tmp, path)
-            return path
-        except (OSError, urllib.error.URLError) as e:
-            errors.append(f"{url}: {getattr(e, 'reason', e)}")
-        finally:
-            tmp.unlink(missing_ok=True)
+    if relpath in ARCHIVE_MEMBERS:
+        errors = _fetch_from_archive(relpath, root)
+    else:
+        errors = _fetch_file(relpath, path, addresses)
+    if not errors:
+        return path
     raise DataError(
         f"could not download '{relpath}' into data root {root} ({'; '.join(errors)}). "
         "Without network, set data.download=false and provide the file yourself. " + _fix_hint(relpath, root)

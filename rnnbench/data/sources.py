@@ -28,8 +28,23 @@ _STAMPS = {
 }
 
 
+# Files that come inside an archive: relpath -> (archive address, member path in the archive).
+# Only these members are ever extracted, each verified against the SHA-256 table.
+_PTB = "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
+_SCALE = "http://www.cs.cornell.edu/people/pabo/movie-review-data/scale_data.tar.gz"
+_CRITICS = ("Dennis+Schwartz", "James+Berardinelli", "Scott+Renshaw", "Steve+Rhodes")
+ARCHIVE_MEMBERS = {
+    **{f"ptb/ptb.{s}.txt": (_PTB, f"simple-examples/data/ptb.{s}.txt") for s in ("train", "valid", "test")},
+    **{f"sentiment/scaledata/{c}/{kind}.{c}": (_SCALE, f"scaledata/{c}/{kind}.{c}")
+       for c in _CRITICS for kind in ("subj", "rating", "id", "label.3class", "label.4class")},
+    "sentiment/scaledata.README.1.0.txt": (_SCALE, "scaledata.README.1.0.txt"),
+}
+
+
 def urls(relpath: str) -> list[str]:
-    """Addresses to try, canonical first."""
+    """Addresses to try, canonical first (for an archive member: the archive's)."""
+    if relpath in ARCHIVE_MEMBERS:
+        return [ARCHIVE_MEMBERS[relpath][0]]
     if relpath not in MUSIC_FILES:
         return []
     name = MUSIC_FILES[relpath]
