@@ -66,6 +66,16 @@ class SyntheticDatasetConfig(MusicDatasetConfig):
 
 
 @dataclass
+class PTBDatasetConfig:
+    """Penn Treebank language modelling (rnnbench/data/ptb.py, rnnbench/lm.py); protocols.md §3."""
+
+    name: str = "ptb"
+    batch: int = 20  # parallel streams in training
+    bptt: int = 35  # unrolled steps per update; the state is carried (detached) across windows
+    eval_bptt: int = 35  # window of the evaluation pass: one stream, state carried, so it does not change the result
+
+
+@dataclass
 class InitConfig:
     """Initialisation (rnnbench/models/init.py): 002 §1.3.3, 000 §2.3, Sutskever et al. 2013."""
 
@@ -77,6 +87,7 @@ class InitConfig:
     bias_hidden: float = 0.0  # b_h
     bias_out: float = -0.8  # b_y (002)
     forget_bias: float = 0.0  # added to the LSTM forget-gate bias
+    uniform: Optional[float] = None  # word models: every parameter U(-a, a) (Zaremba et al.), replacing the above
 
 
 @dataclass
@@ -87,6 +98,9 @@ class ModelConfig:
     hidden: int = 400
     learn_h0: bool = True  # the initial state is a parameter (000 §2.1: theta includes h0)
     init: InitConfig = field(default_factory=InitConfig)
+    layers: int = 1  # stacked recurrent layers (word models; music models have one)
+    embedding: Optional[int] = None  # word models: embedding size (None: the hidden size)
+    tie_weights: bool = False  # word models: the softmax reuses the embedding matrix (needs embedding == hidden)
 
 
 class Noise(Enum):
@@ -126,6 +140,7 @@ class SiteConfig:
 
     noise: Noise = Noise.none
     rate: float = 0.0
+    realise: Optional[Realise] = None  # step | sequence for this site only; None: the regulariser's
 
 
 @dataclass
@@ -243,6 +258,7 @@ def register_configs() -> None:
     for group, name, node in [
         ("dataset", "music", MusicDatasetConfig),
         ("dataset", "synthetic", SyntheticDatasetConfig),
+        ("dataset", "ptb", PTBDatasetConfig),
         ("model", "model", ModelConfig),
         ("regulariser", "regulariser", RegulariserConfig),
         ("optim", "rmsprop_nesterov", RmspropNesterovConfig),

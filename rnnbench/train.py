@@ -110,6 +110,10 @@ def _results_header(cfg, model, device) -> dict:
 
 def train(cfg: DictConfig, run_dir: Path) -> dict:
     """Train one configuration; write results.json, metrics.csv and best.pt into ``run_dir``."""
+    if cfg.dataset.name == "ptb":
+        from rnnbench.lm import train_lm
+
+        return train_lm(cfg, run_dir)
     start = time.perf_counter()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -244,3 +244,14 @@ def test_moment_propagated_weight_noise_trains(quick_cfg, tmp_path, noise):
     assert a["status"] == "ok" and math.isfinite(a["test_nll"]) and a["test_nll"] != b["test_nll"]
     model = _model(*overrides[:5])
     assert torch.equal(model(_x()), model(_x()))  # deterministic in training mode too
+
+
+def test_a_site_can_choose_its_own_realisation():
+    # Moon et al. as run in 003: one cell mask per sequence, inputs and outputs dropped at every step
+    spec = _spec("regulariser=dropout", "regulariser.cell.noise=dropout", "regulariser.cell.rate=0.3",
+                 "regulariser.cell.realise=sequence", model="lstm")
+    draw = NoiseDraw(spec, False, 9, "cpu", torch.float64)
+    assert draw.unit_mask(spec.site("cell"), (4, 5)).shape[0] == 1
+    assert draw.unit_mask(spec.site("input"), (4, 5)).shape[0] == 9
+    with pytest.raises(Exception, match="a site may choose step or sequence"):
+        _spec("regulariser=fd", "regulariser.input.realise=step")

@@ -1,6 +1,8 @@
 """Models: explicit recurrent cores (one file per cell), their initialisation and unrolling."""
 from __future__ import annotations
 
+import torch
+
 from rnnbench.errors import ConfigError
 from rnnbench.models.core import RecurrentCore
 from rnnbench.models.gru import GRU
@@ -8,6 +10,7 @@ from rnnbench.models.init import init_core_, init_readout_
 from rnnbench.models.lstm import LSTM
 from rnnbench.models.next_step import NextStepModel
 from rnnbench.models.srnn import SRNN
+from rnnbench.models.word_lm import WordLM
 from rnnbench.regularisers import build_spec
 
 CORES: dict[str, type[RecurrentCore]] = {"srnn": SRNN, "lstm": LSTM, "gru": GRU}
@@ -25,6 +28,38 @@ def build_model(cfg, n_in: int, n_out: int, regulariser=None) -> NextStepModel:
         init_core_(core, cfg.init)
     except ValueError as e:
         raise ConfigError(f"model.init: {e}") from None
+    if cfg.layers != 1:
+        raise ConfigError(f"music models have one recurrent layer (000 §3.1), got model.layers={cfg.layers}")
     model = NextStepModel(core, n_out, build_spec(regulariser, cfg.name))
     init_readout_(model.w_out, model.b_out, cfg.init)
+    return model
+
+
+def build_word_lm(cfg, vocab_size: int, regulariser=None) -> WordLM:
+    """Embedding -> ``cfg.layers`` cores of ``cfg.name`` -> softmax (rnnbench/models/word_lm.py)."""
+    if cfg.name not in CORES:
+        raise ConfigError(f"unknown model '{cfg.name}'; valid: {', '.join(sorted(CORES))}")
+    if cfg.layers < 1 or cfg.hidden < 1:
+        raise ConfigError(f"model.layers and model.hidden must be >= 1, got {cfg.layers} and {cfg.hidden}")
+    E = cfg.embedding or cfg.hidden
+    if cfg.tie_weights and E != cfg.hidden:
+        raise ConfigError(f"model.tie_weights needs model.embedding == model.hidden, got {E} and {cfg.hidden}")
+    spec = build_spec(regulariser, cfg.name, word_model=True)
+    if spec.has_noise and spec.realise == "moments":
+        raise ConfigError("moment propagation through a softmax is not implemented for word models; "
+                          "use regulariser.realise=step or sequence")
+    # The state is carried from window to window and starts at zero on every stream (Zaremba et al.).
+    layers = [CORES[cfg.name](E if i == 0 else cfg.hidden, cfg.hidden, learn_h0=False) for i in range(cfg.layers)]
+    model = WordLM(layers, vocab_size, E, cfg.tie_weights, spec)
+    with torch.no_grad():
+        if cfg.init.uniform is not None:  # Zaremba et al.: every parameter U(-a, a)
+            for p in model.parameters():
+                if p.requires_grad:
+                    p.uniform_(-cfg.init.uniform, cfg.init.uniform)
+        else:
+            model.embedding.normal_(0.0, cfg.init.var_in**0.5)
+            for core in layers:
+                init_core_(core, cfg.init)
+            if model.w_out is not None:
+                model.w_out.normal_(0.0, cfg.init.var_out**0.5)
     return model

@@ -1,5 +1,6 @@
 """Norm-based penalties (001 §7, RNN-NBR): lambda * sum |w| (L1) or lambda * sum w^2 (L2) over the
-weight matrices W_in, W_rec and W_out (not the biases), added to the training loss."""
+weight matrices (W_in, W_rec, W_out; for word models also the embedding), not the biases or
+initial states, added to the training loss."""
 from __future__ import annotations
 
 import torch
@@ -8,7 +9,7 @@ from rnnbench.regularisers.spec import NoiseSpec
 
 
 def penalised_matrices(model) -> list[torch.Tensor]:
-    return [model.core.w_in, model.core.w_rec, model.w_out]
+    return [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
 
 
 def penalty(model, spec: NoiseSpec) -> torch.Tensor | float:

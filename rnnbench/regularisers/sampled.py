@@ -34,9 +34,10 @@ def _input_contribution(core, x, w, spec: NoiseSpec, draw: NoiseDraw) -> torch.T
 
 
 def sampled_layer(core, x: torch.Tensor, spec: NoiseSpec, draw: NoiseDraw,
-                  step_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """One recurrent layer over x (B, T, D) with the input, recurrent and cell sites' noise;
-    returns the hidden sequence (B, T, H). Stacked layers call it once per layer."""
+                  step_mask: Optional[torch.Tensor] = None, state=None) -> tuple[torch.Tensor, tuple]:
+    """One recurrent layer over x (B, T, D) with the input, recurrent and cell sites' noise,
+    from ``state`` (default: the initial state); returns the hidden sequence (B, T, H) and the
+    final state. Stacked layers call it once per layer."""
     w = core.weights()
     B, T, _ = x.shape
     H = core.hidden_size
@@ -47,7 +48,7 @@ def sampled_layer(core, x: torch.Tensor, spec: NoiseSpec, draw: NoiseDraw,
     rec_w = draw.weight(rec, w["w_rec"])  # (n, H, G)
     cell_mask = draw.unit_mask(spec.site("cell"), (B, H))  # (n, 1, B, H)
 
-    state = core.initial_state(B, w)
+    state = core.initial_state(B, w) if state is None else state
     hs = []
     steps = zip(u.unbind(1), per_step(rec_mask, T), per_step(rec_w, T), per_step(cell_mask, T))
     for t, (u_t, m, w_rec, cm) in enumerate(steps):
@@ -62,7 +63,7 @@ def sampled_layer(core, x: torch.Tensor, spec: NoiseSpec, draw: NoiseDraw,
             new = tuple(torch.where(keep, n, s) for n, s in zip(new, state))
         state = new
         hs.append(y)
-    return torch.stack(hs, dim=1)  # (B, T, H)
+    return torch.stack(hs, dim=1), state  # (B, T, H)
 
 
 def sampled_readout(hs: torch.Tensor, w_out: torch.Tensor, b_out: torch.Tensor, spec: NoiseSpec,
@@ -84,5 +85,5 @@ def sampled_forward(model, x: torch.Tensor, spec: NoiseSpec, *, mean: bool,
                     step_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Logits (B, T, D_out) with the spec's noise sampled (mean=False) or at its expectation."""
     draw = NoiseDraw(spec, mean, x.shape[1], x.device, x.dtype)
-    hs = sampled_layer(model.core, x, spec, draw, step_mask)
+    hs, _ = sampled_layer(model.core, x, spec, draw, step_mask)
     return sampled_readout(hs, model.w_out, model.b_out, spec, draw)

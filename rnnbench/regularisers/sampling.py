@@ -19,7 +19,11 @@ class NoiseDraw:
 
     def __init__(self, spec: NoiseSpec, mean: bool, n_steps: int, device, dtype):
         self.spec, self.mean, self.device, self.dtype = spec, mean, device, dtype
-        self.n = n_steps if spec.realise == "step" else 1
+        self.n_steps = n_steps
+
+    def _n(self, site: Site) -> int:
+        """Draws along time: one per step, or one held for the whole sequence."""
+        return self.n_steps if site.realise == "step" else 1
 
     def unit_mask(self, site: Site, shape: tuple, gates: int = 1) -> Optional[torch.Tensor]:
         """(n, gates, *shape) multiplicative mask of a dropout site, or None where it is the identity."""
@@ -29,7 +33,7 @@ class NoiseDraw:
         if self.mean:
             factor = site.keep * scale
             return None if factor == 1.0 else torch.full((1, 1, *shape), factor, device=self.device, dtype=self.dtype)
-        keep = torch.full((self.n, gates, *shape), site.keep, device=self.device, dtype=self.dtype)
+        keep = torch.full((self._n(site), gates, *shape), site.keep, device=self.device, dtype=self.dtype)
         return torch.bernoulli(keep).mul_(scale)
 
     def weight(self, site: Site, w: torch.Tensor) -> Optional[torch.Tensor]:
@@ -41,11 +45,11 @@ class NoiseDraw:
             if self.mean:
                 factor = site.keep * scale
                 return None if factor == 1.0 else (w * factor).unsqueeze(0)
-            keep = torch.full((self.n, *w.shape), site.keep, device=w.device, dtype=w.dtype)
+            keep = torch.full((self._n(site), *w.shape), site.keep, device=w.device, dtype=w.dtype)
             return w * torch.bernoulli(keep).mul_(scale)  # Wan et al. 2013; 001 §9
         if self.mean:
             return None  # zero-mean Gaussian noise: E[W~] = W
-        eps = torch.randn((self.n, *w.shape), device=w.device, dtype=w.dtype) * site.rate
+        eps = torch.randn((self._n(site), *w.shape), device=w.device, dtype=w.dtype) * site.rate
         if site.noise == "additive":
             return w + eps  # W* = W + Delta (001 eq. 11)
         return w + w * eps  # W* = W + W o Delta (001 eq. 12)

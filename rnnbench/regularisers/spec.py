@@ -28,6 +28,7 @@ def _value(x):
 class Site:
     noise: str = "none"  # none | dropout | dropconnect | additive | multiplicative
     rate: float = 0.0  # drop probability, or the standard deviation of Gaussian noise
+    realise: str = "step"  # step | sequence | moments (the regulariser's unless the site overrides it)
 
     @property
     def active(self) -> bool:
@@ -78,8 +79,12 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
     sites = {}
     for name in SITES:
         site_cfg = cfg[name] if hasattr(cfg, "__getitem__") else getattr(cfg, name)
-        site = Site(_value(site_cfg.noise), float(site_cfg.rate))
         where = f"regulariser.{name}"
+        own = _value(site_cfg.get("realise") if hasattr(site_cfg, "get") else getattr(site_cfg, "realise", None))
+        if own is not None and (realise == "moments" or own == "moments"):
+            raise ConfigError(f"{where}.realise={own}: a site may choose step or sequence, and only when "
+                              f"regulariser.realise is not moments (got regulariser.realise={realise})")
+        site = Site(_value(site_cfg.noise), float(site_cfg.rate), own or realise)
         if site.noise in DROP and not 0.0 <= site.rate < 1.0:
             raise ConfigError(f"{where}.rate is a drop probability and must be in [0, 1), got {site.rate}")
         if site.noise in GAUSSIAN and site.rate < 0:

@@ -1,0 +1,166 @@
+"""Word-level language modelling on PTB (protocols.md §3; Zaremba et al. 2014; 003 §5.1).
+
+Training: the token stream is cut into ``dataset.batch`` parallel streams and unrolled
+``dataset.bptt`` steps at a time; the hidden state is carried across windows (detached). The
+loss of an update is the cross-entropy summed over the window's steps and averaged over the
+streams, as in Zaremba et al.'s code (their learning rate of 1 assumes it).
+
+Evaluation: perplexity = exp(total NLL / total words) over the whole valid or test stream read
+as ONE sequence, the state carried from its first word to its last, so the number depends on
+neither the training batch size nor the evaluation window (``dataset.eval_bptt``). Monte Carlo
+evaluation (003): K copies of the stream run side by side as a batch, each with its own noise
+and state, and the probabilities of the next word are averaged over the K copies.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+import rnnbench
+from rnnbench.data.ptb import batchify, bptt_windows, load_ptb
+from rnnbench.errors import ConfigError
+from rnnbench.models import build_word_lm
+from rnnbench.optim import build_optimizer, lr_at_epoch
+from rnnbench.regularisers.penalty import penalty
+from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
+from rnnbench.runtime import DTYPES, device_name, resolve_device, seed_everything
+
+log = logging.getLogger("rnnbench")
+FIELDS = ["epoch", "lr", "train_ppl", "valid_ppl", "best_valid_ppl", "words_per_s", "epoch_s"]
+
+
+def _detach(state):
+    return [tuple(s.detach() for s in layer) for layer in state]
+
+
+@torch.no_grad()
+def evaluate_lm(model, stream: torch.Tensor, window: int, mc_samples: int = 0) -> tuple[float, int]:
+    """(perplexity, words) of ``stream`` (1-D ids) read as one sequence with the state carried."""
+    was_training = model.training
+    model.eval()
+    copies = max(mc_samples, 1)
+    data = stream.view(1, -1).expand(copies, -1)  # K identical rows for Monte Carlo
+    state = model.initial_state(copies)
+    total, words = 0.0, 0
+    for inputs, targets in bptt_windows(data, window):
+        logits, state = model(inputs, state, sample=mc_samples > 0)
+        logp = F.log_softmax(logits.double(), dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (K, T)
+        if mc_samples:
+            logp = torch.logsumexp(logp, dim=0, keepdim=True) - math.log(copies)  # log of the mean probability
+        total -= float(logp[0].sum())
+        words += targets.shape[1]
+    model.train(was_training)
+    return math.exp(total / words), words
+
+
+def _train_epoch(model, opt, data, cfg, params) -> tuple[float, int]:
+    model.train()
+    B = data.shape[0]
+    state = model.initial_state(B)
+    total = torch.zeros((), dtype=torch.float64, device=data.device)
+    words = 0
+    for inputs, targets in bptt_windows(data, cfg.dataset.bptt):
+        state = _detach(state)  # carried across windows, not back-propagated through
+        carried = {}
+
+        def closure():
+            opt.zero_grad(set_to_none=True)
+            logits, carried["state"] = model(inputs, state)
+            nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum")
+            (nll / B + penalty(model, model.noise)).backward()  # summed over steps, mean over streams
+            if cfg.train.clip is not None:
+                torch.nn.utils.clip_grad_norm_(params, cfg.train.clip)
+            return nll.detach()
+
+        total += opt.step(closure)
+        state = carried["state"]
+        words += targets.numel()
+    return math.exp(float(total) / words), words
+
+
+def train_lm(cfg: DictConfig, run_dir: Path) -> dict:
+    """Train a word LM on PTB; write results.json (valid_ppl, test_ppl, words_per_s), metrics.csv, best.pt."""
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.dataset.batch < 1 or cfg.dataset.bptt < 1 or cfg.dataset.eval_bptt < 1:
+        raise ConfigError("dataset.batch, dataset.bptt and dataset.eval_bptt must be >= 1")
+    device = resolve_device(cfg.device)
+    dtype = DTYPES[OmegaConf.to_container(cfg.train, enum_to_str=True)["precision"]]
+    seed_everything(cfg.seed)
+    vocab, streams = load_ptb(cfg.data)
+    streams = {k: v.to(device) for k, v in streams.items()}
+    train_data = batchify(streams["train"], cfg.dataset.batch)  # (batch, N) on the device
+    model = build_word_lm(cfg.model, len(vocab), cfg.regulariser).to(device=device, dtype=dtype)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = build_optimizer(cfg.optim, params)
+    metrics = MetricsLog(run_dir / "metrics.csv", FIELDS)
+    results = {
+        "dataset": cfg.dataset.name, "model": cfg.model.name, "regulariser": cfg.regulariser.name, "optim": cfg.optim.name,
+        "seed": cfg.seed, "status": "running", "selection_metric": "valid_ppl", "test_metric": "test_ppl",
+        "n_params": sum(p.numel() for p in params), "vocab_size": len(vocab), "device": device_name(device),
+        "torch_version": torch.__version__, "rnnbench_version": rnnbench.__version__,
+        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+    }
+    log.info("%d-layer %s LM on PTB: %d parameters, %d streams of %d words, %s", cfg.model.layers, cfg.model.name,
+             results["n_params"], *train_data.shape, results["device"])
+    best, best_epoch, best_state, status, stop_reason, epoch = math.inf, 0, None, "ok", "max_epochs", 0
+    train_words_s = []
+    progress = cfg.train.progress and sys.stderr.isatty()
+    bar = tqdm(range(1, cfg.train.max_epochs + 1), desc=f"{cfg.model.name}/ptb", unit="epoch", disable=not progress)
+    with logging_redirect_tqdm(loggers=[log]) if progress else contextlib.nullcontext():
+        for epoch in bar:
+            t0 = time.perf_counter()
+            lr = lr_at_epoch(cfg.optim, epoch)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            train_ppl, words = _train_epoch(model, opt, train_data, cfg, params)
+            words_per_s = words / (time.perf_counter() - t0)
+            train_words_s.append(words_per_s)
+            valid_ppl, _ = evaluate_lm(model, streams["valid"], cfg.dataset.eval_bptt)
+            if not (math.isfinite(train_ppl) and math.isfinite(valid_ppl)):
+                status, stop_reason = "diverged", f"non-finite loss in epoch {epoch}"
+                break
+            if valid_ppl < best:
+                best, best_epoch = valid_ppl, epoch
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            metrics.append(dict(epoch=epoch, lr=lr, train_ppl=train_ppl, valid_ppl=valid_ppl, best_valid_ppl=best,
+                                words_per_s=round(words_per_s, 1), epoch_s=round(time.perf_counter() - t0, 2)))
+            log.info("epoch %d  lr %.4g  train ppl %.2f  valid ppl %.2f  (best %.2f, epoch %d)  %.0f words/s",
+                     epoch, lr, train_ppl, valid_ppl, best, best_epoch, words_per_s)
+            if epoch - best_epoch >= cfg.train.patience:
+                stop_reason = f"no improvement for {cfg.train.patience} epochs"
+                break
+            if cfg.train.max_seconds is not None and time.perf_counter() - start > cfg.train.max_seconds:
+                stop_reason = f"time budget of {cfg.train.max_seconds}s reached"
+                break
+    results.update(status=status, stop_reason=stop_reason, epochs=epoch, best_epoch=best_epoch,
+                   words_per_s=sum(train_words_s) / max(len(train_words_s), 1))
+    if best_state is not None:
+        model.load_state_dict(best_state)
+        for split in ("valid", "test"):
+            results[f"{split}_ppl"], results[f"{split}_words"] = evaluate_lm(model, streams[split], cfg.dataset.eval_bptt)
+        results["eval_modes"] = ["deterministic"]
+        if cfg.eval.mc_samples:
+            results["eval_modes"].append(f"mc{cfg.eval.mc_samples}")
+            for split in ("valid", "test"):
+                results[f"{split}_ppl_mc"], _ = evaluate_lm(model, streams[split], cfg.dataset.eval_bptt, cfg.eval.mc_samples)
+        if cfg.train.save_model:
+            save_state_atomic(run_dir / "best.pt", best_state)
+    else:
+        results.update(valid_ppl=None, test_ppl=None)
+    results["wall_s"] = time.perf_counter() - start
+    write_json_atomic(run_dir / "results.json", results)
+    log.info("%s: test perplexity %s (best epoch %d of %d; %s); results in %s", status, results.get("test_ppl"),
+             best_epoch, epoch, stop_reason, run_dir)
+    return results

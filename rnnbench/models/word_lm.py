@@ -1,0 +1,71 @@
+"""Word-level language model (Zaremba et al. 2014; 003 §5.1): embedding -> L stacked recurrent
+cores -> softmax, optionally with the softmax tied to the embedding (Press & Wolf 2017).
+
+The regulariser acts per layer through the same layer functions as the music models
+(rnnbench/regularisers/sampled.py): the input site on every layer's input (the embedding for
+layer 1, the layer below otherwise: Zaremba's "non-recurrent connections"), the recurrent and
+cell sites inside every layer, the output site before the softmax, and the embedding site as
+word-type dropout (003 §4). The state is passed in and returned, so it can be carried across
+BPTT windows.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnbench.models.core import RecurrentCore
+from rnnbench.models.unroll import unroll
+from rnnbench.regularisers import NONE, NoiseSpec
+from rnnbench.regularisers.sampled import sampled_layer, sampled_readout
+from rnnbench.regularisers.sampling import NoiseDraw, word_type_mask
+
+
+class WordLM(nn.Module):
+    def __init__(self, layers: list[RecurrentCore], vocab_size: int, embedding_size: int, tie_weights: bool,
+                 noise: NoiseSpec = NONE):
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.noise = noise
+        self.layers = nn.ModuleList(layers)
+        self.embedding = nn.Parameter(torch.empty(vocab_size, embedding_size))  # (V, E)
+        H = layers[-1].hidden_size
+        self.tie_weights = tie_weights
+        self.w_out = None if tie_weights else nn.Parameter(torch.empty(H, vocab_size))  # (H, V)
+        self.b_out = nn.Parameter(torch.zeros(vocab_size))  # (V,)
+
+    def softmax_weights(self) -> torch.Tensor:
+        return self.embedding.T if self.tie_weights else self.w_out  # (H, V)
+
+    def initial_state(self, batch_size: int) -> list[tuple]:
+        return [core.initial_state(batch_size) for core in self.layers]
+
+    def _embed(self, tokens: torch.Tensor, sample: bool) -> torch.Tensor:
+        x = F.embedding(tokens, self.embedding)  # (B, T, E)
+        site = self.noise.site("embedding")
+        if not site.active:
+            return x
+        scale = self.noise.scale(site)
+        if sample:  # the same word gets the same mask within the window (003 §4)
+            return x * word_type_mask(tokens, self.vocab_size, site, scale).to(x.dtype)
+        factor = site.keep * scale  # expectation of the mask
+        return x if factor == 1.0 else x * factor
+
+    def forward(self, tokens: torch.Tensor, state: list, sample: Optional[bool] = None) -> tuple[torch.Tensor, list]:
+        """tokens (B, T) -> logits (B, T, V) and the final state of every layer."""
+        sample = self.training if sample is None else sample
+        noise = self.noise
+        x = self._embed(tokens, sample)
+        new_state = []
+        if noise.has_noise and (sample or noise.mean_differs_from_plain):
+            draw = NoiseDraw(noise, not sample, tokens.shape[1], x.device, x.dtype)
+            for core, s in zip(self.layers, state):
+                x, s = sampled_layer(core, x, noise, draw, state=s)
+                new_state.append(s)
+            return sampled_readout(x, self.softmax_weights(), self.b_out, noise, draw), new_state
+        for core, s in zip(self.layers, state):
+            x, s = unroll(core, x, s)
+            new_state.append(s)
+        return x @ self.softmax_weights() + self.b_out, new_state
