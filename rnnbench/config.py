@@ -76,6 +76,18 @@ class PTBDatasetConfig:
 
 
 @dataclass
+class SentimentDatasetConfig:
+    """Pang & Lee scale v1.0 regression (rnnbench/data/sentiment.py, rnnbench/sentiment.py); protocols.md §4."""
+
+    name: str = "sentiment"
+    vocab: int = 20000  # top words kept; the rest become the out-of-vocabulary id
+    segment: int = 200  # non-overlapping segments of every review, each with the review's rating
+    test_split: float = 0.2  # the last 20% of the shuffled segments
+    split_seed: int = 0  # NumPy legacy seed of the review shuffle (the authors': 0)
+    batch: int = 128
+
+
+@dataclass
 class InitConfig:
     """Initialisation (rnnbench/models/init.py): 002 §1.3.3, 000 §2.3, Sutskever et al. 2013."""
 
@@ -259,6 +271,7 @@ def register_configs() -> None:
         ("dataset", "music", MusicDatasetConfig),
         ("dataset", "synthetic", SyntheticDatasetConfig),
         ("dataset", "ptb", PTBDatasetConfig),
+        ("dataset", "sentiment", SentimentDatasetConfig),
         ("model", "model", ModelConfig),
         ("regulariser", "regulariser", RegulariserConfig),
         ("optim", "rmsprop_nesterov", RmspropNesterovConfig),

@@ -106,7 +106,9 @@ def train_lm(cfg: DictConfig, run_dir: Path) -> dict:
     opt = build_optimizer(cfg.optim, params)
     metrics = MetricsLog(run_dir / "metrics.csv", FIELDS)
     results = {
-        "dataset": cfg.dataset.name, "model": cfg.model.name, "regulariser": cfg.regulariser.name, "optim": cfg.optim.name,
+        # the model label carries the size, so that medium and large runs stay apart in the tables
+        "dataset": cfg.dataset.name, "model": f"{cfg.model.name}-{cfg.model.layers}x{cfg.model.hidden}",
+        "regulariser": cfg.regulariser.name, "optim": cfg.optim.name,
         "seed": cfg.seed, "status": "running", "selection_metric": "valid_ppl", "test_metric": "test_ppl",
         "n_params": sum(p.numel() for p in params), "vocab_size": len(vocab), "device": device_name(device),
         "torch_version": torch.__version__, "rnnbench_version": rnnbench.__version__,

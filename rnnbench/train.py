@@ -110,10 +110,14 @@ def _results_header(cfg, model, device) -> dict:
 
 def train(cfg: DictConfig, run_dir: Path) -> dict:
     """Train one configuration; write results.json, metrics.csv and best.pt into ``run_dir``."""
-    if cfg.dataset.name == "ptb":
+    if cfg.dataset.name == "ptb":  # the word tasks have loops of their own
         from rnnbench.lm import train_lm
 
         return train_lm(cfg, run_dir)
+    if cfg.dataset.name == "sentiment":
+        from rnnbench.sentiment import train_sentiment
+
+        return train_sentiment(cfg, run_dir)
     start = time.perf_counter()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

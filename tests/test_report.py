@@ -72,3 +72,28 @@ def test_paper_rows_of_001_and_fd_sit_next_to_ours(tmp_path):
              "dropconnect-dos": "RNN-DOS (DropConnect, per sequence)", "noise-ff": "RNN-FF (feed-forward noise)"}
     for reg, paper_row in pairs.items():
         assert rows.index(f"paper: {paper_row}") == rows.index(f"srnn / {reg}") + 1, reg
+
+
+def _fake(root, name, **fields):
+    d = root / name
+    d.mkdir(parents=True)
+    (d / "results.json").write_text(json.dumps({"status": "ok", **fields}))
+
+
+def test_perplexity_table_with_mc_rows_and_003_reference(tmp_path, capsys):
+    for i, (valid, test, mc) in enumerate([(82.0, 79.9, 79.1), (81.0, 80.3, 79.5)]):
+        _fake(tmp_path, f"v{i}", dataset="ptb", model="lstm-2x650", regulariser="variational-tied",
+              selection_metric="valid_ppl", test_metric="test_ppl", valid_ppl=valid, test_ppl=test, test_ppl_mc=mc)
+    _fake(tmp_path, "s", dataset="sentiment", model="lstm", regulariser="variational", selection_metric="test_rmse",
+          test_metric="test_rmse", test_rmse=0.151)
+    best = best_runs(collect([tmp_path])[0])
+    ppl = pivot(best, "test_ppl", paper=True)
+    rows = list(ppl.index)
+    assert ppl.loc["lstm-2x650 / variational-tied", "ptb"] == (80.3, 2)  # the best-validation run
+    assert ppl.loc["lstm-2x650 / variational-tied (MC)", "ptb"] == (79.5, 2)  # its MC evaluation
+    assert rows.index("paper: Variational, tied (medium)") == rows.index("lstm-2x650 / variational-tied") + 1
+    assert rows.index("paper: Variational, tied, MC (medium)") == rows.index("lstm-2x650 / variational-tied (MC)") + 1
+    assert ppl.loc["paper: Zaremba et al. (large)", "ptb"] == (78.4, None)
+    assert main([str(tmp_path), "--paper"]) == 0
+    out = capsys.readouterr().out
+    assert "test_ppl (" in out and "test_rmse (" in out and "| lstm / variational | 0.15 (1)" in out

@@ -9,6 +9,7 @@ from rnnbench.models.gru import GRU
 from rnnbench.models.init import init_core_, init_readout_
 from rnnbench.models.lstm import LSTM
 from rnnbench.models.next_step import NextStepModel
+from rnnbench.models.regressor import SequenceRegressor
 from rnnbench.models.srnn import SRNN
 from rnnbench.models.word_lm import WordLM
 from rnnbench.regularisers import build_spec
@@ -35,6 +36,39 @@ def build_model(cfg, n_in: int, n_out: int, regulariser=None) -> NextStepModel:
     return model
 
 
+def _uniform_or_gaussian_(model, cores, cfg) -> None:
+    with torch.no_grad():
+        if cfg.init.uniform is not None:  # every parameter U(-a, a) (Zaremba et al.; Keras' embedding init)
+            for p in model.parameters():
+                if p.requires_grad:
+                    p.uniform_(-cfg.init.uniform, cfg.init.uniform)
+        else:
+            model.embedding.normal_(0.0, cfg.init.var_in**0.5)
+            for core in cores:
+                init_core_(core, cfg.init)
+            if model.w_out is not None:
+                model.w_out.normal_(0.0, cfg.init.var_out**0.5)
+        for core in cores:
+            if core.state_names == ("h", "c") and cfg.init.uniform is not None:
+                core.b[core.hidden_size : 2 * core.hidden_size] += cfg.init.forget_bias
+
+
+def build_regressor(cfg, vocab_size: int, regulariser=None) -> SequenceRegressor:
+    """Embedding -> one core of ``cfg.name`` -> dense 1 (rnnbench/models/regressor.py)."""
+    if cfg.name not in ("lstm", "gru", "srnn"):
+        raise ConfigError(f"unknown model '{cfg.name}'; valid: gru, lstm, srnn")
+    if cfg.layers != 1:
+        raise ConfigError(f"the sentiment model has one recurrent layer (003 §5.2), got model.layers={cfg.layers}")
+    spec = build_spec(regulariser, cfg.name, word_model=True)
+    if spec.has_noise and spec.realise == "moments":
+        raise ConfigError("moment propagation is not implemented for the sentiment model; use realise=step or sequence")
+    E = cfg.embedding or cfg.hidden
+    core = CORES[cfg.name](E, cfg.hidden, learn_h0=False)
+    model = SequenceRegressor(core, vocab_size, E, spec)
+    _uniform_or_gaussian_(model, [core], cfg)
+    return model
+
+
 def build_word_lm(cfg, vocab_size: int, regulariser=None) -> WordLM:
     """Embedding -> ``cfg.layers`` cores of ``cfg.name`` -> softmax (rnnbench/models/word_lm.py)."""
     if cfg.name not in CORES:
@@ -51,15 +85,5 @@ def build_word_lm(cfg, vocab_size: int, regulariser=None) -> WordLM:
     # The state is carried from window to window and starts at zero on every stream (Zaremba et al.).
     layers = [CORES[cfg.name](E if i == 0 else cfg.hidden, cfg.hidden, learn_h0=False) for i in range(cfg.layers)]
     model = WordLM(layers, vocab_size, E, cfg.tie_weights, spec)
-    with torch.no_grad():
-        if cfg.init.uniform is not None:  # Zaremba et al.: every parameter U(-a, a)
-            for p in model.parameters():
-                if p.requires_grad:
-                    p.uniform_(-cfg.init.uniform, cfg.init.uniform)
-        else:
-            model.embedding.normal_(0.0, cfg.init.var_in**0.5)
-            for core in layers:
-                init_core_(core, cfg.init)
-            if model.w_out is not None:
-                model.w_out.normal_(0.0, cfg.init.var_out**0.5)
+    _uniform_or_gaussian_(model, layers, cfg)
     return model

@@ -13,14 +13,13 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from rnnbench.models.core import RecurrentCore
 from rnnbench.models.unroll import unroll
 from rnnbench.regularisers import NONE, NoiseSpec
-from rnnbench.regularisers.sampled import sampled_layer, sampled_readout
-from rnnbench.regularisers.sampling import NoiseDraw, word_type_mask
+from rnnbench.regularisers.sampled import embed, sampled_layer, sampled_readout
+from rnnbench.regularisers.sampling import NoiseDraw
 
 
 class WordLM(nn.Module):
@@ -42,22 +41,11 @@ class WordLM(nn.Module):
     def initial_state(self, batch_size: int) -> list[tuple]:
         return [core.initial_state(batch_size) for core in self.layers]
 
-    def _embed(self, tokens: torch.Tensor, sample: bool) -> torch.Tensor:
-        x = F.embedding(tokens, self.embedding)  # (B, T, E)
-        site = self.noise.site("embedding")
-        if not site.active:
-            return x
-        scale = self.noise.scale(site)
-        if sample:  # the same word gets the same mask within the window (003 §4)
-            return x * word_type_mask(tokens, self.vocab_size, site, scale).to(x.dtype)
-        factor = site.keep * scale  # expectation of the mask
-        return x if factor == 1.0 else x * factor
-
     def forward(self, tokens: torch.Tensor, state: list, sample: Optional[bool] = None) -> tuple[torch.Tensor, list]:
         """tokens (B, T) -> logits (B, T, V) and the final state of every layer."""
         sample = self.training if sample is None else sample
         noise = self.noise
-        x = self._embed(tokens, sample)
+        x = embed(tokens, self.embedding, noise, sample)
         new_state = []
         if noise.has_noise and (sample or noise.mean_differs_from_plain):
             draw = NoiseDraw(noise, not sample, tokens.shape[1], x.device, x.dtype)

@@ -12,7 +12,7 @@ from typing import Optional
 
 import torch
 
-from rnnbench.regularisers.sampling import NoiseDraw, per_step
+from rnnbench.regularisers.sampling import NoiseDraw, per_step, word_type_mask
 from rnnbench.regularisers.spec import NoiseSpec
 
 
@@ -31,6 +31,20 @@ def _input_contribution(core, x, w, spec: NoiseSpec, draw: NoiseDraw) -> torch.T
     if w_in.shape[0] == 1:
         return x @ w_in[0] + w["b"]
     return torch.einsum("btd,tdg->btg", x, w_in) + w["b"]  # a fresh W_in at every step (001 §8.2)
+
+
+def embed(tokens: torch.Tensor, table: torch.Tensor, spec: NoiseSpec, sample: bool) -> torch.Tensor:
+    """Embedding lookup (B, T) -> (B, T, E) with the embedding site's word-type dropout (003 §4):
+    sampled per sequence, or at its expectation for deterministic evaluation."""
+    x = torch.nn.functional.embedding(tokens, table)
+    site = spec.site("embedding")
+    if not site.active:
+        return x
+    scale = spec.scale(site)
+    if sample:  # the same word gets the same mask within the sequence
+        return x * word_type_mask(tokens, table.shape[0], site, scale).to(x.dtype)
+    factor = site.keep * scale
+    return x if factor == 1.0 else x * factor
 
 
 def sampled_layer(core, x: torch.Tensor, spec: NoiseSpec, draw: NoiseDraw,

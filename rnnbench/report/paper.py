@@ -1,4 +1,5 @@
-"""Published test NLLs (nats per time step) of protocols.md §1, as reference rows.
+"""Published numbers as reference rows: test NLLs (nats per time step) of protocols.md §1 and
+test perplexities of 003 Table 1 (protocols.md §3). The sentiment task has curves, not a table.
 
 ``key`` is the (model, regulariser) of rnnbench that runs the same setup, so that a paper row
 is printed next to ours; None where rnnbench has no counterpart (yet).
@@ -32,3 +33,23 @@ PUBLISHED_NLL = [
     _row("RNN-NADE (structured output)", None, "000 Table 1", 7.05, 2.31, 5.60, 5.19),
     _row("Deep RNN", None, "000 Table 1 (Pascanu et al. 2013)", None, 2.95, 6.59, 7.92),
 ]
+
+
+def _ppl(label, reg, medium, large):
+    return [{"label": f"{label} (medium)", "key": ("lstm-2x650", reg), "source": "003 Table 1", "values": {"ptb": medium}},
+            {"label": f"{label} (large)", "key": ("lstm-2x1500", reg), "source": "003 Table 1", "values": {"ptb": large}}]
+
+
+PUBLISHED_PPL = [
+    *_ppl("Non-regularised, early stopping", "none", 121.7, 127.4),
+    *_ppl("Moon et al.", "rnndrop", 97.0, 118.7),
+    *_ppl("Moon et al. + embedding dropout", "rnndrop-emb", 86.5, 86.0),
+    *_ppl("Zaremba et al.", "dropout", 82.7, 78.4),
+    *_ppl("Variational, tied", "variational-tied", 79.7, 75.0),
+    *_ppl("Variational, tied, MC", "variational-tied (MC)", 79.0, 74.1),
+    *_ppl("Variational, untied", "variational-untied", 79.7, 75.2),
+    *_ppl("Variational, untied, MC", "variational-untied (MC)", 78.6, 73.4),
+]
+
+# test metric -> (reference rows, their columns)
+PUBLISHED = {"test_nll": (PUBLISHED_NLL, MUSIC_COLUMNS), "test_ppl": (PUBLISHED_PPL, ("ptb",))}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnbench.report.paper import MUSIC_COLUMNS, PUBLISHED_NLL
+from rnnbench.report.paper import MUSIC_COLUMNS, PUBLISHED
 
-COLUMN_ORDER = MUSIC_COLUMNS + ("synthetic",)
+COLUMN_ORDER = MUSIC_COLUMNS + ("ptb", "sentiment", "synthetic")
 
 
 def _finite(x) -> bool:
@@ -28,11 +28,12 @@ def collect(dirs: list[Path]) -> tuple[pd.DataFrame, list[str]]:
                 bad.append(f"{path}: {e}")
                 continue
             sel, test = r.get("selection_metric", "valid_nll"), r.get("test_metric", "test_nll")
-            rows.append({
-                "dataset": r.get("dataset"), "model": r.get("model"), "regulariser": r.get("regulariser"),
-                "status": r.get("status"), "metric": test, "valid": r.get(sel), "test": r.get(test),
-                "run_dir": str(path.parent),
-            })
+            row = {"dataset": r.get("dataset"), "model": r.get("model"), "regulariser": r.get("regulariser"),
+                   "status": r.get("status"), "metric": test, "valid": r.get(sel), "test": r.get(test),
+                   "run_dir": str(path.parent)}
+            rows.append(row)
+            if f"{test}_mc" in r:  # Monte Carlo evaluation of the same run: a row of its own
+                rows.append({**row, "regulariser": f"{row['regulariser']} (MC)", "test": r[f"{test}_mc"]})
     return pd.DataFrame(rows, columns=["dataset", "model", "regulariser", "status", "metric", "valid", "test", "run_dir"]), bad
 
 
@@ -56,20 +57,20 @@ def _columns(datasets) -> list[str]:
 def pivot(best: pd.DataFrame, metric: str, paper: bool) -> pd.DataFrame:
     """Table for one test metric: index row label, one column per data set (+ ``source``)."""
     best = best[best["metric"] == metric]
-    datasets = set(best["dataset"]) | (set(MUSIC_COLUMNS) if paper and metric == "test_nll" else set())
-    columns = _columns(datasets)
+    show_paper = paper and metric in PUBLISHED
+    published, paper_columns = PUBLISHED[metric] if show_paper else ([], ())
+    columns = _columns(set(best["dataset"]) | set(paper_columns))
     # Ours in the order of the paper's rows, each followed by the paper rows of the same setup;
     # setups the papers do not have come after, paper rows without a counterpart last.
-    show_paper = paper and metric == "test_nll"
     rank = {}
-    for i, row in enumerate(PUBLISHED_NLL if show_paper else []):
+    for i, row in enumerate(published):
         rank.setdefault(row["key"], i)
     entries = []  # (sort key, label, source, {dataset: (value, runs)})
     for (model, reg), group in best.groupby(["model", "regulariser"], sort=True):
         cells = {row.dataset: (row.test, int(row.runs)) for row in group.itertuples()}
         entries.append(((rank.get((model, reg), 500), 0, model, reg, 0), f"{model} / {reg}", "rnnbench", cells))
     if show_paper:
-        for i, row in enumerate(PUBLISHED_NLL):
+        for i, row in enumerate(published):
             cells = {k: (v, None) for k, v in row["values"].items() if v is not None}
             order = rank[row["key"]] if row["key"] is not None else 999
             entries.append(((order, 1, "", "", i), f"paper: {row['label']}", row["source"], cells))
