@@ -13,27 +13,23 @@ and state, and the probabilities of the next word are averaged over the K copies
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 
-import rnnbench
 from rnnbench.data.ptb import batchify, bptt_windows, load_ptb
 from rnnbench.errors import ConfigError
 from rnnbench.models import build_word_lm
-from rnnbench.optim import build_optimizer, lr_at_epoch
+from rnnbench.loop import epochs, results_header
+from rnnbench.optim import build_optimizer
 from rnnbench.regularisers.penalty import penalty
 from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
-from rnnbench.runtime import DTYPES, device_name, resolve_device, seed_everything
+from rnnbench.runtime import DTYPES, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
 FIELDS = ["epoch", "lr", "train_ppl", "valid_ppl", "best_valid_ppl", "words_per_s", "epoch_s"]
@@ -105,47 +101,36 @@ def train_lm(cfg: DictConfig, run_dir: Path) -> dict:
     params = [p for p in model.parameters() if p.requires_grad]
     opt = build_optimizer(cfg.optim, params)
     metrics = MetricsLog(run_dir / "metrics.csv", FIELDS)
-    results = {
-        # the model label carries the size, so that medium and large runs stay apart in the tables
-        "dataset": cfg.dataset.name, "model": f"{cfg.model.name}-{cfg.model.layers}x{cfg.model.hidden}",
-        "regulariser": cfg.regulariser.name, "optim": cfg.optim.name,
-        "seed": cfg.seed, "status": "running", "selection_metric": "valid_ppl", "test_metric": "test_ppl",
-        "n_params": sum(p.numel() for p in params), "vocab_size": len(vocab), "device": device_name(device),
-        "torch_version": torch.__version__, "rnnbench_version": rnnbench.__version__,
-        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
-    }
+    # the model label carries the size, so that medium and large runs stay apart in the tables
+    results = results_header(cfg, model, device, model_label=f"{cfg.model.name}-{cfg.model.layers}x{cfg.model.hidden}",
+                             selection="valid_ppl", test="test_ppl")
+    results["vocab_size"] = len(vocab)
     log.info("%d-layer %s LM on PTB: %d parameters, %d streams of %d words, %s", cfg.model.layers, cfg.model.name,
              results["n_params"], *train_data.shape, results["device"])
     best, best_epoch, best_state, status, stop_reason, epoch = math.inf, 0, None, "ok", "max_epochs", 0
     train_words_s = []
-    progress = cfg.train.progress and sys.stderr.isatty()
-    bar = tqdm(range(1, cfg.train.max_epochs + 1), desc=f"{cfg.model.name}/ptb", unit="epoch", disable=not progress)
-    with logging_redirect_tqdm(loggers=[log]) if progress else contextlib.nullcontext():
-        for epoch in bar:
-            t0 = time.perf_counter()
-            lr = lr_at_epoch(cfg.optim, epoch)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            train_ppl, words = _train_epoch(model, opt, train_data, cfg, params)
-            words_per_s = words / (time.perf_counter() - t0)
-            train_words_s.append(words_per_s)
-            valid_ppl, _ = evaluate_lm(model, streams["valid"], cfg.dataset.eval_bptt)
-            if not (math.isfinite(train_ppl) and math.isfinite(valid_ppl)):
-                status, stop_reason = "diverged", f"non-finite loss in epoch {epoch}"
-                break
-            if valid_ppl < best:
-                best, best_epoch = valid_ppl, epoch
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            metrics.append(dict(epoch=epoch, lr=lr, train_ppl=train_ppl, valid_ppl=valid_ppl, best_valid_ppl=best,
-                                words_per_s=round(words_per_s, 1), epoch_s=round(time.perf_counter() - t0, 2)))
-            log.info("epoch %d  lr %.4g  train ppl %.2f  valid ppl %.2f  (best %.2f, epoch %d)  %.0f words/s",
-                     epoch, lr, train_ppl, valid_ppl, best, best_epoch, words_per_s)
-            if epoch - best_epoch >= cfg.train.patience:
-                stop_reason = f"no improvement for {cfg.train.patience} epochs"
-                break
-            if cfg.train.max_seconds is not None and time.perf_counter() - start > cfg.train.max_seconds:
-                stop_reason = f"time budget of {cfg.train.max_seconds}s reached"
-                break
+    for epoch, lr, _ in epochs(cfg, opt, f"{cfg.model.name}/ptb"):
+        t0 = time.perf_counter()
+        train_ppl, words = _train_epoch(model, opt, train_data, cfg, params)
+        words_per_s = words / (time.perf_counter() - t0)
+        train_words_s.append(words_per_s)
+        valid_ppl, _ = evaluate_lm(model, streams["valid"], cfg.dataset.eval_bptt)
+        if not (math.isfinite(train_ppl) and math.isfinite(valid_ppl)):
+            status, stop_reason = "diverged", f"non-finite loss in epoch {epoch}"
+            break
+        if valid_ppl < best:
+            best, best_epoch = valid_ppl, epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        metrics.append(dict(epoch=epoch, lr=lr, train_ppl=train_ppl, valid_ppl=valid_ppl, best_valid_ppl=best,
+                            words_per_s=round(words_per_s, 1), epoch_s=round(time.perf_counter() - t0, 2)))
+        log.info("epoch %d  lr %.4g  train ppl %.2f  valid ppl %.2f  (best %.2f, epoch %d)  %.0f words/s",
+                 epoch, lr, train_ppl, valid_ppl, best, best_epoch, words_per_s)
+        if epoch - best_epoch >= cfg.train.patience:
+            stop_reason = f"no improvement for {cfg.train.patience} epochs"
+            break
+        if cfg.train.max_seconds is not None and time.perf_counter() - start > cfg.train.max_seconds:
+            stop_reason = f"time budget of {cfg.train.max_seconds}s reached"
+            break
     results.update(status=status, stop_reason=stop_reason, epochs=epoch, best_epoch=best_epoch,
                    words_per_s=sum(train_words_s) / max(len(train_words_s), 1))
     if best_state is not None:

@@ -8,26 +8,22 @@ no early stopping: the model of the last epoch is reported, and ``selection_metr
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import sys
 import time
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 
-import rnnbench
 from rnnbench.data.sentiment import load_sentiment
 from rnnbench.errors import ConfigError
 from rnnbench.models import build_regressor
-from rnnbench.optim import build_optimizer, lr_at_epoch
+from rnnbench.loop import epochs, results_header
+from rnnbench.optim import build_optimizer
 from rnnbench.regularisers import penalty
 from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
-from rnnbench.runtime import DTYPES, device_name, resolve_device, seed_everything
+from rnnbench.runtime import DTYPES, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
 FIELDS = ["epoch", "lr", "train_mse", "test_rmse", "epoch_s"]
@@ -67,49 +63,38 @@ def train_sentiment(cfg: DictConfig, run_dir: Path) -> dict:
     opt = build_optimizer(cfg.optim, params)
     metrics = MetricsLog(run_dir / "metrics.csv", FIELDS)
     generator = torch.Generator().manual_seed(cfg.seed)
-    results = {
-        "dataset": ds.name, "model": cfg.model.name, "regulariser": cfg.regulariser.name, "optim": cfg.optim.name,
-        "seed": cfg.seed, "status": "running", "test_metric": "test_rmse",
-        "selection_metric": "test_rmse",  # the authors' protocol has no validation split: last epoch, test curve
-        "n_params": sum(p.numel() for p in params), "train_segments": len(x_train), "test_segments": len(x_test),
-        "device": device_name(device), "torch_version": torch.__version__, "rnnbench_version": rnnbench.__version__,
-        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
-    }
+    # the authors' protocol has no validation split: the last epoch is reported, with its test curve
+    results = results_header(cfg, model, device, model_label=cfg.model.name, selection="test_rmse", test="test_rmse")
+    results.update(train_segments=len(x_train), test_segments=len(x_test))
     log.info("%s regression on %d train / %d test segments, %d parameters, %s", cfg.model.name, len(x_train),
              len(x_test), results["n_params"], results["device"])
     status, epoch, rmse = "ok", 0, math.nan
-    progress = cfg.train.progress and sys.stderr.isatty()
-    bar = tqdm(range(1, cfg.train.max_epochs + 1), desc=f"{cfg.model.name}/sentiment", unit="epoch", disable=not progress)
-    with logging_redirect_tqdm(loggers=[log]) if progress else contextlib.nullcontext():
-        for epoch in bar:
-            t0 = time.perf_counter()
-            lr = lr_at_epoch(cfg.optim, epoch)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            model.train()
-            total = torch.zeros((), dtype=torch.float64, device=device)
-            for index in torch.randperm(len(x_train), generator=generator).to(device).split(ds.batch):
-                xb, yb = x_train[index], y_train[index]
+    for epoch, lr, _ in epochs(cfg, opt, f"{cfg.model.name}/sentiment"):
+        t0 = time.perf_counter()
+        model.train()
+        total = torch.zeros((), dtype=torch.float64, device=device)
+        for index in torch.randperm(len(x_train), generator=generator).to(device).split(ds.batch):
+            xb, yb = x_train[index], y_train[index]
 
-                def closure():
-                    opt.zero_grad(set_to_none=True)
-                    mse = ((model(xb) - yb) ** 2).mean()
-                    (mse + penalty(model, model.noise)).backward()
-                    if cfg.train.clip is not None:
-                        torch.nn.utils.clip_grad_norm_(params, cfg.train.clip)
-                    return mse.detach() * len(index)
+            def closure():
+                opt.zero_grad(set_to_none=True)
+                mse = ((model(xb) - yb) ** 2).mean()
+                (mse + penalty(model, model.noise)).backward()
+                if cfg.train.clip is not None:
+                    torch.nn.utils.clip_grad_norm_(params, cfg.train.clip)
+                return mse.detach() * len(index)
 
-                total += opt.step(closure)
-            train_mse = float(total) / len(x_train)
-            rmse = test_rmse(model, x_test, y_test, data.mean, data.std, ds.batch)
-            if not (math.isfinite(train_mse) and math.isfinite(rmse)):
-                status = "diverged"
-                break
-            metrics.append(dict(epoch=epoch, lr=lr, train_mse=train_mse, test_rmse=rmse,
-                                epoch_s=round(time.perf_counter() - t0, 2)))
-            log.info("epoch %d  train MSE (standardised) %.4f  test RMSE %.4f", epoch, train_mse, rmse)
-            if cfg.train.max_seconds is not None and time.perf_counter() - start > cfg.train.max_seconds:
-                break
+            total += opt.step(closure)
+        train_mse = float(total) / len(x_train)
+        rmse = test_rmse(model, x_test, y_test, data.mean, data.std, ds.batch)
+        if not (math.isfinite(train_mse) and math.isfinite(rmse)):
+            status = "diverged"
+            break
+        metrics.append(dict(epoch=epoch, lr=lr, train_mse=train_mse, test_rmse=rmse,
+                            epoch_s=round(time.perf_counter() - t0, 2)))
+        log.info("epoch %d  train MSE (standardised) %.4f  test RMSE %.4f", epoch, train_mse, rmse)
+        if cfg.train.max_seconds is not None and time.perf_counter() - start > cfg.train.max_seconds:
+            break
     results.update(status=status, epochs=epoch, best_epoch=epoch, test_rmse=rmse if status == "ok" else None,
                    eval_modes=["deterministic"])
     if status == "ok":

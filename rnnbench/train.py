@@ -6,20 +6,15 @@ with patience; the test NLL is that of the best-validation model on the full tes
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import sys
 import time
 from enum import Enum
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
+from omegaconf import DictConfig
 
-import rnnbench
 from rnnbench.config import PadMode
 from rnnbench.data.batches import Split, make_split
 from rnnbench.data.load import load_rolls
@@ -28,10 +23,11 @@ from rnnbench.errors import ConfigError
 from rnnbench.metrics import evaluate, masked_nll_sum
 from rnnbench.models import build_model
 from rnnbench.models.init import spectral_radius
-from rnnbench.optim import build_optimizer, lr_at_epoch
+from rnnbench.loop import epochs, results_header
+from rnnbench.optim import build_optimizer
 from rnnbench.regularisers import penalty
 from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
-from rnnbench.runtime import DTYPES, device_name, resolve_device, seed_everything
+from rnnbench.runtime import DTYPES, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
 
@@ -90,24 +86,6 @@ def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> 
     return float(total) / max(int(frames), 1), float(norms) / max(batches, 1)
 
 
-def _results_header(cfg, model, device) -> dict:
-    return {
-        "dataset": cfg.dataset.name,
-        "model": cfg.model.name,
-        "regulariser": cfg.regulariser.name,
-        "optim": cfg.optim.name,
-        "seed": cfg.seed,
-        "status": "running",
-        "selection_metric": "valid_nll",  # lower is better; rnnbench-report picks runs by it
-        "test_metric": "test_nll",
-        "n_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        "device": device_name(device),
-        "torch_version": torch.__version__,
-        "rnnbench_version": rnnbench.__version__,
-        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
-    }
-
-
 def train(cfg: DictConfig, run_dir: Path) -> dict:
     """Train one configuration; write results.json, metrics.csv and best.pt into ``run_dir``."""
     if cfg.dataset.name == "ptb":  # the word tasks have loops of their own
@@ -133,7 +111,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     opt = build_optimizer(cfg.optim, model.parameters())
     hold = _value(cfg.dataset.pad) == PadMode.hold.value
     generator = torch.Generator().manual_seed(cfg.seed)  # batch order, independent of the init
-    results = _results_header(cfg, model, device)
+    results = results_header(cfg, model, device, model_label=cfg.model.name, selection="valid_nll", test="test_nll")
     metrics = MetricsLog(run_dir / "metrics.csv", METRIC_FIELDS)
     log.info("%s on %s: %d train chunks, %d valid chunks, %d test sequences, %d parameters, %s",
              cfg.model.name, cfg.dataset.name, len(splits["train"]), len(splits["valid"]), len(splits["test"]),
@@ -142,40 +120,32 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     loop_start = time.perf_counter()
     best_valid, best_epoch, best_state = math.inf, 0, None
     status, stop_reason, epoch = "ok", "max_epochs", 0
-    progress = cfg.train.progress and sys.stderr.isatty()
-    bar = tqdm(range(1, cfg.train.max_epochs + 1), desc=f"{cfg.model.name}/{cfg.dataset.name}", unit="epoch",
-               disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    with logging_redirect_tqdm(loggers=[log]) if progress else contextlib.nullcontext():
-        for epoch in bar:
-            t_epoch = time.perf_counter()
-            lr = lr_at_epoch(cfg.optim, epoch)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            train_nll, grad_norm = train_epoch(model, opt, splits["train"], cfg, dtype, generator, hold)
-            valid = evaluate(model, splits["valid"], cfg.train.eval_batch_size, dtype, hold)
-            if not (math.isfinite(train_nll) and math.isfinite(valid.nll)):
-                status, stop_reason = "diverged", f"non-finite loss in epoch {epoch}"
-                log.warning("epoch %d: %s; stopping (the best model so far is kept)", epoch, stop_reason)
-                break
-            if valid.nll < best_valid:
-                best_valid, best_epoch = valid.nll, epoch
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            w_rec = model.core.recurrent_matrix()
-            row = dict(epoch=epoch, lr=lr, train_nll=train_nll, grad_norm=grad_norm, valid_nll=valid.nll,
-                       valid_nll_seq_mean=valid.nll_seq_mean, best_valid_nll=best_valid,
-                       spectral_radius=spectral_radius(w_rec) if w_rec is not None else "",  # 000 Fig. 2
-                       epoch_s=round(time.perf_counter() - t_epoch, 4))
-            metrics.append(row)
-            log.info("epoch %d  train %.4f  valid %.4f  best %.4f (epoch %d)  %.2fs", epoch, train_nll, valid.nll,
-                     best_valid, best_epoch, row["epoch_s"])
-            bar.set_postfix(train=f"{train_nll:.3f}", valid=f"{valid.nll:.3f}", best=f"{best_valid:.3f}")
-            if epoch - best_epoch >= cfg.train.patience:
-                stop_reason = f"no improvement for {cfg.train.patience} epochs"
-                break
-            if cfg.train.max_seconds is not None and time.perf_counter() - start > cfg.train.max_seconds:
-                stop_reason = f"time budget of {cfg.train.max_seconds}s reached"
-                break
-    bar.close()
+    for epoch, lr, bar in epochs(cfg, opt, f"{cfg.model.name}/{cfg.dataset.name}"):
+        t_epoch = time.perf_counter()
+        train_nll, grad_norm = train_epoch(model, opt, splits["train"], cfg, dtype, generator, hold)
+        valid = evaluate(model, splits["valid"], cfg.train.eval_batch_size, dtype, hold)
+        if not (math.isfinite(train_nll) and math.isfinite(valid.nll)):
+            status, stop_reason = "diverged", f"non-finite loss in epoch {epoch}"
+            log.warning("epoch %d: %s; stopping (the best model so far is kept)", epoch, stop_reason)
+            break
+        if valid.nll < best_valid:
+            best_valid, best_epoch = valid.nll, epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        w_rec = model.core.recurrent_matrix()
+        row = dict(epoch=epoch, lr=lr, train_nll=train_nll, grad_norm=grad_norm, valid_nll=valid.nll,
+                   valid_nll_seq_mean=valid.nll_seq_mean, best_valid_nll=best_valid,
+                   spectral_radius=spectral_radius(w_rec) if w_rec is not None else "",  # 000 Fig. 2
+                   epoch_s=round(time.perf_counter() - t_epoch, 4))
+        metrics.append(row)
+        log.info("epoch %d  train %.4f  valid %.4f  best %.4f (epoch %d)  %.2fs", epoch, train_nll, valid.nll,
+                 best_valid, best_epoch, row["epoch_s"])
+        bar.set_postfix(train=f"{train_nll:.3f}", valid=f"{valid.nll:.3f}", best=f"{best_valid:.3f}")
+        if epoch - best_epoch >= cfg.train.patience:
+            stop_reason = f"no improvement for {cfg.train.patience} epochs"
+            break
+        if cfg.train.max_seconds is not None and time.perf_counter() - start > cfg.train.max_seconds:
+            stop_reason = f"time budget of {cfg.train.max_seconds}s reached"
+            break
     train_s = time.perf_counter() - loop_start
 
     results.update(status=status, stop_reason=stop_reason, epochs=epoch, best_epoch=best_epoch,

@@ -7,7 +7,6 @@ import torch
 from rnnbench.data.batches import make_split
 from rnnbench.metrics import evaluate
 from rnnbench.models import build_model
-from rnnbench.models.unroll import unroll
 from rnnbench.regularisers import build_spec, penalty, sampled_forward
 from rnnbench.regularisers.sampling import NoiseDraw, per_step
 from rnnbench.train import train

@@ -1,0 +1,46 @@
+"""What the three training loops (music: train.py, PTB: lm.py, sentiment: sentiment.py) share:
+the epoch iteration with its progress bar and step-rate schedule, and the results header."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+
+import torch
+from omegaconf import OmegaConf
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+import rnnbench
+from rnnbench.optim import lr_at_epoch
+from rnnbench.runtime import device_name
+
+log = logging.getLogger("rnnbench")
+
+
+def epochs(cfg, opt, desc: str):
+    """Yield (epoch, lr, bar) for epochs 1..train.max_epochs, setting the optimiser's step rate
+    first. The tqdm bar is quiet when stderr is not a terminal or with train.progress=false; log
+    lines then carry the progress (and are routed around the bar when it shows)."""
+    progress = cfg.train.progress and sys.stderr.isatty()
+    bar = tqdm(range(1, cfg.train.max_epochs + 1), desc=desc, unit="epoch", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True)
+    with bar, logging_redirect_tqdm(loggers=[log]) if progress else contextlib.nullcontext():
+        for epoch in bar:
+            lr = lr_at_epoch(cfg.optim, epoch)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            yield epoch, lr, bar
+
+
+def results_header(cfg, model, device, *, model_label: str, selection: str, test: str) -> dict:
+    """The fields every results.json starts with; ``selection`` and ``test`` name the metrics
+    rnnbench-report selects by and reports."""
+    return {
+        "dataset": cfg.dataset.name, "model": model_label, "regulariser": cfg.regulariser.name,
+        "optim": cfg.optim.name, "seed": cfg.seed, "status": "running",
+        "selection_metric": selection, "test_metric": test,
+        "n_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "device": device_name(device), "torch_version": torch.__version__, "rnnbench_version": rnnbench.__version__,
+        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+    }
