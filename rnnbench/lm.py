@@ -65,7 +65,12 @@ def _train_epoch(model, opt, data, cfg, params) -> tuple[float, int]:
     state = model.initial_state(B)
     total = torch.zeros((), dtype=torch.float64, device=data.device)
     words = 0
-    for inputs, targets in bptt_windows(data, cfg.dataset.bptt):
+    n_windows = math.ceil((data.shape[1] - 1) / cfg.dataset.bptt)
+    start = time.perf_counter()
+    for i, (inputs, targets) in enumerate(bptt_windows(data, cfg.dataset.bptt), 1):
+        if i % max(n_windows // 10, 1) == 0:  # progress every tenth of an epoch (an epoch can take long)
+            log.info("  window %d/%d  train ppl %.2f  %.0f words/s", i, n_windows, math.exp(float(total) / max(words, 1)),
+                     words / (time.perf_counter() - start))
         state = _detach(state)  # carried across windows, not back-propagated through
         carried = {}
 
