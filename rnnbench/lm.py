@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from rnnbench.data.ptb import batchify, bptt_windows, load_ptb
 from rnnbench.errors import ConfigError
 from rnnbench.models import build_word_lm
-from rnnbench.loop import epochs, results_header
+from rnnbench.loop import epochs, results_header, stop_reason as stop_reason_after
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers.penalty import penalty
 from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
@@ -130,11 +130,9 @@ def train_lm(cfg: DictConfig, run_dir: Path) -> dict:
                             words_per_s=round(words_per_s, 1), epoch_s=round(time.perf_counter() - t0, 2)))
         log.info("epoch %d  lr %.4g  train ppl %.2f  valid ppl %.2f  (best %.2f, epoch %d)  %.0f words/s",
                  epoch, lr, train_ppl, valid_ppl, best, best_epoch, words_per_s)
-        if epoch - best_epoch >= cfg.train.patience:
-            stop_reason = f"no improvement for {cfg.train.patience} epochs"
-            break
-        if cfg.train.max_seconds is not None and time.perf_counter() - start > cfg.train.max_seconds:
-            stop_reason = f"time budget of {cfg.train.max_seconds}s reached"
+        reason = stop_reason_after(cfg, epoch, best_epoch, start)
+        if reason:
+            stop_reason = reason
             break
     results.update(status=status, stop_reason=stop_reason, epochs=epoch, best_epoch=best_epoch,
                    words_per_s=sum(train_words_s) / max(len(train_words_s), 1))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import time
+from typing import Optional
 
 import torch
 from omegaconf import OmegaConf
@@ -44,3 +46,12 @@ def results_header(cfg, model, device, *, model_label: str, selection: str, test
         "device": device_name(device), "torch_version": torch.__version__, "rnnbench_version": rnnbench.__version__,
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
+
+
+def stop_reason(cfg, epoch: int, best_epoch: int, start: float) -> Optional[str]:
+    """Why training stops after ``epoch`` (early stopping with patience, or the time budget), or None."""
+    if epoch - best_epoch >= cfg.train.patience:
+        return f"no improvement for {cfg.train.patience} epochs"
+    if cfg.train.max_seconds is not None and time.perf_counter() - start > cfg.train.max_seconds:
+        return f"time budget of {cfg.train.max_seconds}s reached"
+    return None

@@ -23,7 +23,7 @@ from rnnbench.errors import ConfigError
 from rnnbench.metrics import evaluate, masked_nll_sum
 from rnnbench.models import build_model
 from rnnbench.models.init import spectral_radius
-from rnnbench.loop import epochs, results_header
+from rnnbench.loop import epochs, results_header, stop_reason as stop_reason_after
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers import penalty
 from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
@@ -140,11 +140,9 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         log.info("epoch %d  train %.4f  valid %.4f  best %.4f (epoch %d)  %.2fs", epoch, train_nll, valid.nll,
                  best_valid, best_epoch, row["epoch_s"])
         bar.set_postfix(train=f"{train_nll:.3f}", valid=f"{valid.nll:.3f}", best=f"{best_valid:.3f}")
-        if epoch - best_epoch >= cfg.train.patience:
-            stop_reason = f"no improvement for {cfg.train.patience} epochs"
-            break
-        if cfg.train.max_seconds is not None and time.perf_counter() - start > cfg.train.max_seconds:
-            stop_reason = f"time budget of {cfg.train.max_seconds}s reached"
+        reason = stop_reason_after(cfg, epoch, best_epoch, start)
+        if reason:
+            stop_reason = reason
             break
     train_s = time.perf_counter() - loop_start
 
