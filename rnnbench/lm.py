@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from rnnbench.data.ptb import batchify, bptt_windows, load_ptb
 from rnnbench.errors import ConfigError
@@ -29,7 +29,7 @@ from rnnbench.loop import epochs, results_header, stop_reason as stop_reason_aft
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers.penalty import penalty
 from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
-from rnnbench.runtime import DTYPES, resolve_device, seed_everything
+from rnnbench.runtime import dtype_of, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
 FIELDS = ["epoch", "lr", "train_ppl", "valid_ppl", "best_valid_ppl", "words_per_s", "epoch_s"]
@@ -97,7 +97,7 @@ def train_lm(cfg: DictConfig, run_dir: Path) -> dict:
     if cfg.dataset.batch < 1 or cfg.dataset.bptt < 1 or cfg.dataset.eval_bptt < 1:
         raise ConfigError("dataset.batch, dataset.bptt and dataset.eval_bptt must be >= 1")
     device = resolve_device(cfg.device)
-    dtype = DTYPES[OmegaConf.to_container(cfg.train, enum_to_str=True)["precision"]]
+    dtype = dtype_of(cfg.train.precision)
     seed_everything(cfg.seed)
     vocab, streams = load_ptb(cfg.data)
     streams = {k: v.to(device) for k, v in streams.items()}

@@ -11,6 +11,11 @@ from rnnbench.errors import ConfigError
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
+def dtype_of(precision) -> torch.dtype:
+    """train.precision (a Precision enum, or its string in configs built without the schema)."""
+    return DTYPES[getattr(precision, "value", precision)]
+
+
 def resolve_device(name: str) -> torch.device:
     """'auto' is CUDA when present, else CPU; 'cuda' without a GPU is a clear error."""
     if name == "auto":

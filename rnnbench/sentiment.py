@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from rnnbench.data.sentiment import load_sentiment
 from rnnbench.errors import ConfigError
@@ -23,7 +23,7 @@ from rnnbench.loop import epochs, results_header
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers import penalty
 from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
-from rnnbench.runtime import DTYPES, resolve_device, seed_everything
+from rnnbench.runtime import dtype_of, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
 FIELDS = ["epoch", "lr", "train_mse", "test_rmse", "epoch_s"]
@@ -53,7 +53,7 @@ def train_sentiment(cfg: DictConfig, run_dir: Path) -> dict:
     if ds.batch < 1 or ds.segment < 1 or not 0 < ds.test_split < 1:
         raise ConfigError("dataset.batch and dataset.segment must be >= 1 and dataset.test_split in (0, 1)")
     device = resolve_device(cfg.device)
-    dtype = DTYPES[OmegaConf.to_container(cfg.train, enum_to_str=True)["precision"]]
+    dtype = dtype_of(cfg.train.precision)
     seed_everything(cfg.seed)
     data = load_sentiment(cfg.data, vocab=ds.vocab, segment=ds.segment, test_split=ds.test_split, seed=ds.split_seed)
     x_train, y_train = data.x_train.to(device), data.y_train.to(device=device, dtype=dtype)

@@ -27,7 +27,7 @@ from rnnbench.loop import epochs, results_header, stop_reason as stop_reason_aft
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers import penalty
 from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
-from rnnbench.runtime import DTYPES, resolve_device, seed_everything
+from rnnbench.runtime import dtype_of, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
 
@@ -104,7 +104,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     if cfg.train.batch_size < 1 or cfg.train.eval_batch_size < 1:
         raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
     device = resolve_device(cfg.device)
-    dtype = DTYPES[_value(cfg.train.precision)]
+    dtype = dtype_of(cfg.train.precision)
     seed_everything(cfg.seed)
     splits = build_splits(load_rolls(cfg.dataset, cfg.data), cfg.dataset, device)
     model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser).to(device=device, dtype=dtype)

@@ -40,10 +40,9 @@ def embed(tokens: torch.Tensor, table: torch.Tensor, spec: NoiseSpec, sample: bo
     site = spec.site("embedding")
     if not site.active:
         return x
-    scale = spec.scale(site)
     if sample:  # the same word gets the same mask within the sequence
-        return x * word_type_mask(tokens, table.shape[0], site, scale).to(x.dtype)
-    factor = site.keep * scale
+        return x * word_type_mask(tokens, table.shape[0], site, spec.scale(site)).to(x.dtype)
+    factor = spec.mean_factor(site)
     return x if factor == 1.0 else x * factor
 
 

@@ -29,24 +29,22 @@ class NoiseDraw:
         """(n, gates, *shape) multiplicative mask of a dropout site, or None where it is the identity."""
         if not (site.active and site.noise == "dropout"):
             return None
-        scale = self.spec.scale(site)
         if self.mean:
-            factor = site.keep * scale
+            factor = self.spec.mean_factor(site)
             return None if factor == 1.0 else torch.full((1, 1, *shape), factor, device=self.device, dtype=self.dtype)
         keep = torch.full((self._n(site), gates, *shape), site.keep, device=self.device, dtype=self.dtype)
-        return torch.bernoulli(keep).mul_(scale)
+        return torch.bernoulli(keep).mul_(self.spec.scale(site))
 
     def weight(self, site: Site, w: torch.Tensor) -> Optional[torch.Tensor]:
         """(n, *w.shape) corrupted weights of a weight-noise site, or None where w is used as it is."""
         if not (site.active and site.noise in ("dropconnect", "additive", "multiplicative")):
             return None
         if site.noise == "dropconnect":
-            scale = self.spec.scale(site)
             if self.mean:
-                factor = site.keep * scale
+                factor = self.spec.mean_factor(site)
                 return None if factor == 1.0 else (w * factor).unsqueeze(0)
             keep = torch.full((self._n(site), *w.shape), site.keep, device=w.device, dtype=w.dtype)
-            return w * torch.bernoulli(keep).mul_(scale)  # Wan et al. 2013; 001 §9
+            return w * torch.bernoulli(keep).mul_(self.spec.scale(site))  # Wan et al. 2013; 001 §9
         if self.mean:
             return None  # zero-mean Gaussian noise: E[W~] = W
         eps = torch.randn((self._n(site), *w.shape), device=w.device, dtype=w.dtype) * site.rate

@@ -58,6 +58,10 @@ class NoiseSpec:
         """s: the factor on kept units/weights while training."""
         return 1.0 / site.keep if (self.inverted and site.noise in DROP) else 1.0
 
+    def mean_factor(self, site: Site) -> float:
+        """E[s zeta] = q s: what a dropped unit or weight is multiplied by in deterministic evaluation."""
+        return site.keep * self.scale(site)
+
     @property
     def has_noise(self) -> bool:
         return any(s.active for s in self.sites.values())
