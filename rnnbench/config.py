@@ -102,6 +102,24 @@ class InitConfig:
     uniform: Optional[float] = None  # word models: every parameter U(-a, a) (Zaremba et al.), replacing the above
 
 
+class Activation(Enum):
+    """The sRNN's transfer function (rnnbench/models/srnn.py)."""
+
+    tanh = "tanh"  # 000-002 ch. 2
+    sigmoid = "sigmoid"  # STORN's nets (002 §4.4.1)
+
+
+@dataclass
+class StornConfig:
+    """STORN's latent variables and recognition net (rnnbench/models/storn.py, 002 ch. 4)."""
+
+    cell: str = "srnn"  # the core of both nets: srnn | lstm | gru (the thesis: sRNNs)
+    latent: int = 20  # w, latent units per step (not reported in 002; rnnbench's default)
+    recognition_hidden: Optional[int] = None  # None: model.hidden (002 §4.4.1: 300 in both nets)
+    var_floor: float = 1e-6  # added to sigma^2 = ry^2 so that log sigma^2 stays finite
+    kl_warmup: int = 0  # epochs over which the KL weight rises linearly to 1 (0: the plain ELBO, 002)
+
+
 @dataclass
 class ModelConfig:
     """The recurrent core (rnnbench/models/<name>.py) and its Bernoulli read-out."""
@@ -113,6 +131,8 @@ class ModelConfig:
     layers: int = 1  # stacked recurrent layers (word models; music models have one)
     embedding: Optional[int] = None  # word models: embedding size (None: the hidden size)
     tie_weights: bool = False  # word models: the softmax reuses the embedding matrix (needs embedding == hidden)
+    activation: Activation = Activation.tanh  # sRNN transfer function
+    storn: StornConfig = field(default_factory=StornConfig)  # model=storn only
 
 
 class Noise(Enum):
@@ -181,9 +201,12 @@ class RegulariserConfig:
 
 @dataclass
 class EvalConfig:
-    """Evaluation (rnnbench/metrics.py): deterministic always; Monte Carlo when mc_samples > 0."""
+    """Evaluation (rnnbench/metrics.py): deterministic always; Monte Carlo when mc_samples > 0;
+    importance sampling for STORN."""
 
     mc_samples: int = 0  # K stochastic passes; their predictive probabilities are averaged
+    is_samples: int = 100  # STORN: K importance samples of the test/valid NLL (Rezende et al. 2014)
+    is_batch: int = 1024  # STORN: rows (samples x sequences) per importance-sampling pass
 
 
 @dataclass
@@ -227,6 +250,18 @@ class AdadeltaConfig:
     rho: float = 0.9
     eps: float = 1e-6
     weight_decay: float = 0.0
+
+
+@dataclass
+class AdadeltaNesterovConfig:
+    """climin's Adadelta with Nesterov momentum (rnnbench/optim/adadelta_nesterov.py), STORN's
+    optimiser (002 §4.4; its settings were part of the random search and are not reported)."""
+
+    name: str = "adadelta-nesterov"
+    lr: float = 1.0  # step rate eta
+    momentum: float = 0.9  # mu
+    decay: float = 0.9  # d, of both running means (squared gradients, squared steps)
+    offset: float = 1e-4  # o, added under both square roots
 
 
 @dataclass
@@ -278,6 +313,7 @@ def register_configs() -> None:
         ("optim", "adam", AdamConfig),
         ("optim", "sgd", SGDConfig),
         ("optim", "adadelta", AdadeltaConfig),
+        ("optim", "adadelta_nesterov", AdadeltaNesterovConfig),
         ("train", "train", TrainConfig),
     ]:
         cs.store(name=f"{group}_{name}_schema", node=node)

@@ -64,12 +64,50 @@ def evaluate(model, split: Split, batch_size: int, dtype: torch.dtype, use_step_
     for index in order.split(batch_size):
         inputs, targets, loss_mask, step_mask = split.rows(index, dtype)
         mask = step_mask if use_step_mask else None
-        frames = mc_frame_nll(model, inputs, targets, mask, mc_samples) if mc_samples else frame_nll(model(inputs, mask), targets)
+        if mc_samples:
+            frames = mc_frame_nll(model, inputs, targets, mask, mc_samples)
+        else:
+            frames = model.frame_losses(inputs, targets, mask, loss_mask)
         nll = torch.where(loss_mask, frames, torch.zeros((), dtype=frames.dtype, device=device))
         seq_total.index_add_(0, split.seq_id[index], nll.sum(1).double())
         seq_frames.index_add_(0, split.seq_id[index], loss_mask.sum(1).double())
     model.train(was_training)
+    return _summary(seq_total, seq_frames)
+
+
+def _summary(seq_total: torch.Tensor, seq_frames: torch.Tensor) -> NLL:
     total, frames = float(seq_total.sum()), int(seq_frames.sum())
     has = seq_frames > 0
     per_seq = float((seq_total[has] / seq_frames[has]).mean()) if bool(has.any()) else float("nan")
     return NLL(nll=total / frames if frames else float("nan"), nll_seq_mean=per_seq, total=total, frames=frames)
+
+
+@torch.no_grad()
+def importance_nll(model, split: Split, samples: int, dtype: torch.dtype, use_step_mask: bool = False,
+                   max_rows: int = 1024) -> tuple[NLL, NLL]:
+    """STORN's NLL estimate by importance sampling (Rezende et al. 2014; 002 §4.4.1) and its
+    negative ELBO, from the same K = ``samples`` draws z_k ~ q(z | x) per row (a test sequence, or a
+    chunk): -log (1/K sum_k p(x, z_k) / q(z_k | x)) and -(1/K) sum_k log (p(x, z_k) / q(z_k | x)),
+    in float64, normalised per predicted frame like every other music NLL. By Jensen the first is
+    never above the second; it is an upper bound on the NLL that tightens as K grows.
+    Returns (importance-sampled NLL, negative ELBO)."""
+    if samples < 1:
+        raise ValueError(f"importance sampling needs at least 1 sample, got {samples}")
+    was_training = model.training
+    model.eval()
+    device = split.inputs.device
+    n_seqs = int(split.seq_id.max()) + 1 if len(split) else 0
+    is_total, elbo_total, seq_frames = (torch.zeros(n_seqs, dtype=torch.float64, device=device) for _ in range(3))
+    order = torch.argsort(split.lengths, descending=True, stable=True)
+    for index in order.split(max(1, max_rows // samples)):
+        inputs, targets, loss_mask, step_mask = split.rows(index, dtype)
+        mask = step_mask if use_step_mask else None
+        per_pass = max(1, max_rows // len(index))
+        log_w = torch.cat([model.log_weights(inputs, targets, loss_mask, mask, samples=min(per_pass, samples - done))
+                           for done in range(0, samples, per_pass)])  # (K, B)
+        seq = split.seq_id[index]
+        is_total.index_add_(0, seq, -(torch.logsumexp(log_w, 0) - math.log(samples)))
+        elbo_total.index_add_(0, seq, -log_w.mean(0))
+        seq_frames.index_add_(0, seq, loss_mask.sum(1).double())
+    model.train(was_training)
+    return _summary(is_total, seq_frames), _summary(elbo_total, seq_frames)

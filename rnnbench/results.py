@@ -32,20 +32,24 @@ def _mkstemp_beside(path: Path) -> str:
     return tmp
 
 
-def write_json_atomic(path: Path, obj: dict) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """``path`` gets ``data`` whole or not at all (temporary file, fsync, rename)."""
     path = Path(path)
     tmp = _mkstemp_beside(path)
     try:
-        with open(tmp, "w") as f:
-            json.dump(_jsonable(obj), f, indent=2, sort_keys=False)
-            f.write("\n")
+        with open(tmp, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, obj: dict) -> None:
+    """results.json and friends, through write_bytes_atomic (NaN/inf become null)."""
+    write_bytes_atomic(path, (json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n").encode())
 
 
 def save_state_atomic(path: Path, state_dict: dict) -> None:

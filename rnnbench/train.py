@@ -20,8 +20,8 @@ from rnnbench.data.batches import Split, make_split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
-from rnnbench.metrics import evaluate, masked_nll_sum
-from rnnbench.models import build_model
+from rnnbench.metrics import evaluate, importance_nll
+from rnnbench.models import STORN, build_model
 from rnnbench.models.init import spectral_radius
 from rnnbench.loop import epochs, results_header, stop_reason as stop_reason_after
 from rnnbench.optim import build_optimizer
@@ -71,9 +71,10 @@ def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> 
         def closure():
             nonlocal grad_norm
             opt.zero_grad(set_to_none=True)
-            logits = model(inputs, step_mask if hold else None)
-            loss_sum = masked_nll_sum(logits, targets, loss_mask)
-            # mean NLL per predicted frame of the batch, plus an L1/L2 penalty (001 §7) if any
+            frames = model.frame_losses(inputs, targets, step_mask if hold else None, loss_mask)
+            loss_sum = torch.where(loss_mask, frames, torch.zeros((), dtype=frames.dtype, device=device)).sum()
+            # mean NLL (STORN: negative ELBO) per predicted frame of the batch, plus an L1/L2
+            # penalty (001 §7) if any
             (loss_sum / n + penalty(model, model.noise)).backward()
             # gradient-norm clipping (000 §2.3, Pascanu et al. 2012); the norm is logged either way
             grad_norm = torch.nn.utils.clip_grad_norm_(params, math.inf if cfg.train.clip is None else cfg.train.clip)
@@ -84,6 +85,22 @@ def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> 
         frames += n
         batches += 1
     return float(total) / max(int(frames), 1), float(norms) / max(batches, 1)
+
+
+def _storn_results(model, splits: dict[str, Split], cfg, dtype, hold: bool, results: dict) -> None:
+    """STORN: the importance-sampled NLL (``*_nll``, Rezende et al. 2014) and the negative ELBO
+    (``*_elbo``) of valid and test from eval.is_samples draws; train gets the one-sample bound."""
+    K = cfg.eval.is_samples
+    torch.manual_seed(cfg.seed + 2)
+    train = evaluate(model, splits["train"], cfg.train.eval_batch_size, dtype, hold)
+    results.update(train_nll=None, train_elbo=train.nll, train_frames=train.frames)
+    for split in ("valid", "test"):
+        log.info("importance sampling the %s NLL with K=%d", split, K)
+        nll, elbo = importance_nll(model, splits[split], K, dtype, hold, cfg.eval.is_batch)
+        results.update({f"{split}_nll": nll.nll, f"{split}_nll_seq_mean": nll.nll_seq_mean, f"{split}_frames": nll.frames,
+                        f"{split}_elbo": elbo.nll, f"{split}_elbo_seq_mean": elbo.nll_seq_mean})
+    results["eval_modes"] = [f"is{K}"]
+    results["is_samples"] = K
 
 
 def train(cfg: DictConfig, run_dir: Path) -> dict:
@@ -101,6 +118,11 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     if cfg.eval.mc_samples < 0:
         raise ConfigError(f"eval.mc_samples must be >= 0, got {cfg.eval.mc_samples}")
+    if cfg.model.name == "storn" and cfg.eval.mc_samples:
+        raise ConfigError("eval.mc_samples does not apply to model=storn; its test NLL is importance-sampled "
+                          "(eval.is_samples)")
+    if cfg.model.name == "storn" and (cfg.eval.is_samples < 1 or cfg.eval.is_batch < 1):
+        raise ConfigError(f"eval.is_samples and eval.is_batch must be >= 1, got {cfg.eval.is_samples} and {cfg.eval.is_batch}")
     if cfg.train.batch_size < 1 or cfg.train.eval_batch_size < 1:
         raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
     device = resolve_device(cfg.device)
@@ -111,7 +133,9 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     opt = build_optimizer(cfg.optim, model.parameters())
     hold = _value(cfg.dataset.pad) == PadMode.hold.value
     generator = torch.Generator().manual_seed(cfg.seed)  # batch order, independent of the init
-    results = results_header(cfg, model, device, model_label=cfg.model.name, selection="valid_nll", test="test_nll")
+    storn = isinstance(model, STORN)
+    results = results_header(cfg, model, device, model_label=cfg.model.name,
+                             selection="valid_elbo" if storn else "valid_nll", test="test_nll")
     metrics = MetricsLog(run_dir / "metrics.csv", METRIC_FIELDS)
     log.info("%s on %s: %d train chunks, %d valid chunks, %d test sequences, %d parameters, %s",
              cfg.model.name, cfg.dataset.name, len(splits["train"]), len(splits["valid"]), len(splits["test"]),
@@ -122,8 +146,13 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     status, stop_reason, epoch = "ok", "max_epochs", 0
     for epoch, lr, bar in epochs(cfg, opt, f"{cfg.model.name}/{cfg.dataset.name}"):
         t_epoch = time.perf_counter()
+        if storn:  # KL warm-up: the weight rises linearly to 1 over kl_warmup epochs
+            model.kl_weight = min(1.0, epoch / cfg.model.storn.kl_warmup) if cfg.model.storn.kl_warmup else 1.0
         train_nll, grad_norm = train_epoch(model, opt, splits["train"], cfg, dtype, generator, hold)
-        valid = evaluate(model, splits["valid"], cfg.train.eval_batch_size, dtype, hold)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            # STORN's bound is stochastic: the same draws of z every epoch (common random numbers)
+            torch.manual_seed(cfg.seed + 1)
+            valid = evaluate(model, splits["valid"], cfg.train.eval_batch_size, dtype, hold)
         if not (math.isfinite(train_nll) and math.isfinite(valid.nll)):
             status, stop_reason = "diverged", f"non-finite loss in epoch {epoch}"
             log.warning("epoch %d: %s; stopping (the best model so far is kept)", epoch, stop_reason)
@@ -150,10 +179,13 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
                    train_s=train_s, seconds_per_epoch=train_s / max(epoch, 1))
     if best_state is not None:
         model.load_state_dict(best_state)
-        for split in ("train", "valid", "test"):
-            nll = evaluate(model, splits[split], cfg.train.eval_batch_size, dtype, hold)
-            results.update({f"{split}_nll": nll.nll, f"{split}_nll_seq_mean": nll.nll_seq_mean, f"{split}_frames": nll.frames})
-        results["eval_modes"] = ["deterministic"]
+        if storn:
+            _storn_results(model, splits, cfg, dtype, hold, results)
+        else:
+            for split in ("train", "valid", "test"):
+                nll = evaluate(model, splits[split], cfg.train.eval_batch_size, dtype, hold)
+                results.update({f"{split}_nll": nll.nll, f"{split}_nll_seq_mean": nll.nll_seq_mean, f"{split}_frames": nll.frames})
+            results["eval_modes"] = ["deterministic"]
         if cfg.eval.mc_samples:  # Monte Carlo evaluation beside the deterministic one (003 §5)
             results["eval_modes"].append(f"mc{cfg.eval.mc_samples}")
             for split in ("valid", "test"):

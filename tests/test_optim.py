@@ -4,6 +4,7 @@ import torch
 
 from rnnbench.errors import ConfigError
 from rnnbench.optim import build_optimizer, lr_at_epoch
+from rnnbench.optim.adadelta_nesterov import AdadeltaNesterov
 from rnnbench.optim.rmsprop_nesterov import RmspropNesterov
 from tests.conftest import compose_cfg
 
@@ -46,6 +47,40 @@ def test_rmsprop_nesterov_matches_climin_update():
     np.testing.assert_allclose(p.detach().numpy(), _climin_reference(w0, 25, 0.01, 0.9, 0.8), rtol=0, atol=1e-13)
 
 
+def _climin_adadelta_reference(w, steps, lr, momentum, decay, offset):
+    """climin.Adadelta._iterate (current climin: step1 = momentum * step), transcribed."""
+    w, step, gms, sms = w.copy(), np.zeros_like(w), 0.0, 0.0
+    for _ in range(steps):
+        step1 = step * momentum
+        w -= step1
+        g = _grad(w)
+        gms = decay * gms + (1 - decay) * g**2
+        step2 = np.sqrt(sms + offset) / np.sqrt(gms + offset) * g * lr
+        w -= step2
+        step = step1 + step2
+        sms = decay * sms + (1 - decay) * step**2
+    return w
+
+
+def test_adadelta_nesterov_matches_climin_update():
+    w0 = np.array([0.3, -0.7])
+    p = torch.nn.Parameter(torch.tensor(w0, dtype=torch.float64))
+    opt = AdadeltaNesterov([p], lr=0.5, momentum=0.9, decay=0.9, offset=1e-4)
+    At, Bt = torch.tensor(A), torch.tensor(B)
+
+    def closure():
+        opt.zero_grad()
+        loss = 0.5 * p @ At @ p - Bt @ p
+        loss.backward()
+        return loss
+
+    for _ in range(40):
+        opt.step(closure)
+    expected = _climin_adadelta_reference(w0, 40, 0.5, 0.9, 0.9, 1e-4)
+    assert not np.allclose(expected, w0)
+    np.testing.assert_allclose(p.detach().numpy(), expected, rtol=0, atol=1e-13)
+
+
 def test_gradient_is_taken_after_the_momentum_jump():
     p = torch.nn.Parameter(torch.tensor([1.0], dtype=torch.float64))
     opt = RmspropNesterov([p], lr=0.1, momentum=0.5, decay=0.0, eps=0.0)
@@ -75,7 +110,7 @@ def test_sgd_step_decay_schedule_of_zaremba():
     assert lr_at_epoch(compose_cfg().optim, 50) == 0.001
 
 
-@pytest.mark.parametrize("name", ["rmsprop-nesterov", "adam", "sgd", "adadelta"])
+@pytest.mark.parametrize("name", ["rmsprop-nesterov", "adam", "sgd", "adadelta", "adadelta-nesterov"])
 def test_every_optimiser_builds(name):
     opt = build_optimizer(compose_cfg(f"optim={name}").optim, [torch.nn.Parameter(torch.zeros(2))])
     assert isinstance(opt, torch.optim.Optimizer)

@@ -1,6 +1,8 @@
 """Models: explicit recurrent cores (one file per cell), their initialisation and unrolling."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from rnnbench.errors import ConfigError
@@ -11,29 +13,71 @@ from rnnbench.models.lstm import LSTM
 from rnnbench.models.next_step import NextStepModel
 from rnnbench.models.regressor import SequenceRegressor
 from rnnbench.models.srnn import SRNN
+from rnnbench.models.storn import STORN
 from rnnbench.models.word_lm import WordLM
 from rnnbench.regularisers import build_spec
 
 CORES: dict[str, type[RecurrentCore]] = {"srnn": SRNN, "lstm": LSTM, "gru": GRU}
+MUSIC_MODELS = (*CORES, "storn")
 
 
-def build_model(cfg, n_in: int, n_out: int, regulariser=None) -> NextStepModel:
-    """The model of ``cfg`` (a ModelConfig) with the noise of ``regulariser`` (a RegulariserConfig;
-    None = plain), initialised with the global torch RNG."""
-    if cfg.name not in CORES:
-        raise ConfigError(f"unknown model '{cfg.name}'; valid: {', '.join(sorted(CORES))}")
-    if cfg.hidden < 1:
-        raise ConfigError(f"model.hidden must be >= 1, got {cfg.hidden}")
-    core = CORES[cfg.name](n_in, cfg.hidden, learn_h0=cfg.learn_h0)
+def _value(x):
+    return getattr(x, "value", x)
+
+
+def _core(name: str, n_in: int, cfg, hidden: int) -> RecurrentCore:
+    activation = _value(cfg.activation)
+    if name == "srnn":
+        return SRNN(n_in, hidden, learn_h0=cfg.learn_h0, activation=activation)
+    if activation != "tanh":
+        raise ConfigError(f"model.activation={activation} applies to the sRNN only; {name} has fixed gate functions")
+    return CORES[name](n_in, hidden, learn_h0=cfg.learn_h0)
+
+
+def _next_step(cfg, name: str, n_in: int, n_out: int, hidden: int, spec) -> NextStepModel:
+    core = _core(name, n_in, cfg, hidden)
     try:
         init_core_(core, cfg.init)
     except ValueError as e:
         raise ConfigError(f"model.init: {e}") from None
-    if cfg.layers != 1:
-        raise ConfigError(f"music models have one recurrent layer (000 §3.1), got model.layers={cfg.layers}")
-    model = NextStepModel(core, n_out, build_spec(regulariser, cfg.name))
+    model = NextStepModel(core, n_out, spec)
     init_readout_(model.w_out, model.b_out, cfg.init)
     return model
+
+
+def build_model(cfg, n_in: int, n_out: int, regulariser=None) -> NextStepModel | STORN:
+    """The model of ``cfg`` (a ModelConfig) with the noise of ``regulariser`` (a RegulariserConfig;
+    None = plain), initialised with the global torch RNG."""
+    if cfg.name not in MUSIC_MODELS:
+        raise ConfigError(f"unknown model '{cfg.name}'; valid: {', '.join(sorted(MUSIC_MODELS))}")
+    if cfg.hidden < 1:
+        raise ConfigError(f"model.hidden must be >= 1, got {cfg.hidden}")
+    if cfg.layers != 1:
+        raise ConfigError(f"music models have one recurrent layer (000 §3.1), got model.layers={cfg.layers}")
+    if cfg.name == "storn":
+        return build_storn(cfg, n_in, n_out, regulariser)
+    return _next_step(cfg, cfg.name, n_in, n_out, cfg.hidden, build_spec(regulariser, cfg.name))
+
+
+def build_storn(cfg, n_in: int, n_out: int, regulariser=None) -> STORN:
+    """Generating and recognition nets of ``cfg.storn.cell``, both with the regulariser (002 §4.4)."""
+    s = cfg.storn
+    if s.cell not in CORES:
+        raise ConfigError(f"unknown model.storn.cell '{s.cell}'; valid: {', '.join(sorted(CORES))}")
+    if s.latent < 1:
+        raise ConfigError(f"model.storn.latent must be >= 1, got {s.latent}")
+    if s.var_floor < 0 or s.kl_warmup < 0:
+        raise ConfigError("model.storn.var_floor and model.storn.kl_warmup must be >= 0")
+    rec_hidden = s.recognition_hidden or cfg.hidden
+    spec = build_spec(regulariser, s.cell)
+    generator = _next_step(cfg, s.cell, n_in + s.latent, n_out, cfg.hidden, spec)
+    # The recognition read-out is linear (mu, and the root of sigma^2): its mean is the FD mean of a
+    # linear layer, so no sigmoid correction (fd_output) applies there.
+    recognition = _next_step(cfg, s.cell, 2 * n_in, 2 * s.latent, rec_hidden, replace(spec, fd_output=False))
+    with torch.no_grad():  # start at q = N(0, 1) = the prior: mu-bias 0, sigma-bias 1
+        recognition.b_out.zero_()
+        recognition.b_out[s.latent:] = 1.0
+    return STORN(generator, recognition, s.latent, s.var_floor)
 
 
 def _uniform_or_gaussian_(model, cores, cfg) -> None:

@@ -11,6 +11,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from rnnbench.metrics import frame_nll
 from rnnbench.models.core import RecurrentCore
 from rnnbench.models.unroll import unroll
 from rnnbench.regularisers import NONE, NoiseSpec, moment_forward, sampled_forward
@@ -38,3 +39,8 @@ class NextStepModel(nn.Module):
         state = self.core.initial_state(x.shape[0])
         h, _ = unroll(self.core, x, state, step_mask=step_mask)  # (B, T, H)
         return h @ self.w_out + self.b_out  # (B, T, D) logits
+
+    def frame_losses(self, inputs: torch.Tensor, targets: torch.Tensor, step_mask: Optional[torch.Tensor] = None,
+                     loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(B, T) NLL of each frame (the training loss and the metric; STORN's is its bound)."""
+        return frame_nll(self(inputs, step_mask), targets)

@@ -4,9 +4,10 @@ from __future__ import annotations
 import torch
 
 from rnnbench.errors import ConfigError
+from rnnbench.optim.adadelta_nesterov import AdadeltaNesterov
 from rnnbench.optim.rmsprop_nesterov import RmspropNesterov
 
-OPTIMISERS = ("rmsprop-nesterov", "adam", "sgd", "adadelta")
+OPTIMISERS = ("rmsprop-nesterov", "adam", "sgd", "adadelta", "adadelta-nesterov")
 
 
 def build_optimizer(cfg, params) -> torch.optim.Optimizer:
@@ -20,6 +21,8 @@ def build_optimizer(cfg, params) -> torch.optim.Optimizer:
             return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay)
         if cfg.name == "adadelta":
             return torch.optim.Adadelta(params, lr=cfg.lr, rho=cfg.rho, eps=cfg.eps, weight_decay=cfg.weight_decay)
+        if cfg.name == "adadelta-nesterov":
+            return AdadeltaNesterov(params, lr=cfg.lr, momentum=cfg.momentum, decay=cfg.decay, offset=cfg.offset)
     except ValueError as e:
         raise ConfigError(f"optim={cfg.name}: {e}") from None
     raise ConfigError(f"unknown optimiser '{cfg.name}'; valid: {', '.join(OPTIMISERS)}")
