@@ -43,7 +43,13 @@ def run_job(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[float]:
     from rnnbench.train import train  # torch is imported only once the config is valid
 
     try:
-        results = train(cfg, run_dir)
+        if cfg.search.name != "none" or cfg.population.size > 1:
+            from rnnbench.population.search import run_population
+
+            members = [r for r in run_population(cfg, run_dir) if r and r.get("valid_nll") is not None]
+            results = min(members, key=lambda r: r["valid_nll"]) if members else {}
+        else:
+            results = train(cfg, run_dir)
     except RnnbenchError as e:
         _write_failed(cfg, run_dir, str(e))
         if not multirun:

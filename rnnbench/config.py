@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -280,6 +280,27 @@ class TrainConfig:
 
 
 @dataclass
+class PopulationConfig:
+    """Population training (rnnbench/population/): members with the same tensor shapes and
+    regulariser structure train in one process with batched kernels."""
+
+    size: int = 1  # > 1: this config with seeds seed .. seed+size-1, trained as one population
+    max_members: int = 128  # the most members one batched group holds (larger groups are split)
+
+
+@dataclass
+class SearchConfig:
+    """Random search (rnnbench/population/search.py, Bergstra & Bengio 2012): ``n`` configs, each a
+    draw from ``space`` (a dotted config key -> a list of choices, or {low, high, log, int}),
+    seeds seed .. seed+n-1, grouped into populations by shape."""
+
+    name: str = "none"  # none | random
+    n: int = 32
+    seed: int = 0  # of the draws (the members' training seeds are seed .. seed+n-1 of the run)
+    space: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Config:
     """The whole run: `rnnbench key=value ...` overrides any field."""
 
@@ -290,6 +311,8 @@ class Config:
     train: TrainConfig = MISSING
     eval: EvalConfig = field(default_factory=EvalConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
 
@@ -315,5 +338,6 @@ def register_configs() -> None:
         ("optim", "adadelta", AdadeltaConfig),
         ("optim", "adadelta_nesterov", AdadeltaNesterovConfig),
         ("train", "train", TrainConfig),
+        ("search", "search", SearchConfig),
     ]:
         cs.store(name=f"{group}_{name}_schema", node=node)

@@ -11,6 +11,7 @@ import math
 import time
 from enum import Enum
 from pathlib import Path
+from typing import Optional
 
 import torch
 from omegaconf import DictConfig
@@ -103,6 +104,26 @@ def _storn_results(model, splits: dict[str, Split], cfg, dtype, hold: bool, resu
     results["is_samples"] = K
 
 
+def check_run_config(cfg) -> None:
+    """What the schema cannot check about a music run."""
+    if cfg.eval.mc_samples < 0:
+        raise ConfigError(f"eval.mc_samples must be >= 0, got {cfg.eval.mc_samples}")
+    if cfg.model.name == "storn" and cfg.eval.mc_samples:
+        raise ConfigError("eval.mc_samples does not apply to model=storn; its test NLL is importance-sampled "
+                          "(eval.is_samples)")
+    if cfg.model.name == "storn" and (cfg.eval.is_samples < 1 or cfg.eval.is_batch < 1):
+        raise ConfigError(f"eval.is_samples and eval.is_batch must be >= 1, got {cfg.eval.is_samples} and {cfg.eval.is_batch}")
+    if cfg.train.batch_size < 1 or cfg.train.eval_batch_size < 1:
+        raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
+
+
+def epoch_row(epoch: int, lr, train_nll: float, grad_norm: float, valid, best_valid: float, w_rec, seconds: float) -> dict:
+    """One line of metrics.csv (the spectral radius of W_rec: 000 Fig. 2)."""
+    return dict(epoch=epoch, lr=lr, train_nll=train_nll, grad_norm=grad_norm, valid_nll=valid.nll,
+                valid_nll_seq_mean=valid.nll_seq_mean, best_valid_nll=best_valid,
+                spectral_radius=spectral_radius(w_rec) if w_rec is not None else "", epoch_s=round(seconds, 4))
+
+
 def train(cfg: DictConfig, run_dir: Path) -> dict:
     """Train one configuration; write results.json, metrics.csv and best.pt into ``run_dir``."""
     if cfg.dataset.name == "ptb":  # the word tasks have loops of their own
@@ -116,15 +137,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     start = time.perf_counter()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if cfg.eval.mc_samples < 0:
-        raise ConfigError(f"eval.mc_samples must be >= 0, got {cfg.eval.mc_samples}")
-    if cfg.model.name == "storn" and cfg.eval.mc_samples:
-        raise ConfigError("eval.mc_samples does not apply to model=storn; its test NLL is importance-sampled "
-                          "(eval.is_samples)")
-    if cfg.model.name == "storn" and (cfg.eval.is_samples < 1 or cfg.eval.is_batch < 1):
-        raise ConfigError(f"eval.is_samples and eval.is_batch must be >= 1, got {cfg.eval.is_samples} and {cfg.eval.is_batch}")
-    if cfg.train.batch_size < 1 or cfg.train.eval_batch_size < 1:
-        raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
+    check_run_config(cfg)
     device = resolve_device(cfg.device)
     dtype = dtype_of(cfg.train.precision)
     seed_everything(cfg.seed)
@@ -160,11 +173,8 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         if valid.nll < best_valid:
             best_valid, best_epoch = valid.nll, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        w_rec = model.core.recurrent_matrix()
-        row = dict(epoch=epoch, lr=lr, train_nll=train_nll, grad_norm=grad_norm, valid_nll=valid.nll,
-                   valid_nll_seq_mean=valid.nll_seq_mean, best_valid_nll=best_valid,
-                   spectral_radius=spectral_radius(w_rec) if w_rec is not None else "",  # 000 Fig. 2
-                   epoch_s=round(time.perf_counter() - t_epoch, 4))
+        row = epoch_row(epoch, lr, train_nll, grad_norm, valid, best_valid, model.core.recurrent_matrix(),
+                        time.perf_counter() - t_epoch)
         metrics.append(row)
         log.info("epoch %d  train %.4f  valid %.4f  best %.4f (epoch %d)  %.2fs", epoch, train_nll, valid.nll,
                  best_valid, best_epoch, row["epoch_s"])
@@ -177,9 +187,15 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
 
     results.update(status=status, stop_reason=stop_reason, epochs=epoch, best_epoch=best_epoch,
                    train_s=train_s, seconds_per_epoch=train_s / max(epoch, 1))
+    return finish_run(model, best_state, splits, cfg, dtype, hold, results, run_dir, start)
+
+
+def finish_run(model, best_state: Optional[dict], splits: dict[str, Split], cfg, dtype, hold: bool, results: dict,
+               run_dir: Path, start: float) -> dict:
+    """Evaluate the best-validation state on every split, save it, write results.json."""
     if best_state is not None:
         model.load_state_dict(best_state)
-        if storn:
+        if isinstance(model, STORN):
             _storn_results(model, splits, cfg, dtype, hold, results)
         else:
             for split in ("train", "valid", "test"):
@@ -197,6 +213,6 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         results.update(train_nll=None, valid_nll=None, test_nll=None)
     results["wall_s"] = time.perf_counter() - start
     write_json_atomic(run_dir / "results.json", results)
-    log.info("%s: test NLL %s (best epoch %d of %d; %s); results in %s", status, results.get("test_nll"),
-             best_epoch, epoch, stop_reason, run_dir)
+    log.info("%s: test NLL %s (best epoch %d of %d; %s); results in %s", results["status"], results.get("test_nll"),
+             results["best_epoch"], results["epochs"], results["stop_reason"], run_dir)
     return results

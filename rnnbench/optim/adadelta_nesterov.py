@@ -29,9 +29,9 @@ class AdadeltaNesterov(NesterovJump):
 
     def _adaptive_step(self, grad, group, state):
         d, o = group["decay"], group["offset"]
-        state["gms"].mul_(d).addcmul_(grad, grad, value=1 - d)
+        state["gms"].mul_(d).add_(grad * grad * (1 - d))
         return group["lr"] * (state["sms"] + o).sqrt() / (state["gms"] + o).sqrt() * grad
 
     def _after_step(self, step, group, state):
         d = group["decay"]
-        state["sms"].mul_(d).addcmul_(step, step, value=1 - d)
+        state["sms"].mul_(d).add_(step * step * (1 - d))

@@ -8,6 +8,11 @@ Per update, with momentum mu:
     w -= s2;  s_prev = s1 + s2
 The gradient must be taken after the jump, so ``step`` requires a closure that recomputes the
 loss and its gradients (as torch.optim.LBFGS does).
+
+Hyper-parameters are numbers, or tensors that broadcast against the parameter: a population of
+P models stacked along a leading axis (rnnbench/population/) gives each member its own step rate,
+momentum and decay as (P, 1, ..., 1) tensors. The update is written with plain elementwise ops
+so that both cases run the same arithmetic.
 """
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ class NesterovJump(Optimizer):
             raise RuntimeError(f"{type(self).__name__}.step needs a closure: the gradient is taken after the momentum jump")
         trainable = [(p, g) for g in self.param_groups for p in g["params"] if p.requires_grad]
         for p, group in trainable:
-            p.sub_(self._state(p, group)["step"], alpha=group["momentum"])  # w -= s1
+            p.sub_(self._state(p, group)["step"] * group["momentum"])  # w -= s1
         with torch.enable_grad():
             loss = closure()
         for p, group in trainable:

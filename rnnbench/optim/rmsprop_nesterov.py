@@ -22,9 +22,9 @@ class RmspropNesterov(NesterovJump):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group, state):
-        state["mean_square"] = torch.full_like(p, group["init_mean_square"])  # m
+        state["mean_square"] = torch.ones_like(p) * group["init_mean_square"]  # m
 
     def _adaptive_step(self, grad, group, state):
         m = state["mean_square"]
-        m.mul_(group["decay"]).addcmul_(grad, grad, value=1 - group["decay"])
+        m.mul_(group["decay"]).add_(grad * grad * (1 - group["decay"]))
         return grad * group["lr"] / (m + group["eps"]).sqrt()

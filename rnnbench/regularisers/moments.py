@@ -103,7 +103,7 @@ def weight_moments(w: torch.Tensor, site: Site, scale: float) -> tuple[torch.Ten
         q = site.keep
         return scale * q * w, scale**2 * q * (1 - q) * w**2
     if site.noise == "additive":  # W~ = W + eps (002 §2.7.2): V = sigma^2
-        return w, torch.full_like(w, site.rate**2)
+        return w, torch.ones_like(w) * site.rate**2
     return w, site.rate**2 * w**2  # multiplicative: W~ = W + W eps, V = sigma^2 W^2 (001 eq. 18)
 
 
@@ -158,6 +158,9 @@ def moment_readout(hs: MeanVar, w_out: torch.Tensor, b_out: torch.Tensor, spec: 
     site_out = spec.site("output")
     hs = dropout_moments(hs, site_out, spec.scale(site_out))
     w_mean, w_var = weight_moments(w_out, site_out, spec.scale(site_out))
+    if isinstance(spec.fd_output, torch.Tensor):  # a population's per-member switch (rnnbench/population/)
+        a = linear_moments(hs, w_mean, w_var, bias=b_out)
+        return torch.where(spec.fd_output, a.mean / torch.sqrt(1 + math.pi * a.var / 8), a.mean)
     if not spec.fd_output:
         return hs.mean @ w_mean + b_out
     a = linear_moments(hs, w_mean, w_var, bias=b_out)

@@ -29,11 +29,14 @@ class NoiseDraw:
         """(n, gates, *shape) multiplicative mask of a dropout site, or None where it is the identity."""
         if not (site.active and site.noise == "dropout"):
             return None
-        if self.mean:
-            factor = self.spec.mean_factor(site)
-            return None if factor == 1.0 else torch.full((1, 1, *shape), factor, device=self.device, dtype=self.dtype)
-        keep = torch.full((self._n(site), gates, *shape), site.keep, device=self.device, dtype=self.dtype)
-        return torch.bernoulli(keep).mul_(self.spec.scale(site))
+        # (rates may be per-member tensors of a population: ones * rate, not torch.full)
+        if self.mean:  # inverted dropout has expectation 1 exactly
+            return None if self.spec.inverted else self._ones((1, 1, *shape)) * self.spec.mean_factor(site)
+        keep = self._ones((self._n(site), gates, *shape)) * site.keep
+        return torch.bernoulli(keep) * self.spec.scale(site)
+
+    def _ones(self, shape) -> torch.Tensor:
+        return torch.ones(shape, device=self.device, dtype=self.dtype)
 
     def weight(self, site: Site, w: torch.Tensor) -> Optional[torch.Tensor]:
         """(n, *w.shape) corrupted weights of a weight-noise site, or None where w is used as it is."""
@@ -41,10 +44,9 @@ class NoiseDraw:
             return None
         if site.noise == "dropconnect":
             if self.mean:
-                factor = self.spec.mean_factor(site)
-                return None if factor == 1.0 else (w * factor).unsqueeze(0)
-            keep = torch.full((self._n(site), *w.shape), site.keep, device=w.device, dtype=w.dtype)
-            return w * torch.bernoulli(keep).mul_(self.spec.scale(site))  # Wan et al. 2013; 001 §9
+                return None if self.spec.inverted else (w * self.spec.mean_factor(site)).unsqueeze(0)
+            keep = torch.ones((self._n(site), *w.shape), device=w.device, dtype=w.dtype) * site.keep
+            return w * (torch.bernoulli(keep) * self.spec.scale(site))  # Wan et al. 2013; 001 §9
         if self.mean:
             return None  # zero-mean Gaussian noise: E[W~] = W
         eps = torch.randn((self._n(site), *w.shape), device=w.device, dtype=w.dtype) * site.rate

@@ -10,7 +10,10 @@ DropConnect (Wan et al. 2013), where deterministic evaluation scales by q.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace
 from enum import Enum
+
+import torch
 
 from rnnbench.errors import ConfigError
 
@@ -32,7 +35,9 @@ class Site:
 
     @property
     def active(self) -> bool:
-        return self.noise != "none" and self.rate > 0
+        # A tensor rate is a population's per-member rates (rnnbench/population/): active by
+        # construction, since members are grouped on which sites are active.
+        return self.noise != "none" and (isinstance(self.rate, torch.Tensor) or self.rate > 0)
 
     @property
     def keep(self) -> float:
@@ -61,6 +66,12 @@ class NoiseSpec:
     def mean_factor(self, site: Site) -> float:
         """E[s zeta] = q s: what a dropped unit or weight is multiplied by in deterministic evaluation."""
         return site.keep * self.scale(site)
+
+    def with_rates(self, rates: dict, fd_output=None) -> "NoiseSpec":
+        """The same spec with the rates of ``rates`` (site -> number or tensor) put in, and
+        ``fd_output`` (a bool tensor: per population member) if given."""
+        sites = {n: replace(s, rate=rates[n]) if n in rates else s for n, s in self.sites.items()}
+        return replace(self, sites=sites, fd_output=self.fd_output if fd_output is None else fd_output)
 
     @property
     def has_noise(self) -> bool:

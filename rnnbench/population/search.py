@@ -1,0 +1,168 @@
+"""From one config to many runs trained as populations: ``population.size=P`` (P seeds) or
+``search=random search.n=N`` (N draws from ``search.space``, 000's random search).
+
+Every member is an ordinary config (population.size=1, search=none) with its own seed, written
+to ``<run dir>/members/<k>/`` with its results.json, metrics.csv and best.pt, so rnnbench-report
+reads them like single runs and any member can be re-run alone. Members are grouped by what
+must be shared in one batched population (tensor shapes, data, regulariser structure, batch
+size, optimiser kind, precision) and each group is split into populations of at most
+``population.max_members``. A group that fails writes failed results for its members; the
+other groups go on.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+import traceback
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from rnnbench.errors import ConfigError, RnnbenchError
+from rnnbench.results import write_json_atomic
+
+log = logging.getLogger("rnnbench")
+
+# Keys a member may change without leaving its population (numbers entering the batched kernels).
+MEMBER_KEYS = ("seed", "model.init", "optim.lr", "optim.momentum", "optim.decay", "optim.eps", "optim.offset",
+               "optim.init_mean_square", "train.clip", "train.patience", "train.max_epochs", "regulariser.fd_output",
+               "regulariser.name", "regulariser.penalty_weight")
+SITES = ("input", "recurrent", "output", "cell", "embedding")
+
+
+def _draw(spec, rng: random.Random):
+    """One value of a search-space entry: a list of choices or {low, high, log, int}."""
+    if OmegaConf.is_list(spec) or isinstance(spec, list):
+        return rng.choice(list(spec))
+    if OmegaConf.is_dict(spec) or isinstance(spec, dict):
+        low, high = float(spec["low"]), float(spec["high"])
+        log_scale = bool(spec.get("log", False))
+        if log_scale and low <= 0:
+            raise ConfigError(f"search.space: a log-uniform range needs low > 0, got {low}")
+        x = math.exp(rng.uniform(math.log(low), math.log(high))) if log_scale else rng.uniform(low, high)
+        return int(round(x)) if spec.get("int", False) else x
+    raise ConfigError(f"search.space entries are lists of choices or {{low, high, log, int}}, got {spec!r}")
+
+
+def _is_leaf(node) -> bool:
+    return OmegaConf.is_list(node) or isinstance(node, list) or "low" in node
+
+
+def flatten_space(space, prefix: str = "") -> dict:
+    """{dotted config key: leaf} of a nested (or dotted) search space."""
+    out = {}
+    for key, node in space.items():
+        path = f"{prefix}{key}"
+        if node is None or not (OmegaConf.is_list(node) or OmegaConf.is_dict(node) or isinstance(node, (list, dict))):
+            raise ConfigError(f"search.space.{path}: expected a list of choices or {{low, high}}, got {node!r}")
+        out.update({path: node} if _is_leaf(node) else flatten_space(node, path + "."))
+    return out
+
+
+def _member(cfg, seed: int, overrides: dict):
+    member = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))  # a deep copy, interpolations kept
+    OmegaConf.set_struct(member, True)
+    member.population.size = 1
+    member.search = {"name": "none", "n": cfg.search.n, "seed": cfg.search.seed, "space": {}}
+    member.seed = seed
+    for key, value in overrides.items():
+        try:
+            OmegaConf.update(member, key, value, merge=False)
+        except Exception as e:  # an unknown key
+            raise ConfigError(f"search.space: cannot set {key}={value!r}: {e}") from None
+    return member
+
+
+def expand(cfg) -> tuple[list, list[dict]]:
+    """(member configs, their overrides) for ``cfg``'s population or random search."""
+    if cfg.search.name == "random":
+        if cfg.search.n < 1:
+            raise ConfigError(f"search.n must be >= 1, got {cfg.search.n}")
+        rng = random.Random(cfg.search.seed)
+        noisy = {s for s in SITES if str(OmegaConf.select(cfg, f"regulariser.{s}.noise", default="none")) not in ("none", "Noise.none")}
+        space = {k: v for k, v in flatten_space(cfg.search.space).items()
+                 if not (k.startswith("regulariser.") and k.endswith(".rate") and k.split(".")[1] not in noisy)}
+        draws = [{k: _draw(v, rng) for k, v in space.items()} for _ in range(cfg.search.n)]
+        return [_member(cfg, cfg.seed + i, d) for i, d in enumerate(draws)], draws
+    if cfg.search.name != "none":
+        raise ConfigError(f"unknown search '{cfg.search.name}'; valid: none, random")
+    if cfg.population.size < 1:
+        raise ConfigError(f"population.size must be >= 1, got {cfg.population.size}")
+    return [_member(cfg, cfg.seed + i, {}) for i in range(cfg.population.size)], [{}] * cfg.population.size
+
+
+def group_key(member) -> str:
+    """What members of one population must share: the config without MEMBER_KEYS and the rates."""
+    c = OmegaConf.to_container(member, resolve=True, enum_to_str=True)
+    for key in MEMBER_KEYS:
+        *path, last = key.split(".")
+        node = c
+        for p in path:
+            node = node.get(p, {})
+        node.pop(last, None)
+    for site in SITES:
+        c["regulariser"][site].pop("rate", None)
+    return json.dumps(c, sort_keys=True, default=str)
+
+
+def groups(members: list, max_members: int) -> list[list[int]]:
+    """Indices of members, grouped by group_key, split into chunks of at most ``max_members``."""
+    if max_members < 1:
+        raise ConfigError(f"population.max_members must be >= 1, got {max_members}")
+    by_key: dict[str, list[int]] = {}
+    for i, m in enumerate(members):
+        by_key.setdefault(group_key(m), []).append(i)
+    return [idx[k : k + max_members] for idx in by_key.values() for k in range(0, len(idx), max_members)]
+
+
+def run_population(cfg, run_dir: Path) -> list[dict]:
+    """Train every member of ``cfg``'s population or search; returns their results."""
+    from rnnbench.population.train import train_population
+
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    members, draws = expand(cfg)
+    dirs = [run_dir / "members" / f"{i:03d}" for i in range(len(members))]
+    plan = groups(members, cfg.population.max_members)
+    log.info("%d members in %d batched group(s): sizes %s", len(members), len(plan), [len(g) for g in plan])
+    results: list = [None] * len(members)
+    summary = []
+    for k, idx in enumerate(plan):
+        t0 = time.perf_counter()
+        try:
+            out = train_population([members[i] for i in idx], [dirs[i] for i in idx])
+        except RnnbenchError as e:
+            if len(plan) == 1:
+                raise
+            out = [_failed(members[i], dirs[i], str(e)) for i in idx]
+            log.error("group %d failed: %s", k, e)
+        except Exception:
+            out = [_failed(members[i], dirs[i], traceback.format_exc()) for i in idx]
+            log.exception("group %d failed (the other groups go on)", k)
+        for i, r in zip(idx, out):
+            results[i] = r
+        summary.append({"group": k, "members": idx, "size": len(idx), "wall_s": time.perf_counter() - t0})
+    write_json_atomic(run_dir / "population.json", {
+        "search": cfg.search.name, "n_members": len(members), "groups": summary, "wall_s": time.perf_counter() - start,
+        "members": [{"dir": str(d.relative_to(run_dir)), "overrides": o, "status": (r or {}).get("status"),
+                     "valid_nll": (r or {}).get("valid_nll"), "test_nll": (r or {}).get("test_nll")}
+                    for d, o, r in zip(dirs, draws, results)],
+    })
+    ok = [r for r in results if r and r.get("valid_nll") is not None]
+    if ok:
+        best = min(ok, key=lambda r: r["valid_nll"])
+        log.info("%d/%d members ok; best valid NLL %.4f (seed %s): test NLL %.4f; %.1fs in all", len(ok), len(members),
+                 best["valid_nll"], best["seed"], best["test_nll"], time.perf_counter() - start)
+    return results
+
+
+def _failed(member, run_dir: Path, error: str) -> dict:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    r = {"dataset": member.dataset.name, "model": member.model.name, "regulariser": member.regulariser.name,
+         "seed": member.seed, "status": "failed", "error": error, "train_nll": None, "valid_nll": None, "test_nll": None,
+         "config": OmegaConf.to_container(member, resolve=False, enum_to_str=True)}
+    write_json_atomic(run_dir / "results.json", r)
+    return r

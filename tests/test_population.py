@@ -1,0 +1,100 @@
+"""Population training: a member gives the numbers of its single run; members that diverge are
+frozen alone; random-search draws and grouping."""
+import json
+import math
+
+import pytest
+import torch
+
+from rnnbench.errors import ConfigError
+from rnnbench.population.search import expand, flatten_space, groups, run_population
+from rnnbench.population.train import train_population
+from rnnbench.train import train
+
+
+def _search(quick_cfg, *overrides):
+    return quick_cfg("model.hidden=8", "search=random", "search.n=4", "search.space.model.hidden=[8]",
+                     "train.max_epochs=3", "train.patience=3", *overrides)
+
+
+def _compare(pop_results, members, tmp_path, tol):
+    diffs = []
+    for i, (member, res) in enumerate(zip(members, pop_results)):
+        alone = train(member, tmp_path / f"alone-{i}")
+        for key in ("train_nll", "valid_nll", "test_nll", "test_nll_seq_mean"):
+            diffs.append(abs(alone[key] - res[key]))
+        assert alone["best_epoch"] == res["best_epoch"] and alone["epochs"] == res["epochs"]
+        a = torch.load(tmp_path / f"alone-{i}" / "best.pt", weights_only=True)
+        b = torch.load(tmp_path / "pop" / f"{i}" / "best.pt", weights_only=True)
+        diffs.extend(float((a[k] - b[k]).abs().max()) for k in a)
+    print(f"max |population - single run| over {len(members)} members: {max(diffs):.3g}")
+    assert max(diffs) <= tol
+    return max(diffs)
+
+
+@pytest.mark.slow
+def test_members_of_a_fast_dropout_search_equal_their_single_runs_float64(quick_cfg, tmp_path):
+    """Different init scales, rho, nu, dropout rates, FD-for-final-layer, step rates, momenta."""
+    cfg = _search(quick_cfg, "regulariser=fd", "train.precision=float64")
+    members, draws = expand(cfg)
+    assert len({d["regulariser.recurrent.rate"] for d in draws}) > 1 and len({d["optim.lr"] for d in draws}) > 1
+    results = train_population(members, [tmp_path / "pop" / f"{i}" for i in range(len(members))])
+    _compare(results, members, tmp_path, 1e-10)
+
+
+def test_members_equal_their_single_runs_float32(quick_cfg, tmp_path):
+    cfg = quick_cfg("model.hidden=8", "population.size=3", "train.max_epochs=2")
+    members, _ = expand(cfg)
+    results = train_population(members, [tmp_path / "pop" / f"{i}" for i in range(3)])
+    _compare(results, members, tmp_path, 1e-4)  # float32: batched and single kernels may round differently
+
+
+def test_a_diverging_member_is_frozen_and_the_others_go_on(quick_cfg, tmp_path):
+    cfg = quick_cfg("model.hidden=8", "population.size=3", "train.max_epochs=3", "train.patience=3",
+                    "train.precision=float64")
+    members, _ = expand(cfg)
+    members[1].optim.lr = math.inf  # the first update makes it non-finite
+    members[1].train.clip = None
+    results = train_population(members, [tmp_path / "pop" / f"{i}" for i in range(3)])
+    assert results[1]["status"] == "diverged" and "non-finite" in results[1]["stop_reason"]
+    assert [r["status"] for r in (results[0], results[2])] == ["ok", "ok"]
+    for i in (0, 2):
+        alone = train(members[i], tmp_path / f"alone-{i}")
+        assert alone["test_nll"] == pytest.approx(results[i]["test_nll"], abs=1e-10)
+
+
+def test_search_draws_are_seeded_and_grouped_by_shape(quick_cfg):
+    cfg = quick_cfg("search=random", "search.n=12", "regulariser=fd", "search.space.model.hidden=[8,16]")
+    members, draws = expand(cfg)
+    again, draws_again = expand(cfg)
+    assert draws == draws_again and [m.seed for m in members] == list(range(12))
+    plan = groups(members, max_members=128)
+    assert sorted(i for g in plan for i in g) == list(range(12))
+    for g in plan:  # one hidden size per group; rates, rates and step rates vary inside
+        assert len({members[i].model.hidden for i in g}) == 1
+    assert len(plan) == 2
+    assert all(len(g) <= 4 for g in groups(members, max_members=4))
+    assert flatten_space({"a": {"b": [1, 2]}, "c.d": {"low": 0.1, "high": 1.0}}) == \
+        {"a.b": [1, 2], "c.d": {"low": 0.1, "high": 1.0}}
+
+
+def test_search_over_a_silent_site_skips_its_rate(quick_cfg):
+    members, draws = expand(quick_cfg("search=random", "search.n=2"))  # regulariser=none: no noisy site
+    assert not any(k.startswith("regulariser.") and k.endswith(".rate") for k in draws[0])
+
+
+def test_population_writes_member_results_and_summary(quick_cfg, tmp_path):
+    run_population(quick_cfg("population.size=2", "model.hidden=8"), tmp_path)
+    summary = json.loads((tmp_path / "population.json").read_text())
+    assert summary["n_members"] == 2 and [g["size"] for g in summary["groups"]] == [2]
+    for k in range(2):
+        res = json.loads((tmp_path / "members" / f"{k:03d}" / "results.json").read_text())
+        assert res["status"] == "ok" and res["seed"] == k and res["population"] == {"size": 2, "member": k}
+        assert res["config"]["population"]["size"] == 1  # each member re-runs alone as it is
+
+
+def test_population_refuses_what_it_cannot_batch(quick_cfg, tmp_path):
+    with pytest.raises(ConfigError, match="population training supports optim="):
+        run_population(quick_cfg("population.size=2", "optim=adam"), tmp_path)
+    with pytest.raises(ConfigError, match="search.space: cannot set"):
+        expand(quick_cfg("search=random", "+search.space.nope=[1]"))
