@@ -66,12 +66,21 @@ def meta(args, device: torch.device, timing: str) -> dict:
 
 def write(args, stem: str, info: dict, rows: list[dict], title: str, header: list[str], cells) -> str:
     """Write <out>/<stem>.json and .md; ``cells(row)`` gives a row's markdown cells. Returns the table."""
+    return write_sections(args, stem, info, [(title, header, rows, cells)])
+
+
+def write_sections(args, stem: str, info: dict, sections: list[tuple], title: str | None = None) -> str:
+    """Like ``write`` with several tables: sections of (title, header, rows, cells) under ``title``."""
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{stem}.json").write_text(json.dumps({**info, "results": rows}, indent=2) + "\n")
-    lines = [f"# {title} ({info['device']})", "",
-             f"{info['date']}, torch {info['torch']}, commit {info['commit']}; shape {info['shape']}; {info['timing']}.", "",
-             "| " + " | ".join(header) + " |", "| " + " | ".join(["---"] * len(header)) + " |"]
-    lines += ["| " + " | ".join(cells(r)) + " |" for r in rows]
+    single = len(sections) == 1
+    results = sections[0][2] if single else {t: rows for t, _, rows, _ in sections}
+    (args.out / f"{stem}.json").write_text(json.dumps({**info, "results": results}, indent=2) + "\n")
+    lines = [f"# {sections[0][0] if single else title} ({info['device']})", "",
+             f"{info['date']}, torch {info['torch']}, commit {info['commit']}; shape {info['shape']}; {info['timing']}."]
+    for name, header, rows, cells in sections:
+        lines += [""] + ([] if single else [f"## {name}", ""])
+        lines += ["| " + " | ".join(header) + " |", "| " + " | ".join(["---"] * len(header)) + " |"]
+        lines += ["| " + " | ".join(cells(r)) + " |" for r in rows]
     text = "\n".join(lines) + "\n"
     (args.out / f"{stem}.md").write_text(text)
     return text

@@ -277,6 +277,7 @@ class TrainConfig:
     precision: Precision = Precision.float32
     progress: bool = True  # tqdm bar (off anyway when stderr is not a terminal)
     save_model: bool = True  # write best.pt (state dict of the best-validation model)
+    fuse: bool = False  # torch.compile the cells' gate math into fused kernels (rnnbench/models/fuse.py)
 
 
 @dataclass

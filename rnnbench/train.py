@@ -23,6 +23,7 @@ from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
 from rnnbench.metrics import evaluate, importance_nll
 from rnnbench.models import STORN, build_model
+from rnnbench.models.fuse import fuse_cells
 from rnnbench.models.init import spectral_radius
 from rnnbench.loop import epochs, results_header, stop_reason as stop_reason_after
 from rnnbench.optim import build_optimizer
@@ -143,6 +144,8 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     seed_everything(cfg.seed)
     splits = build_splits(load_rolls(cfg.dataset, cfg.data), cfg.dataset, device)
     model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser).to(device=device, dtype=dtype)
+    if cfg.train.fuse:
+        fuse_cells(model)
     opt = build_optimizer(cfg.optim, model.parameters())
     hold = _value(cfg.dataset.pad) == PadMode.hold.value
     generator = torch.Generator().manual_seed(cfg.seed)  # batch order, independent of the init

@@ -24,6 +24,7 @@ from rnnbench.errors import ConfigError
 from rnnbench.loop import results_header, stop_reason
 from rnnbench.metrics import NLL, _summary
 from rnnbench.models import build_model
+from rnnbench.models.fuse import fuse_cells
 from rnnbench.optim import build_optimizer
 from rnnbench.optim.adadelta_nesterov import AdadeltaNesterov
 from rnnbench.optim.rmsprop_nesterov import RmspropNesterov
@@ -159,6 +160,8 @@ def train_population(members: list, run_dirs: list[Path]) -> list[dict]:
     for cfg in members:  # each member is initialised exactly as its single run
         seed_everything(cfg.seed)
         models.append(build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser).to(device=device, dtype=dtype))
+    if first.train.fuse:
+        fuse_cells(models[0])  # the template whose cells run every member
     try:
         pop = Population(models)
     except ValueError as e:
