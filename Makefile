@@ -48,9 +48,8 @@ sweep: $(STAMP) ## sRNN and LSTM on JSB and Nottingham, one job each
 table: $(STAMP) ## the comparison table of every run under outputs/, with the published numbers
 	$(BIN)/rnnbench-report --paper $(ARGS)
 
-bench: $(STAMP) ## time cells vs nn.RNN/LSTM/GRU and each regulariser; writes benchmarks/results/
-	$(BIN)/python -m benchmarks.cell_step $(ARGS)
-	$(BIN)/python -m benchmarks.regulariser_step $(ARGS)
+bench: $(STAMP) ## the engine benchmark (cells vs torch.nn, PTB-medium, populations); writes benchmarks/results/
+	$(BIN)/python -m benchmarks.engine --fuse $(ARGS)
 
 clean: ## remove the virtualenv and caches (not outputs/)
 	rm -rf $(VENV) .pytest_cache *.egg-info

@@ -110,7 +110,7 @@ def main(argv=None) -> int:
         write_bytes_atomic(stem.with_suffix(".mid"), midi_bytes(roll_to_midi(roll, args.frame_seconds)))
         write_bytes_atomic(stem.with_suffix(".png"), roll_to_png(roll, n_primer))
         written.append({"midi": stem.with_suffix(".mid").name, "png": stem.with_suffix(".png").name,
-                        "frames": len(roll), "notes_per_frame": float(roll.float().sum(1).mean())})
+                        "frames": len(roll), "notes_per_frame": round(float(roll.float().sum(1).mean()), 3)})
     write_json_atomic(out / "samples.json", {"run": str(args.run_dir), "model": cfg.model.name, "seed": args.seed,
                                              "primer_frames": n_primer, "primer_seq": args.primer_seq if n_primer else None,
                                              "frame_seconds": args.frame_seconds, "samples": written})

@@ -64,6 +64,12 @@ def test_sample_command_writes_midi_and_png(quick_cfg, tmp_path):
         png = Image.open(out / f"sample-{i:02d}.png")
         assert png.size == (10 * 4, D * 4)
     assert Image.open(io.BytesIO(roll_to_png(roll, 4))).mode == "L"
+    # rnnbench-eval: the importance-sampled NLL at two K, never above the bound from the same draws
+    proc = run_cli([str(run), "--is-samples", "2,8"], REPO, {"RNNBENCH_DATA": str(tmp_path / "data")},
+                   module="rnnbench.evaluate")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["is_samples"] for r in lines] == [2, 8] and all(r["nll"] <= r["elbo"] for r in lines)
 
 
 def test_sample_command_errors_are_one_line(tmp_path):
