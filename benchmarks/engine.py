@@ -172,7 +172,6 @@ def population_rows(args, device, x, mask) -> list[dict]:
         rows.append({"members": P, "ms_population": 1e3 * t, "ms_sequential": 1e3 * P * t_one, "speedup": P * t_one / t,
                      "frames_per_s": P * args.batch * args.steps / t, "peak_mib": mem})
         print(f"population P={P:4d}: {1e3 * t:9.2f} ms vs {1e3 * P * t_one:9.2f} ms sequential ({P * t_one / t:.2f}x)", flush=True)
-        del models, pop, opt
     return rows
 
 

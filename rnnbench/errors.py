@@ -1,4 +1,8 @@
 """User-facing errors: printed as one message, never as a traceback."""
+from __future__ import annotations
+
+import sys
+from typing import Callable
 
 
 class RnnbenchError(Exception):
@@ -15,3 +19,12 @@ class ConfigError(RnnbenchError):
 
 class DataError(RnnbenchError):
     """Missing, corrupt or unreadable data."""
+
+
+def cli_entry(prog: str, main: Callable[[], int]) -> int:
+    """Run a console script's ``main``: a user mistake prints ``<prog>: error: <message>``, exit 2."""
+    try:
+        return main()
+    except RnnbenchError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2

@@ -13,7 +13,7 @@ import torch
 
 from rnnbench.config import PadMode
 from rnnbench.data.load import load_rolls
-from rnnbench.errors import RnnbenchError
+from rnnbench.errors import RnnbenchError, cli_entry
 from rnnbench.metrics import evaluate, importance_nll
 from rnnbench.models import STORN
 from rnnbench.sample import load_run
@@ -55,12 +55,7 @@ def main(argv=None) -> int:
 
 
 def entry() -> int:
-    try:
-        return main()
-    except RnnbenchError as e:
-        print(f"rnnbench-eval: error: {e}", file=sys.stderr)
-        return 2
-
+    return cli_entry("rnnbench-eval", main)
 
 if __name__ == "__main__":
     sys.exit(entry())

@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
-from rnnbench.errors import RnnbenchError
+from rnnbench.errors import RnnbenchError, cli_entry
 from rnnbench.export import midi_bytes, roll_to_midi, roll_to_png
 from rnnbench.models import STORN, build_model
 from rnnbench.results import write_bytes_atomic, write_json_atomic
@@ -119,12 +119,7 @@ def main(argv=None) -> int:
 
 
 def entry() -> int:
-    try:
-        return main()
-    except RnnbenchError as e:
-        print(f"rnnbench-sample: error: {e}", file=sys.stderr)
-        return 2
-
+    return cli_entry("rnnbench-sample", main)
 
 if __name__ == "__main__":
     sys.exit(entry())

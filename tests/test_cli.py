@@ -77,3 +77,16 @@ def test_multirun_goes_on_after_a_failed_and_a_diverged_job(tmp_path):
     assert all("/multirun/" in str(p) for p in _results(tmp_path))
     statuses = sorted((r["config"]["optim"]["lr"], r["config"]["dataset"]["chunk_len"], r["status"]) for r in runs)
     assert statuses == [(0.01, 1, "failed"), (0.01, 25, "ok"), (1e30, 1, "failed"), (1e30, 25, "diverged")]
+
+
+def test_random_search_from_the_command_line_writes_every_member(tmp_path):
+    proc = run_cli([*QUICK, "regulariser=fd", "search=random", "search.n=3", "search.space.model.hidden=[8]",
+                    "train.max_epochs=1"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    paths = _results(tmp_path)
+    assert len(paths) == 3 and all(p.parent.parent.name == "members" for p in paths)
+    assert all(json.loads(p.read_text())["status"] == "ok" for p in paths)
+    [summary] = tmp_path.glob("outputs/**/population.json")
+    assert json.loads(summary.read_text())["n_members"] == 3
+    report = run_cli([str(tmp_path / "outputs")], tmp_path, module="rnnbench.report.cli")
+    assert report.returncode == 0 and "(3)" in report.stdout  # the report counts the members as runs

@@ -16,6 +16,20 @@ def _grad(w):  # gradient of 0.5 w'Aw - b'w
     return A @ w - B
 
 
+def _minimise(opt, p, steps):
+    """``steps`` updates of ``opt`` on 0.5 p'Ap - b'p."""
+    At, Bt = torch.tensor(A), torch.tensor(B)
+
+    def closure():
+        opt.zero_grad()
+        loss = 0.5 * p @ At @ p - Bt @ p
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        opt.step(closure)
+
+
 def _climin_reference(w, steps, lr, momentum, decay):
     """climin.RmsProp._iterate, transcribed: moving_mean_squared starts at 1, eps 1e-8."""
     w, step, ms = w.copy(), np.zeros_like(w), 1.0
@@ -33,17 +47,7 @@ def _climin_reference(w, steps, lr, momentum, decay):
 def test_rmsprop_nesterov_matches_climin_update():
     w0 = np.array([0.3, -0.7])
     p = torch.nn.Parameter(torch.tensor(w0, dtype=torch.float64))
-    opt = RmspropNesterov([p], lr=0.01, momentum=0.9, decay=0.8)
-    At, Bt = torch.tensor(A), torch.tensor(B)
-
-    def closure():
-        opt.zero_grad()
-        loss = 0.5 * p @ At @ p - Bt @ p
-        loss.backward()
-        return loss
-
-    for _ in range(25):
-        opt.step(closure)
+    _minimise(RmspropNesterov([p], lr=0.01, momentum=0.9, decay=0.8), p, 25)
     np.testing.assert_allclose(p.detach().numpy(), _climin_reference(w0, 25, 0.01, 0.9, 0.8), rtol=0, atol=1e-13)
 
 
@@ -65,17 +69,7 @@ def _climin_adadelta_reference(w, steps, lr, momentum, decay, offset):
 def test_adadelta_nesterov_matches_climin_update():
     w0 = np.array([0.3, -0.7])
     p = torch.nn.Parameter(torch.tensor(w0, dtype=torch.float64))
-    opt = AdadeltaNesterov([p], lr=0.5, momentum=0.9, decay=0.9, offset=1e-4)
-    At, Bt = torch.tensor(A), torch.tensor(B)
-
-    def closure():
-        opt.zero_grad()
-        loss = 0.5 * p @ At @ p - Bt @ p
-        loss.backward()
-        return loss
-
-    for _ in range(40):
-        opt.step(closure)
+    _minimise(AdadeltaNesterov([p], lr=0.5, momentum=0.9, decay=0.9, offset=1e-4), p, 40)
     expected = _climin_adadelta_reference(w0, 40, 0.5, 0.9, 0.9, 1e-4)
     assert not np.allclose(expected, w0)
     np.testing.assert_allclose(p.detach().numpy(), expected, rtol=0, atol=1e-13)
