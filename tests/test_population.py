@@ -42,6 +42,14 @@ def test_members_of_a_fast_dropout_search_equal_their_single_runs_float64(quick_
     _compare(results, members, tmp_path, 1e-10)
 
 
+def test_members_with_a_penalty_and_an_lstm_equal_their_single_runs(quick_cfg, tmp_path):
+    cfg = quick_cfg("model=lstm", "model.hidden=6", "regulariser=l2", "population.size=2", "train.precision=float64")
+    members, _ = expand(cfg)
+    members[1].optim.lr = 0.003  # and a step rate of its own
+    results = train_population(members, [tmp_path / "pop" / f"{i}" for i in range(2)])
+    _compare(results, members, tmp_path, 1e-10)
+
+
 def test_members_equal_their_single_runs_float32(quick_cfg, tmp_path):
     cfg = quick_cfg("model.hidden=8", "population.size=3", "train.max_epochs=2")
     members, _ = expand(cfg)
