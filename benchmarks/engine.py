@@ -72,7 +72,7 @@ def cell_rows(args, device, x, mask) -> list[dict]:
             (masked_nll_sum(ref(x), x, mask) / mask.sum()).backward()
 
         t_ref, mem = _measure(ref_step, device, args)
-        rows.append({"cell": cell, "variant": "torch.nn (cuDNN on GPU)", "ms": 1e3 * t_ref, "frames_per_s": frames / t_ref,
+        rows.append({"cell": cell, "variant": f"torch.nn.{TORCH_CELLS[cell].__name__}" + (" (cuDNN)" if device.type == "cuda" else ""), "ms": 1e3 * t_ref, "frames_per_s": frames / t_ref,
                      "vs_torch": 1.0, "peak_mib": mem})
         variants = [(r, False) for r in REGULARISERS] + ([(r, True) for r in ("none", "fd")] if args.fuse else [])
         for reg, fused in variants:
@@ -113,7 +113,7 @@ def ptb_rows(args, device) -> list[dict]:
         nn.functional.cross_entropy(logits.reshape(-1, V), tokens[:, 1:].reshape(-1)).backward()
 
     t_ref, mem = _measure(ref_step, device, args)
-    rows.append({"variant": "torch.nn.LSTM plain (cuDNN on GPU)", "ms": 1e3 * t_ref, "words_per_s": B * T / t_ref,
+    rows.append({"variant": "torch.nn.LSTM plain" + (" (cuDNN)" if device.type == "cuda" else ""), "ms": 1e3 * t_ref, "words_per_s": B * T / t_ref,
                  "vs_torch": 1.0, "peak_mib": mem})
     for name, fused in [("variational-untied-medium", False)] + ([("variational-untied-medium", True)] if args.fuse else []):
         cfg = _cfg("dataset=ptb", f"experiment={name}")
