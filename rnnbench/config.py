@@ -14,6 +14,12 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 
+def value_of(x: Any) -> Any:
+    """An enum field's value (configs built without the schema, or read back from results.json,
+    hold plain strings)."""
+    return x.value if isinstance(x, Enum) else x
+
+
 class PadMode(Enum):
     """What the recurrence sees in front padding (rnnbench/data/batches.py).
 

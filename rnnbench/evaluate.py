@@ -11,13 +11,12 @@ from pathlib import Path
 
 import torch
 
-from rnnbench.config import PadMode
 from rnnbench.data.load import load_rolls
 from rnnbench.errors import RnnbenchError, cli_entry
 from rnnbench.metrics import evaluate, importance_nll
 from rnnbench.models import STORN
 from rnnbench.sample import load_run
-from rnnbench.train import build_splits
+from rnnbench.train import build_splits, holds_state
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,7 +38,7 @@ def main(argv=None) -> int:
         cfg.data.root = args.data_root
     p = next(model.parameters())
     split = build_splits(load_rolls(cfg.dataset, cfg.data), cfg.dataset, p.device)[args.split]
-    hold = str(cfg.dataset.pad) in (PadMode.hold.value, str(PadMode.hold))
+    hold = holds_state(cfg.dataset)
     ks = [int(k) for k in args.is_samples.split(",") if k]
     if ks and not isinstance(model, STORN):
         raise RnnbenchError("--is-samples applies to STORN runs; use --mc-samples for the others")

@@ -9,14 +9,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import torch
 from omegaconf import DictConfig
 
-from rnnbench.config import PadMode
+from rnnbench.config import PadMode, value_of
 from rnnbench.data.batches import Split, make_split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
@@ -36,9 +35,9 @@ log = logging.getLogger("rnnbench")
 METRIC_FIELDS = ["epoch", "lr", "train_nll", "grad_norm", "valid_nll", "valid_nll_seq_mean", "best_valid_nll", "spectral_radius", "epoch_s"]
 
 
-def _value(x):
-    """An enum field's value (configs built without the schema hold plain strings)."""
-    return x.value if isinstance(x, Enum) else x
+def holds_state(dataset_cfg) -> bool:
+    """pad=hold: the state is held through front padding (the step mask goes into the net)."""
+    return value_of(dataset_cfg.pad) == PadMode.hold.value
 
 
 def build_splits(rolls: dict[str, list], dataset_cfg, device: torch.device) -> dict[str, Split]:
@@ -147,7 +146,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     if cfg.train.fuse:
         fuse_cells(model)
     opt = build_optimizer(cfg.optim, model.parameters())
-    hold = _value(cfg.dataset.pad) == PadMode.hold.value
+    hold = holds_state(cfg.dataset)
     generator = torch.Generator().manual_seed(cfg.seed)  # batch order, independent of the init
     storn = isinstance(model, STORN)
     results = results_header(cfg, model, device, model_label=cfg.model.name,

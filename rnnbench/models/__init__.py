@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import torch
 
+from rnnbench.config import value_of
 from rnnbench.errors import ConfigError
 from rnnbench.models.core import RecurrentCore
 from rnnbench.models.gru import GRU
@@ -21,12 +22,8 @@ CORES: dict[str, type[RecurrentCore]] = {"srnn": SRNN, "lstm": LSTM, "gru": GRU}
 MUSIC_MODELS = (*CORES, "storn")
 
 
-def _value(x):
-    return getattr(x, "value", x)
-
-
 def _core(name: str, n_in: int, cfg, hidden: int) -> RecurrentCore:
-    activation = _value(cfg.activation)
+    activation = value_of(cfg.activation)
     if name == "srnn":
         return SRNN(n_in, hidden, learn_h0=cfg.learn_h0, activation=activation)
     if activation != "tanh":

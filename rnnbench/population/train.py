@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 
-from rnnbench.config import PadMode
 from rnnbench.data.batches import Split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
@@ -31,7 +30,7 @@ from rnnbench.optim.rmsprop_nesterov import RmspropNesterov
 from rnnbench.population.stack import Population
 from rnnbench.results import MetricsLog
 from rnnbench.runtime import dtype_of, resolve_device, seed_everything
-from rnnbench.train import METRIC_FIELDS, build_splits, check_run_config, epoch_row, finish_run
+from rnnbench.train import METRIC_FIELDS, build_splits, check_run_config, epoch_row, finish_run, holds_state
 
 log = logging.getLogger("rnnbench")
 
@@ -168,7 +167,7 @@ def train_population(members: list, run_dirs: list[Path]) -> list[dict]:
         raise ConfigError(f"these runs cannot share a population: {e}") from None
     opt = stacked_optimizer(members, pop)
     clips = torch.tensor([math.inf if c.train.clip is None else c.train.clip for c in members], dtype=dtype, device=device)
-    hold = first.dataset.pad in (PadMode.hold, PadMode.hold.value)
+    hold = holds_state(first.dataset)
     generators = [torch.Generator().manual_seed(cfg.seed) for cfg in members]
     P = len(members)
     results = [results_header(cfg, m, device, model_label=cfg.model.name, selection="valid_nll", test="test_nll")

@@ -9,22 +9,17 @@ DropConnect (Wan et al. 2013), where deterministic evaluation scales by q.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from dataclasses import replace
-from enum import Enum
+from dataclasses import dataclass, replace
 
 import torch
 
+from rnnbench.config import value_of
 from rnnbench.errors import ConfigError
 
 SITES = ("input", "recurrent", "output", "cell", "embedding")
 DROP = ("dropout", "dropconnect")
 GAUSSIAN = ("additive", "multiplicative")
 WEIGHT_NOISE = ("dropconnect", "additive", "multiplicative")
-
-
-def _value(x):
-    return x.value if isinstance(x, Enum) else x
 
 
 @dataclass(frozen=True)
@@ -90,16 +85,16 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
     """Validate ``cfg`` (a RegulariserConfig) for ``model_name``; a misfit is a ConfigError."""
     if cfg is None:
         return NONE
-    realise = _value(cfg.realise)
+    realise = value_of(cfg.realise)
     sites = {}
     for name in SITES:
         site_cfg = cfg[name] if hasattr(cfg, "__getitem__") else getattr(cfg, name)
         where = f"regulariser.{name}"
-        own = _value(site_cfg.get("realise") if hasattr(site_cfg, "get") else getattr(site_cfg, "realise", None))
+        own = value_of(site_cfg.get("realise") if hasattr(site_cfg, "get") else getattr(site_cfg, "realise", None))
         if own is not None and (realise == "moments" or own == "moments"):
             raise ConfigError(f"{where}.realise={own}: a site may choose step or sequence, and only when "
                               f"regulariser.realise is not moments (got regulariser.realise={realise})")
-        site = Site(_value(site_cfg.noise), float(site_cfg.rate), own or realise)
+        site = Site(value_of(site_cfg.noise), float(site_cfg.rate), own or realise)
         if site.noise in DROP and not 0.0 <= site.rate < 1.0:
             raise ConfigError(f"{where}.rate is a drop probability and must be in [0, 1), got {site.rate}")
         if site.noise in GAUSSIAN and site.rate < 0:
@@ -122,10 +117,10 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
                               "(music models read piano rolls); set regulariser.embedding.noise=none")
         if emb.noise != "dropout":
             raise ConfigError(f"regulariser.embedding supports noise=dropout (of word types) only, got {emb.noise}")
-    penalty = _value(cfg.penalty)
+    penalty = value_of(cfg.penalty)
     if cfg.penalty_weight < 0:
         raise ConfigError(f"regulariser.penalty_weight must be >= 0, got {cfg.penalty_weight}")
     if penalty != "none" and cfg.penalty_weight == 0:
         raise ConfigError(f"regulariser.penalty={penalty} needs regulariser.penalty_weight > 0")
     return NoiseSpec(cfg.name, realise, sites, bool(cfg.inverted), bool(cfg.tied), bool(cfg.fd_output),
-                     _value(cfg.moment_approx), penalty, float(cfg.penalty_weight))
+                     value_of(cfg.moment_approx), penalty, float(cfg.penalty_weight))
