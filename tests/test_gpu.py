@@ -21,3 +21,22 @@ def test_cuda_run_matches_cpu_in_float64(quick_cfg, tmp_path):
 def test_auto_device_picks_cuda(quick_cfg, tmp_path):
     res = train(quick_cfg("device=auto", "train.max_epochs=1"), tmp_path)
     assert res["device"].startswith("cuda")
+
+
+def test_cuda_population_member_matches_its_cpu_single_run(quick_cfg, tmp_path):
+    from rnnbench.population.search import expand
+    from rnnbench.population.train import train_population
+
+    overrides = ("model.hidden=8", "regulariser=fd", "population.size=3", "train.precision=float64", "train.max_epochs=2")
+    members, _ = expand(quick_cfg(*overrides, "device=cuda"))
+    results = train_population(members, [tmp_path / f"m{i}" for i in range(3)])
+    for i in range(3):
+        alone = train(quick_cfg(*overrides, "population.size=1", f"seed={i}"), tmp_path / f"cpu{i}")
+        assert math.isclose(results[i]["test_nll"], alone["test_nll"], rel_tol=1e-9)
+
+
+def test_cuda_fused_step_matches_eager(quick_cfg, tmp_path):
+    overrides = ("regulariser=fd", "train.precision=float64", "train.max_epochs=2", "device=cuda")
+    eager = train(quick_cfg(*overrides), tmp_path / "eager")
+    fused = train(quick_cfg(*overrides, "train.fuse=true"), tmp_path / "fused")
+    assert math.isclose(eager["test_nll"], fused["test_nll"], rel_tol=1e-9)
