@@ -185,6 +185,7 @@ def main() -> None:
     p.add_argument("--populations", default="1,8,32,128")
     p.add_argument("--fuse", action="store_true", help="add rows with torch.compile'd cells")
     p.add_argument("--skip", default="", help="sections to leave out: cells,ptb,population")
+    p.add_argument("--name", default=None, help="file stem (default engine-<device>)")
     args = p.parse_args()
     register_configs()
     device = torch.device(args.device)
@@ -209,7 +210,8 @@ def main() -> None:
                          lambda r: [str(r["members"]), f"{r['ms_population']:.1f}", f"{r['ms_sequential']:.1f}",
                                     f"{r['speedup']:.2f}", f"{r['frames_per_s']:,.0f}", _mib(r["peak_mib"])]))
     info = meta(args, device, "forward + backward (+ optimiser step for populations)")
-    print(write_sections(args, f"engine-{device.type}", info, sections, title="rnnbench engine benchmark"))
+    stem = args.name or f"engine-{device.type}"
+    print(write_sections(args, stem, info, sections, title="rnnbench engine benchmark"))
 
 
 if __name__ == "__main__":
