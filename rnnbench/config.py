@@ -212,7 +212,7 @@ class EvalConfig:
 
     mc_samples: int = 0  # K stochastic passes; their predictive probabilities are averaged
     is_samples: int = 100  # STORN: K importance samples of the test/valid NLL (Rezende et al. 2014)
-    is_batch: int = 1024  # STORN: rows (samples x sequences) per importance-sampling pass
+    is_batch: int = 512  # STORN: rows (samples x sequences) per importance-sampling pass (memory ~ rows x T x H)
 
 
 @dataclass
