@@ -82,6 +82,9 @@ def test_search_draws_are_seeded_and_grouped_by_shape(quick_cfg):
         assert len({members[i].model.hidden for i in g}) == 1
     assert len(plan) == 2
     assert all(len(g) <= 4 for g in groups(members, max_members=4))
+    l2, _ = expand(quick_cfg("regulariser=l2", "population.size=2"))
+    l2[1].regulariser.penalty_weight = 0.5  # the penalty weight is shared inside a population
+    assert len(groups(l2, max_members=128)) == 2
     assert flatten_space({"a": {"b": [1, 2]}, "c.d": {"low": 0.1, "high": 1.0}}) == \
         {"a.b": [1, 2], "c.d": {"low": 0.1, "high": 1.0}}
 

@@ -21,7 +21,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from rnnbench.config import value_of
 from rnnbench.errors import ConfigError, RnnbenchError
+from rnnbench.regularisers.spec import SITES
 from rnnbench.results import write_json_atomic
 
 log = logging.getLogger("rnnbench")
@@ -29,8 +31,7 @@ log = logging.getLogger("rnnbench")
 # Keys a member may change without leaving its population (numbers entering the batched kernels).
 MEMBER_KEYS = ("seed", "model.init", "optim.lr", "optim.momentum", "optim.decay", "optim.eps", "optim.offset",
                "optim.init_mean_square", "train.clip", "train.patience", "train.max_epochs", "regulariser.fd_output",
-               "regulariser.name", "regulariser.penalty_weight")
-SITES = ("input", "recurrent", "output", "cell", "embedding")
+               "regulariser.name")
 
 
 def _draw(spec, rng: random.Random):
@@ -82,7 +83,7 @@ def expand(cfg) -> tuple[list, list[dict]]:
         if cfg.search.n < 1:
             raise ConfigError(f"search.n must be >= 1, got {cfg.search.n}")
         rng = random.Random(cfg.search.seed)
-        noisy = {s for s in SITES if str(OmegaConf.select(cfg, f"regulariser.{s}.noise", default="none")) not in ("none", "Noise.none")}
+        noisy = {s for s in SITES if value_of(OmegaConf.select(cfg, f"regulariser.{s}.noise", default="none")) != "none"}
         space = {k: v for k, v in flatten_space(cfg.search.space).items()
                  if not (k.startswith("regulariser.") and k.endswith(".rate") and k.split(".")[1] not in noisy)}
         draws = [{k: _draw(v, rng) for k, v in space.items()} for _ in range(cfg.search.n)]
