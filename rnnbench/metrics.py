@@ -21,10 +21,15 @@ def frame_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, targets, reduction="none").sum(-1)
 
 
+def masked(frames: torch.Tensor, loss_mask: torch.Tensor) -> torch.Tensor:
+    """Per-frame values where ``loss_mask`` is True, exactly 0 elsewhere (padding, unpredicted
+    frames), even where the value there is inf or NaN."""
+    return torch.where(loss_mask, frames, 0.0)
+
+
 def masked_nll_sum(logits: torch.Tensor, targets: torch.Tensor, loss_mask: torch.Tensor) -> torch.Tensor:
     """Total NLL over the frames where ``loss_mask`` is True; padded frames add exactly 0."""
-    nll = frame_nll(logits, targets)
-    return torch.where(loss_mask, nll, torch.zeros_like(nll)).sum()
+    return masked(frame_nll(logits, targets), loss_mask).sum()
 
 
 @dataclass
@@ -49,33 +54,44 @@ def mc_frame_nll(model, inputs, targets, step_mask, samples: int) -> torch.Tenso
     return -(targets * (log_on - log_k) + (1 - targets) * (log_off - log_k)).sum(-1)
 
 
-@torch.no_grad()
-def evaluate(model, split: Split, batch_size: int, dtype: torch.dtype, use_step_mask: bool = False,
-             mc_samples: int = 0) -> NLL:
-    """NLL of ``model`` on ``split``, in batches of rows of similar length: deterministic (the noise
-    at its expectation, or propagated as moments), or Monte Carlo with ``mc_samples`` > 0."""
-    was_training = model.training
-    model.eval()
+def per_sequence_totals(frame_losses, split: Split, batch_size: int, dtype: torch.dtype,
+                        use_step_mask: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sum ``frame_losses(inputs, targets, step_mask, loss_mask)`` -> (..., B, T) over the predicted
+    frames of each sequence, in batches of rows of similar length (chunks of one sequence count as
+    that sequence). Returns the totals (..., n_seqs) and the frame counts (n_seqs,), in float64."""
     device = split.inputs.device
     n_seqs = int(split.seq_id.max()) + 1 if len(split) else 0
-    seq_total = torch.zeros(n_seqs, dtype=torch.float64, device=device)
-    seq_frames = torch.zeros(n_seqs, dtype=torch.float64, device=device)
+    seq_total, seq_frames = None, torch.zeros(n_seqs, dtype=torch.float64, device=device)
     order = torch.argsort(split.lengths, descending=True, stable=True)
     for index in order.split(batch_size):
         inputs, targets, loss_mask, step_mask = split.rows(index, dtype)
-        mask = step_mask if use_step_mask else None
-        if mc_samples:
-            frames = mc_frame_nll(model, inputs, targets, mask, mc_samples)
-        else:
-            frames = model.frame_losses(inputs, targets, mask, loss_mask)
-        nll = torch.where(loss_mask, frames, torch.zeros((), dtype=frames.dtype, device=device))
-        seq_total.index_add_(0, split.seq_id[index], nll.sum(1).double())
+        nll = masked(frame_losses(inputs, targets, step_mask if use_step_mask else None, loss_mask), loss_mask)
+        if seq_total is None:
+            seq_total = torch.zeros(*nll.shape[:-2], n_seqs, dtype=torch.float64, device=device)
+        seq_total.index_add_(seq_total.dim() - 1, split.seq_id[index], nll.sum(-1).double())
         seq_frames.index_add_(0, split.seq_id[index], loss_mask.sum(1).double())
+    return (torch.zeros_like(seq_frames) if seq_total is None else seq_total), seq_frames
+
+
+@torch.no_grad()
+def evaluate(model, split: Split, batch_size: int, dtype: torch.dtype, use_step_mask: bool = False,
+             mc_samples: int = 0) -> NLL:
+    """NLL of ``model`` on ``split``: deterministic (the noise at its expectation, or propagated as
+    moments), or Monte Carlo with ``mc_samples`` > 0."""
+    was_training = model.training
+    model.eval()
+    if mc_samples:
+        def frame_losses(inputs, targets, step_mask, loss_mask):
+            return mc_frame_nll(model, inputs, targets, step_mask, mc_samples)
+    else:
+        frame_losses = model.frame_losses
+    seq_total, seq_frames = per_sequence_totals(frame_losses, split, batch_size, dtype, use_step_mask)
     model.train(was_training)
-    return _summary(seq_total, seq_frames)
+    return summary(seq_total, seq_frames)
 
 
-def _summary(seq_total: torch.Tensor, seq_frames: torch.Tensor) -> NLL:
+def summary(seq_total: torch.Tensor, seq_frames: torch.Tensor) -> NLL:
+    """The frame-weighted NLL and the mean of per-sequence averages from per-sequence totals."""
     total, frames = float(seq_total.sum()), int(seq_frames.sum())
     has = seq_frames > 0
     per_seq = float((seq_total[has] / seq_frames[has]).mean()) if bool(has.any()) else float("nan")
@@ -110,4 +126,4 @@ def importance_nll(model, split: Split, samples: int, dtype: torch.dtype, use_st
         elbo_total.index_add_(0, seq, -log_w.mean(0))
         seq_frames.index_add_(0, seq, loss_mask.sum(1).double())
     model.train(was_training)
-    return _summary(is_total, seq_frames), _summary(elbo_total, seq_frames)
+    return summary(is_total, seq_frames), summary(elbo_total, seq_frames)

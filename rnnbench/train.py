@@ -20,7 +20,7 @@ from rnnbench.data.batches import Split, make_split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
-from rnnbench.metrics import evaluate, importance_nll
+from rnnbench.metrics import evaluate, importance_nll, masked
 from rnnbench.models import STORN, build_model
 from rnnbench.models.fuse import fuse_cells
 from rnnbench.models.init import spectral_radius
@@ -73,7 +73,7 @@ def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> 
             nonlocal grad_norm
             opt.zero_grad(set_to_none=True)
             frames = model.frame_losses(inputs, targets, step_mask if hold else None, loss_mask)
-            loss_sum = torch.where(loss_mask, frames, torch.zeros((), dtype=frames.dtype, device=device)).sum()
+            loss_sum = masked(frames, loss_mask).sum()
             # mean NLL (STORN: negative ELBO) per predicted frame of the batch, plus an L1/L2
             # penalty (001 §7) if any
             (loss_sum / n + penalty(model, model.noise)).backward()

@@ -24,7 +24,7 @@ from typing import NamedTuple, Optional
 import torch
 from torch import nn
 
-from rnnbench.metrics import frame_nll
+from rnnbench.metrics import frame_nll, masked
 from rnnbench.models.next_step import NextStepModel
 
 
@@ -104,7 +104,7 @@ class STORN(nn.Module):
         z = (mu + var.sqrt() * eps) * keep
         logits = self.decode(rep(inputs), z, None if step_mask is None else rep(step_mask))
         mask = rep(loss_mask)
-        log_px = -torch.where(mask, frame_nll(logits, rep(targets)), 0.0)  # (K B, T)
-        log_ratio = torch.where(mask, gaussian_log_ratio(z, eps * keep, var), 0.0)
+        log_px = -masked(frame_nll(logits, rep(targets)), mask)  # (K B, T)
+        log_ratio = masked(gaussian_log_ratio(z, eps * keep, var), mask)
         return (log_px.double() + log_ratio.double()).sum(1).view(samples, B)
 

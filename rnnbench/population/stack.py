@@ -74,10 +74,10 @@ class Population:
         return [p for p in self.params.values() if p.requires_grad]
 
     def frame_losses(self, inputs: torch.Tensor, targets: torch.Tensor, step_mask: Optional[torch.Tensor],
-                     loss_mask: torch.Tensor, shared_data: bool = False) -> torch.Tensor:
-        """(P, B, T) per-frame losses; the data is (P, B, ...) per member, or (B, ...) for all
-        members with ``shared_data``."""
-        d = None if shared_data else 0
+                     loss_mask: torch.Tensor) -> torch.Tensor:
+        """(P, B, T) per-frame losses; the data is (P, B, T, D) per member, or (B, T, D) shared by
+        all members (evaluation)."""
+        d = None if inputs.dim() == 3 else 0
         fd_dim = None if self.fd_output is None else 0
 
         def one(params, rates, fd_output, x, y, sm, lm):

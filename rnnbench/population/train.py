@@ -21,7 +21,7 @@ from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
 from rnnbench.loop import results_header, stop_reason
-from rnnbench.metrics import NLL, _summary
+from rnnbench.metrics import NLL, masked, per_sequence_totals, summary
 from rnnbench.models import build_model
 from rnnbench.models.fuse import fuse_cells
 from rnnbench.optim import build_optimizer
@@ -96,7 +96,7 @@ def _train_epoch(pop: Population, opt, split: Split, members: list, dtype, gener
             nonlocal grad_norm
             opt.zero_grad(set_to_none=True)
             losses = pop.frame_losses(inputs, targets, step_mask if hold else None, loss_mask)  # (P, b, T)
-            loss_sum = torch.where(loss_mask, losses, torch.zeros((), dtype=losses.dtype, device=device)).sum(dim=(1, 2))
+            loss_sum = masked(losses, loss_mask).sum(dim=(1, 2))
             # every member's own mean NLL per frame (+ penalty): the sum separates the gradients
             (loss_sum / n + _penalties(pop)).sum().backward()
             grad_norm = _clip_per_member(params, clips)
@@ -123,18 +123,8 @@ def _penalties(pop: Population) -> torch.Tensor | float:
 def _evaluate(pop: Population, split: Split, batch_size: int, dtype, hold: bool) -> list[NLL]:
     """rnnbench.metrics.evaluate for every member at once (the same batches, deterministic)."""
     pop.train(False)
-    device = split.inputs.device
-    n_seqs = int(split.seq_id.max()) + 1
-    seq_total = torch.zeros(pop.P, n_seqs, dtype=torch.float64, device=device)
-    seq_frames = torch.zeros(n_seqs, dtype=torch.float64, device=device)
-    order = torch.argsort(split.lengths, descending=True, stable=True)
-    for index in order.split(batch_size):
-        inputs, targets, loss_mask, step_mask = split.rows(index, dtype)
-        losses = pop.frame_losses(inputs, targets, step_mask if hold else None, loss_mask, shared_data=True)
-        nll = torch.where(loss_mask, losses, torch.zeros((), dtype=losses.dtype, device=device))
-        seq_total.index_add_(1, split.seq_id[index], nll.sum(2).double())
-        seq_frames.index_add_(0, split.seq_id[index], loss_mask.sum(1).double())
-    return [_summary(seq_total[i], seq_frames) for i in range(pop.P)]
+    seq_total, seq_frames = per_sequence_totals(pop.frame_losses, split, batch_size, dtype, hold)  # (P, n_seqs)
+    return [summary(t, seq_frames) for t in seq_total]
 
 
 def _check(members: list) -> None:
