@@ -280,6 +280,10 @@ class TrainConfig:
     eval_batch_size: int = 64
     clip: Optional[float] = 225.0  # gradient-norm clipping threshold (000 §2.3); None = off
     max_seconds: Optional[float] = None  # wall-clock budget for the training loop
+    # divergence (rnnbench/loop.py: Divergence): the run stops as `diverged` once its validation metric
+    # has been above the task's trivial floor and diverge_factor x its best for diverge_epochs epochs
+    diverge_factor: Optional[float] = 1.1  # None: only a non-finite loss counts as divergence
+    diverge_epochs: int = 3
     precision: Precision = Precision.float32
     progress: bool = True  # tqdm bar (off anyway when stderr is not a terminal)
     save_model: bool = True  # write best.pt (state dict of the best-validation model)

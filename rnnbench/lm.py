@@ -25,7 +25,8 @@ from omegaconf import DictConfig
 from rnnbench.data.ptb import batchify, bptt_windows, load_ptb
 from rnnbench.errors import ConfigError
 from rnnbench.models import build_word_lm
-from rnnbench.loop import epochs, results_header, stop_reason as stop_reason_after
+from rnnbench.floors import unigram_perplexity
+from rnnbench.loop import Divergence, epochs, results_header, stop_reason as stop_reason_after
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers.penalty import penalty
 from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
@@ -114,15 +115,14 @@ def train_lm(cfg: DictConfig, run_dir: Path) -> dict:
              results["n_params"], *train_data.shape, results["device"])
     best, best_epoch, best_state, status, stop_reason, epoch = math.inf, 0, None, "ok", "max_epochs", 0
     train_words_s = []
+    # the trivial floor of the divergence rule: the training unigram's validation perplexity
+    diverged = Divergence(cfg, unigram_perplexity(streams["train"], streams["valid"][1:], len(vocab)), "valid perplexity")
     for epoch, lr, _ in epochs(cfg, opt, f"{cfg.model.name}/ptb"):
         t0 = time.perf_counter()
         train_ppl, words = _train_epoch(model, opt, train_data, cfg, params)
         words_per_s = words / (time.perf_counter() - t0)
         train_words_s.append(words_per_s)
         valid_ppl, _ = evaluate_lm(model, streams["valid"], cfg.dataset.eval_bptt)
-        if not (math.isfinite(train_ppl) and math.isfinite(valid_ppl)):
-            status, stop_reason = "diverged", f"non-finite loss in epoch {epoch}"
-            break
         if valid_ppl < best:
             best, best_epoch = valid_ppl, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -130,6 +130,11 @@ def train_lm(cfg: DictConfig, run_dir: Path) -> dict:
                             words_per_s=round(words_per_s, 1), epoch_s=round(time.perf_counter() - t0, 2)))
         log.info("epoch %d  lr %.4g  train ppl %.2f  valid ppl %.2f  (best %.2f, epoch %d)  %.0f words/s",
                  epoch, lr, train_ppl, valid_ppl, best, best_epoch, words_per_s)
+        reason = diverged(epoch, valid_ppl, train_ppl)
+        if reason:
+            status, stop_reason = "diverged", reason
+            log.warning("epoch %d: diverged (%s); stopping (the best model so far is kept)", epoch, reason)
+            break
         reason = stop_reason_after(cfg, epoch, best_epoch, start)
         if reason:
             stop_reason = reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import sys
 import time
 from typing import Optional
@@ -46,6 +47,35 @@ def results_header(cfg, model, device, *, model_label: str, selection: str, test
         "device": device_name(device), "torch_version": torch.__version__, "rnnbench_version": rnnbench.__version__,
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
+
+
+class Divergence:
+    """The divergence rule shared by every loop (README, "Divergence"): a run has diverged when its
+    metric (lower is better) is not finite, or when it has been above both the task's trivial floor
+    (rnnbench/floors.py) and ``train.diverge_factor`` times its best so far for
+    ``train.diverge_epochs`` epochs in a row. The second clause catches a run that blows up while
+    staying finite (piano-midi at too large a step, PTB perplexity 4,000 -> 46,000) but not one on a
+    plateau (STORN's first epochs) nor one that overfits below the floor, which early stopping ends.
+    ``train.diverge_factor=null`` keeps only the non-finite clause."""
+
+    def __init__(self, cfg, floor: float, name: str):
+        self.factor, self.epochs = cfg.train.diverge_factor, cfg.train.diverge_epochs
+        self.floor, self.name = floor, name
+        self.best, self.bad = math.inf, 0
+
+    def __call__(self, epoch: int, *values: float) -> Optional[str]:
+        """The reason the run has diverged after ``epoch`` (values: the checked metric first, then
+        any that must merely stay finite), or None."""
+        if not all(math.isfinite(v) for v in values):
+            return f"non-finite loss in epoch {epoch}"
+        value = values[0]
+        self.best = min(self.best, value)
+        blown = self.factor is not None and value > self.floor and value > self.factor * self.best
+        self.bad = self.bad + 1 if blown else 0
+        if self.bad >= self.epochs:
+            return (f"{self.name} {value:.4g} in epoch {epoch}: above the trivial floor {self.floor:.4g} and "
+                    f"{self.factor}x the best {self.best:.4g} for {self.epochs} epochs")
+        return None
 
 
 def stop_reason(cfg, epoch: int, best_epoch: int, start: float) -> Optional[str]:

@@ -47,6 +47,11 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file (UTF-8) atomically: temp file beside it, then rename."""
+    write_bytes_atomic(path, text.encode())
+
+
 def write_json_atomic(path: Path, obj: dict) -> None:
     """results.json and friends, through write_bytes_atomic (NaN/inf become null)."""
     write_bytes_atomic(path, (json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n").encode())

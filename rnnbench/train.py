@@ -24,7 +24,8 @@ from rnnbench.metrics import evaluate, importance_nll, masked
 from rnnbench.models import STORN, build_model
 from rnnbench.models.fuse import fuse_cells
 from rnnbench.models.init import spectral_radius
-from rnnbench.loop import epochs, results_header, stop_reason as stop_reason_after
+from rnnbench.floors import music_floors
+from rnnbench.loop import Divergence, epochs, results_header, stop_reason as stop_reason_after
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers import penalty
 from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
@@ -141,7 +142,10 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     device = resolve_device(cfg.device)
     dtype = dtype_of(cfg.train.precision)
     seed_everything(cfg.seed)
-    splits = build_splits(load_rolls(cfg.dataset, cfg.data), cfg.dataset, device)
+    rolls = load_rolls(cfg.dataset, cfg.data)
+    splits = build_splits(rolls, cfg.dataset, device)
+    # the trivial floor of the divergence rule: each note's training frequency, on the valid set
+    floor = music_floors(rolls["train"], rolls["valid"], cfg.dataset.predict_first)["note_frequency"]
     model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser).to(device=device, dtype=dtype)
     if cfg.train.fuse:
         fuse_cells(model)
@@ -159,6 +163,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     loop_start = time.perf_counter()
     best_valid, best_epoch, best_state = math.inf, 0, None
     status, stop_reason, epoch = "ok", "max_epochs", 0
+    diverged = Divergence(cfg, floor, "valid bound" if storn else "valid NLL")
     for epoch, lr, bar in epochs(cfg, opt, f"{cfg.model.name}/{cfg.dataset.name}"):
         t_epoch = time.perf_counter()
         if storn:  # KL warm-up: the weight rises linearly to 1 over kl_warmup epochs
@@ -168,10 +173,6 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
             # STORN's bound is stochastic: the same draws of z every epoch (common random numbers)
             torch.manual_seed(cfg.seed + 1)
             valid = evaluate(model, splits["valid"], cfg.train.eval_batch_size, dtype, hold)
-        if not (math.isfinite(train_nll) and math.isfinite(valid.nll)):
-            status, stop_reason = "diverged", f"non-finite loss in epoch {epoch}"
-            log.warning("epoch %d: %s; stopping (the best model so far is kept)", epoch, stop_reason)
-            break
         if valid.nll < best_valid:
             best_valid, best_epoch = valid.nll, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -181,6 +182,11 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
         log.info("epoch %d  train %.4f  valid %.4f  best %.4f (epoch %d)  %.2fs", epoch, train_nll, valid.nll,
                  best_valid, best_epoch, row["epoch_s"])
         bar.set_postfix(train=f"{train_nll:.3f}", valid=f"{valid.nll:.3f}", best=f"{best_valid:.3f}")
+        reason = diverged(epoch, valid.nll, train_nll)
+        if reason:
+            status, stop_reason = "diverged", reason
+            log.warning("epoch %d: diverged (%s); stopping (the best model so far is kept)", epoch, reason)
+            break
         reason = stop_reason_after(cfg, epoch, best_epoch, start)
         if reason:
             stop_reason = reason

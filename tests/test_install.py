@@ -28,3 +28,15 @@ def test_plain_install_runs_from_another_directory(tmp_path):
     assert len(list(work.glob("outputs/runs/*/*/results.json"))) == 1
     report = subprocess.run([sys.executable, "-m", "rnnbench.report.cli"], cwd=work, env=env, capture_output=True, text=True)
     assert report.returncode == 0 and "srnn / none" in report.stdout
+
+
+def test_every_subpackage_is_shipped():
+    """pyproject's hand-written package list names every package under rnnbench/ (a missing one
+    installs without error and fails at import: rnnbench.regularisers once did)."""
+    import tomllib
+
+    from setuptools import find_packages
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = set(find_packages(str(REPO), include=["rnnbench", "rnnbench.*"])) | {"rnnbench.conf"}
+    assert listed == found, f"missing: {sorted(found - listed)}, stale: {sorted(listed - found)}"

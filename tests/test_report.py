@@ -3,22 +3,41 @@ import json
 import pytest
 
 from rnnbench.report.cli import main
-from rnnbench.report.table import best_runs, collect, pivot, render
+from rnnbench.report.table import best_runs, collect, pivot, render, seed_groups
 
 
-def _fake_run(root, name, dataset, valid, test, model="srnn", reg="none", status="ok"):
+def _fake_run(root, name, dataset, valid, test, model="srnn", reg="none", status="ok", config=None):
     d = root / name
     d.mkdir(parents=True)
     (d / "results.json").write_text(json.dumps({
         "dataset": dataset, "model": model, "regulariser": reg, "status": status,
-        "valid_nll": valid, "test_nll": test}))
+        "valid_nll": valid, "test_nll": test, **({"config": config} if config else {})}))
+
+
+def test_report_pools_seeds_of_one_configuration(tmp_path, capsys):
+    # config A: three seeds; config B (another step rate): two seeds with a worse mean validation
+    for seed, (valid, test) in enumerate([(8.7, 8.6), (8.8, 8.4), (8.9, 8.5)]):
+        _fake_run(tmp_path, f"a{seed}", "jsb", valid, test, config={"seed": seed, "optim": {"lr": 0.001}})
+    for seed, (valid, test) in enumerate([(8.6, 8.0), (9.4, 9.0)]):
+        _fake_run(tmp_path, f"b{seed}", "jsb", valid, test, config={"seed": seed, "optim": {"lr": 0.01}})
+    _fake_run(tmp_path, "a3", "jsb", 8.0, 7.0, status="diverged", config={"seed": 3, "optim": {"lr": 0.001}})
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "results.json").write_text("[1, 2]")  # a JSON list: named, not fatal
+    [cell] = seed_groups(collect([tmp_path])[0]).itertuples()
+    assert cell.runs == 3 and cell.test == pytest.approx(8.5) and cell.std == pytest.approx(0.1)
+    assert main([str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "| srnn / none | 8.50 ± 0.10 (3) |" in captured.out  # B's single best seed (8.0) does not win
+    assert "not ok: 1 diverged" in captured.out and "junk/results.json: not a JSON object" in captured.err
+    assert main([str(tmp_path), "--pick", "best-valid"]) == 0
+    assert "| srnn / none | 8.00 (5) |" in capsys.readouterr().out  # the papers' pick over all five runs
 
 
 def test_report_picks_the_best_validation_run(tmp_path, capsys):
     _fake_run(tmp_path, "a", "jsb", valid=8.9, test=8.1)  # best test, worse validation
     _fake_run(tmp_path, "b", "jsb", valid=8.7, test=8.6)  # chosen: best validation
     _fake_run(tmp_path, "c", "jsb", valid=None, test=None, status="failed")
-    assert main([str(tmp_path)]) == 0
+    assert main([str(tmp_path), "--pick", "best-valid"]) == 0
     out = capsys.readouterr().out
     assert "| srnn / none | 8.60 (2) |" in out and "8.10" not in out
     assert "3 runs read; not ok: 1 failed" in out
@@ -32,7 +51,7 @@ def test_report_formats_and_paper_rows(tmp_path, capsys):
     assert list(table.columns) == ["piano-midi", "nottingham", "musedata", "jsb", "source"]
     rows = list(table.index)
     assert rows.index("paper: sRNN, plain") == rows.index("srnn / none") + 1  # next to ours
-    assert table.loc["paper: FD-RNN", "jsb"] == (8.01, None)
+    assert table.loc["paper: FD-RNN", "jsb"] == (8.01, None, None)
     assert table.loc["paper: RNN-DOS (DropConnect, per sequence)", "source"] == "001 Table 1"
     csv = render(pivot(best, "test_nll", paper=False), "csv")
     assert csv.splitlines()[0] == "row,nottingham,nottingham runs,jsb,jsb runs,source"
@@ -89,11 +108,11 @@ def test_perplexity_table_with_mc_rows_and_003_reference(tmp_path, capsys):
     best = best_runs(collect([tmp_path])[0])
     ppl = pivot(best, "test_ppl", paper=True)
     rows = list(ppl.index)
-    assert ppl.loc["lstm-2x650 / variational-tied", "ptb"] == (80.3, 2)  # the best-validation run
-    assert ppl.loc["lstm-2x650 / variational-tied (MC)", "ptb"] == (79.5, 2)  # its MC evaluation
+    assert ppl.loc["lstm-2x650 / variational-tied", "ptb"] == (80.3, 2, None)  # the best-validation run
+    assert ppl.loc["lstm-2x650 / variational-tied (MC)", "ptb"] == (79.5, 2, None)  # its MC evaluation
     assert rows.index("paper: Variational, tied (medium)") == rows.index("lstm-2x650 / variational-tied") + 1
     assert rows.index("paper: Variational, tied, MC (medium)") == rows.index("lstm-2x650 / variational-tied (MC)") + 1
-    assert ppl.loc["paper: Zaremba et al. (large)", "ptb"] == (78.4, None)
-    assert main([str(tmp_path), "--paper"]) == 0
+    assert ppl.loc["paper: Zaremba et al. (large)", "ptb"] == (78.4, None, None)
+    assert main([str(tmp_path), "--paper", "--pick", "best-valid"]) == 0
     out = capsys.readouterr().out
     assert "test_ppl (" in out and "test_rmse (" in out and "| lstm / variational | 0.15 (1)" in out

@@ -31,8 +31,12 @@ def sparsify_(w: torch.Tensor, nu: Optional[int]) -> torch.Tensor:
 
 
 def spectral_radius(w: torch.Tensor) -> float:
-    """max |eigenvalue| of a square matrix (computed in float64)."""
-    return float(torch.linalg.eigvals(w.detach().double().cpu()).abs().max())
+    """max |eigenvalue| of a square matrix (computed in float64); NaN for a non-finite matrix (a
+    diverged run's last epoch)."""
+    w = w.detach().double().cpu()
+    if not bool(torch.isfinite(w).all()):
+        return float("nan")
+    return float(torch.linalg.eigvals(w).abs().max())
 
 
 @torch.no_grad()

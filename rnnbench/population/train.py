@@ -20,7 +20,8 @@ from rnnbench.data.batches import Split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
-from rnnbench.loop import results_header, stop_reason
+from rnnbench.floors import music_floors
+from rnnbench.loop import Divergence, results_header, stop_reason
 from rnnbench.metrics import NLL, masked, per_sequence_totals, summary
 from rnnbench.models import build_model
 from rnnbench.models.fuse import fuse_cells
@@ -144,7 +145,9 @@ def train_population(members: list, run_dirs: list[Path]) -> list[dict]:
     first = members[0]
     device = resolve_device(first.device)
     dtype = dtype_of(first.train.precision)
-    splits = build_splits(load_rolls(first.dataset, first.data), first.dataset, device)
+    rolls = load_rolls(first.dataset, first.data)
+    splits = build_splits(rolls, first.dataset, device)
+    floor = music_floors(rolls["train"], rolls["valid"], first.dataset.predict_first)["note_frequency"]
     models = []
     for cfg in members:  # each member is initialised exactly as its single run
         seed_everything(cfg.seed)
@@ -174,6 +177,7 @@ def train_population(members: list, run_dirs: list[Path]) -> list[dict]:
     best_state: list = [None] * P
     status, reason, last_epoch = ["ok"] * P, ["max_epochs"] * P, [0] * P
     active = [True] * P
+    diverged = [Divergence(cfg, floor, "valid NLL") for cfg in members]  # rnnbench/loop.py, per member
     frozen: dict[str, torch.Tensor] | None = None
     loop_start = time.perf_counter()
     for epoch in range(1, max(c.train.max_epochs for c in members) + 1):
@@ -187,17 +191,18 @@ def train_population(members: list, run_dirs: list[Path]) -> list[dict]:
             if not active[i]:
                 continue
             last_epoch[i] = epoch
-            if not (math.isfinite(train_nll[i]) and math.isfinite(valid[i].nll)):
-                status[i], reason[i] = "diverged", f"non-finite loss in epoch {epoch}"
-                log.warning("member %d, epoch %d: %s; frozen (its best model is kept)", i, epoch, reason[i])
-                newly_stopped.append(i)
-                continue
             if valid[i].nll < best_valid[i]:
                 best_valid[i], best_epoch[i] = valid[i].nll, epoch
                 best_state[i] = pop.member_state(i)
             w_rec = pop.params["core.w_rec"][i].detach() if models[i].core.recurrent_matrix() is not None else None
             logs[i].append(epoch_row(epoch, float(cfg.optim.lr), train_nll[i], grad_norm[i], valid[i], best_valid[i],
                                      w_rec, time.perf_counter() - t_epoch))
+            blown = diverged[i](epoch, valid[i].nll, train_nll[i])
+            if blown:
+                status[i], reason[i] = "diverged", blown
+                log.warning("member %d, epoch %d: diverged (%s); frozen (its best model is kept)", i, epoch, blown)
+                newly_stopped.append(i)
+                continue
             why = stop_reason(cfg, epoch, best_epoch[i], start)
             if why is None and epoch >= cfg.train.max_epochs:
                 why = "max_epochs"

@@ -1,9 +1,16 @@
-"""Collect results.json files and pivot them: rows model / regulariser, columns data sets, each
-cell the test metric of the run with the best validation metric, with the number of runs."""
+"""Collect results.json files and pivot them: rows model / regulariser, columns data sets.
+
+Two ways to fill a cell, among the runs that ended ``ok``:
+- ``seeds`` (default): runs of one configuration that differ only in the seed form a group; the
+  cell is the group with the best mean validation metric, its test metric as mean ± std (n);
+- ``best-valid``: the test metric of the single run with the best validation metric (the papers'
+  selection over a random search), with the number of runs in brackets.
+"""
 from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
 import pandas as pd
@@ -24,23 +31,53 @@ def collect(dirs: list[Path]) -> tuple[pd.DataFrame, list[str]]:
         for path in sorted(Path(d).rglob("results.json")):
             try:
                 r = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError) as e:
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
                 bad.append(f"{path}: {e}")
+                continue
+            if not isinstance(r, dict):
+                bad.append(f"{path}: not a JSON object")
                 continue
             sel, test = r.get("selection_metric", "valid_nll"), r.get("test_metric", "test_nll")
             row = {"dataset": r.get("dataset"), "model": r.get("model"), "regulariser": r.get("regulariser"),
                    "status": r.get("status"), "metric": test, "valid": r.get(sel), "test": r.get(test),
-                   "run_dir": str(path.parent)}
+                   "run_dir": str(path.parent), "group": _config_key(r.get("config"))}
             rows.append(row)
             if f"{test}_mc" in r:  # Monte Carlo evaluation of the same run: a row of its own
                 rows.append({**row, "regulariser": f"{row['regulariser']} (MC)", "test": r[f"{test}_mc"]})
-    return pd.DataFrame(rows, columns=["dataset", "model", "regulariser", "status", "metric", "valid", "test", "run_dir"]), bad
+    columns = ["dataset", "model", "regulariser", "status", "metric", "valid", "test", "run_dir", "group"]
+    return pd.DataFrame(rows, columns=columns), bad
+
+
+def _config_key(config) -> str:
+    """The configuration without its seed: runs with equal keys differ only in the seed."""
+    if not isinstance(config, dict):
+        return ""
+    return json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True, default=str)
+
+
+def _usable(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs that ended ok with finite numbers (a diverged run's best-so-far model never counts)."""
+    return runs[(runs["status"] == "ok") & runs["valid"].map(_finite) & runs["test"].map(_finite)]
+
+
+def seed_groups(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (metric, model, regulariser, dataset): the configuration (seeds pooled) with the best mean
+    validation metric, with its test metric's mean, standard deviation and number of seeds."""
+    ok = _usable(runs)
+    keys = ["metric", "model", "regulariser", "dataset"]
+    if ok.empty:
+        return pd.DataFrame(columns=keys + ["valid", "test", "std", "runs", "run_dir"])
+    groups = ok.groupby(keys + ["group"]).agg(valid=("valid", "mean"), test=("test", "mean"),
+                                              std=("test", lambda x: statistics.stdev(x) if len(x) > 1 else 0.0),
+                                              runs=("test", "size"), run_dir=("run_dir", "first")).reset_index()
+    best = groups.loc[groups.groupby(keys)["valid"].idxmin()]
+    return best.drop(columns="group").reset_index(drop=True)
 
 
 def best_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """Per (metric, model, regulariser, dataset): the run with the lowest validation metric and
     the number of runs with finite numbers (failed and diverged-before-any-epoch runs have none)."""
-    ok = runs[runs["valid"].map(_finite) & runs["test"].map(_finite)]
+    ok = _usable(runs)
     keys = ["metric", "model", "regulariser", "dataset"]
     if ok.empty:
         return pd.DataFrame(columns=keys + ["valid", "test", "runs", "run_dir"])
@@ -67,11 +104,11 @@ def pivot(best: pd.DataFrame, metric: str, paper: bool) -> pd.DataFrame:
         rank.setdefault(row["key"], i)
     entries = []  # (sort key, label, source, {dataset: (value, runs)})
     for (model, reg), group in best.groupby(["model", "regulariser"], sort=True):
-        cells = {row.dataset: (row.test, int(row.runs)) for row in group.itertuples()}
+        cells = {row.dataset: (row.test, int(row.runs), getattr(row, "std", None)) for row in group.itertuples()}
         entries.append(((rank.get((model, reg), 500), 0, model, reg, 0), f"{model} / {reg}", "rnnbench", cells))
     if show_paper:
         for i, row in enumerate(published):
-            cells = {k: (v, None) for k, v in row["values"].items() if v is not None}
+            cells = {k: (v, None, None) for k, v in row["values"].items() if v is not None}
             order = rank[row["key"]] if row["key"] is not None else 999
             entries.append(((order, 1, "", "", i), f"paper: {row['label']}", row["source"], cells))
     entries.sort(key=lambda e: e[0])
@@ -83,21 +120,26 @@ def pivot(best: pd.DataFrame, metric: str, paper: bool) -> pd.DataFrame:
 
 
 def render(table: pd.DataFrame, fmt: str, digits: int = 2) -> str:
-    """markdown/latex: 'value (runs)'; csv: a numeric column and a runs column per data set."""
+    """markdown/latex: 'value (runs)' or 'mean ± std (runs)'; csv: numeric value, std and runs columns
+    per data set."""
     data_cols = [c for c in table.columns if c != "source"]
     if fmt == "csv":
         out = pd.DataFrame(index=table.index)
         for c in data_cols:
             out[c] = [cell[0] if cell else None for cell in table[c]]
             out[f"{c} runs"] = pd.array([cell[1] if cell else None for cell in table[c]], dtype="Int64")
+            if any(cell and cell[2] is not None for cell in table[c]):
+                out[f"{c} std"] = [cell[2] if cell else None for cell in table[c]]
         out["source"] = table["source"]
         return out.to_csv()
 
     def fmt_cell(cell):
         if not cell:
             return "–"
-        value, runs = cell
-        return f"{value:.{digits}f}" if runs is None else f"{value:.{digits}f} ({runs})"
+        value, runs, std = cell
+        if runs is None:
+            return f"{value:.{digits}f}"
+        return f"{value:.{digits}f} ({runs})" if std is None else f"{value:.{digits}f} ± {std:.{digits}f} ({runs})"
 
     shown = table.copy()
     for c in data_cols:

@@ -1,0 +1,240 @@
+"""``rnnbench-reproduce TABLE``: run a seed table's rows through the ordinary runner and print the
+ours-vs-published table.
+
+Every run is an ordinary ``rnnbench`` run (a subprocess) in
+``OUT/<table>/<row>/<column>/seed-<k>/``, so ``rnnbench-report`` reads it like any other. A run
+folder that already holds a results.json is reused, never run again: an interrupted reproduction
+continues where it stopped (delete a folder to run it again). The table (also written to
+``OUT/<table>/reproduction.md``) gives per row and column our test metric as mean ± std over the
+seeds whose run ended ``ok`` (n), the published number, the gap in %, the runs that diverged or
+failed, and the trivial floors of the task as reference rows (rnnbench/floors.py). Selection is by
+validation only: a search contributes the member with the best validation metric of each seed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+from rnnbench.reproduce.tables import TABLES, Row, Table
+from rnnbench.results import write_text_atomic
+
+FINISHED = ("ok", "diverged", "failed")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="rnnbench-reproduce",
+        description="Run the rows of a paper's table (presets, or the paper's random search with --search) and "
+        "print ours (mean ± std over seeds) next to the published numbers. Tables: " + ", ".join(TABLES),
+    )
+    p.add_argument("table", help="one of: " + ", ".join(TABLES))
+    p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per row and column (default 1)")
+    p.add_argument("--rows", help="comma-separated row names (default: all); --dry-run lists them")
+    p.add_argument("--datasets", help="comma-separated columns: data sets, or medium,large for 003-t1 (default: all)")
+    p.add_argument("--max-seconds", type=float, help="time budget of each run (train.max_seconds)")
+    p.add_argument("--search", action="store_true", help="run the paper's random search (as populations) where "
+                   "the paper reports one, instead of the preset")
+    p.add_argument("--out", type=Path, default=Path("outputs/reproduce"), help="root of the run folders")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and their commands, run nothing")
+    p.add_argument("--report-only", action="store_true", help="run nothing; print the table of the runs there are")
+    p.add_argument("overrides", nargs="*", default=[], help="further rnnbench overrides for every run, "
+                   "e.g. device=cuda data.root=...")
+    return p.parse_args(argv)
+
+
+class UsageError(Exception):
+    pass
+
+
+def _pick(names: Optional[str], valid: list[str], what: str) -> list[str]:
+    if not names:
+        return valid
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in valid]
+    if unknown:
+        raise UsageError(f"unknown {what} {', '.join(unknown)}; valid: {', '.join(valid)}")
+    return chosen
+
+
+def plan(table: Table, rows: list[Row], columns: list[str], seeds: int, search: bool, out: Path,
+         max_seconds: Optional[float], extra: list[str]) -> list[tuple[Row, str, int, Path, list[str]]]:
+    """(row, column, seed, run folder, rnnbench overrides) of every run to make. Rows that only read
+    another row's runs (MC rows) make none."""
+    runs = []
+    for row in rows:
+        if row.run is not None:
+            continue
+        if search and row.search is None:
+            raise UsageError(f"row {row.name} of {table.name}: the paper reports no random search rnnbench can run "
+                             "as a population; run it without --search")
+        template = row.search if search else row.overrides
+        for col in columns:
+            if not search and table.column_is_dataset and col not in row.published and row.published:
+                continue  # the paper has no number here (002 Table 6 on two sets only)
+            for seed in range(seeds):
+                folder = out / table.name / (row.folder + ("-search" if search else "")) / col / f"seed-{seed}"
+                args = [o.format(col=col) for o in template] + [f"seed={seed}", "train.progress=false"]
+                if max_seconds is not None:
+                    args.append(f"train.max_seconds={max_seconds}")
+                runs.append((row, col, seed, folder, args + list(extra)))
+    return runs
+
+
+def _read(path: Path) -> Optional[dict]:
+    try:
+        r = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return r if isinstance(r, dict) else None
+
+
+def _selected(folder: Path) -> Optional[dict]:
+    """The results of a run folder: the run itself, or for a search the member with the best
+    validation metric among those that ended ok (selection by validation only)."""
+    own = _read(folder / "results.json")
+    members = [r for r in (_read(p) for p in sorted(folder.glob("members/*/results.json"))) if r]
+    if not members:
+        return own
+    def valid(r):
+        v = r.get(r.get("selection_metric", "valid_nll"))
+        return v if isinstance(v, (int, float)) and math.isfinite(v) and r.get("status") == "ok" else math.inf
+    best = min(members, key=valid)
+    return {**best, "search_members": len(members)} if valid(best) < math.inf else (own or best)
+
+
+def run_all(runs, dry_run: bool) -> None:
+    cmd = [sys.executable, "-m", "rnnbench.cli"]
+    for i, (row, col, seed, folder, args) in enumerate(runs, 1):
+        head = f"[{i}/{len(runs)}] {row.name} / {col} / seed {seed}"
+        if dry_run:
+            print(f"{head}: rnnbench {' '.join(args)} hydra.run.dir={folder}")
+            continue
+        done = _read(folder / "results.json")
+        if done and done.get("status") in FINISHED:
+            print(f"{head}: finished before ({done.get('status')}), {folder}", flush=True)
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        print(f"{head}: running in {folder}", flush=True)
+        t0 = time.perf_counter()
+        with open(folder.parent / f"{folder.name}.out", "w") as out:
+            rc = subprocess.call(cmd + args + [f"hydra.run.dir={folder}"], stdout=out, stderr=subprocess.STDOUT,
+                                 env=os.environ.copy())
+        r = _selected(folder) or {}
+        print(f"{head}: {r.get('status', f'no results (exit {rc})')}, {r.get('test_metric', '')} "
+              f"{r.get(r.get('test_metric', ''), '')} ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def _fmt(x: Optional[float], digits: int = 2) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def summarise(table: Table, search: bool, out: Path) -> list[dict]:
+    """One line per (row, column) of the whole table: ours over the seeds that ended ok, published,
+    gap, the runs that did not end ok. Every seed folder there is counts, whichever call made it."""
+    lines = []
+    for row in table.rows:
+        for col in table.columns:
+            if table.column_is_dataset and row.published and col not in row.published:
+                continue
+            values, wall, other = [], 0.0, []
+            base = out / table.name / (row.folder + ("-search" if search else "")) / col
+            for folder in sorted(base.glob("seed-*")):
+                r = _selected(folder)
+                if r is None:
+                    continue
+                value = r.get(row.read or table.metric)
+                if r.get("status") == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
+                    values.append(value)
+                else:
+                    other.append(str(r.get("status")))
+                wall += r.get("wall_s") or 0.0
+            published = row.published.get(col)
+            mean = statistics.fmean(values) if values else None
+            std = statistics.stdev(values) if len(values) > 1 else (0.0 if values else None)
+            gap = 100 * (mean - published) / published if mean is not None and published else None
+            lines.append(dict(row=row.name, column=col, mean=mean, std=std, n=len(values), published=published,
+                              gap=gap, other=other, wall_s=wall, source=row.source))
+    return lines
+
+
+def floors(table: Table, columns: list[str]) -> list[dict]:
+    """The task's trivial floors on the test split, fitted on the training split."""
+    from rnnbench.reproduce.floors import table_floors
+
+    return table_floors(table, columns)
+
+
+def render(table: Table, lines: list[dict], floor_lines: list[dict], search: bool) -> str:
+    head = (f"## {table.title}\n\n{'Random search (best validation per seed)' if search else 'Paper presets'}; "
+            f"metric `{table.metric}`, ours = mean ± std over the seeds whose run ended ok (n); gap = (ours − "
+            f"published) / published.\n\n")
+    out = ["| row | " + ("data set" if table.column_is_dataset else "size") + " | ours | published | gap | "
+           "not ok | wall (s) | source |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for ln in lines:
+        ours = "–" if ln["mean"] is None else f"{ln['mean']:.3f} ± {ln['std']:.3f} ({ln['n']})"
+        gap = "–" if ln["gap"] is None else f"{ln['gap']:+.1f}%"
+        other = ", ".join(ln["other"]) or ""
+        out.append(f"| {ln['row']} | {ln['column']} | {ours} | {_fmt(ln['published'])} | {gap} | {other} | "
+                   f"{ln['wall_s']:.0f} | {ln['source']} |")
+    for fl in floor_lines:
+        out.append(f"| floor: {fl['name']} | {fl['column']} | {fl['value']:.3f} | | | | | {fl['source']} |")
+    return head + "\n".join(out) + "\n"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.table not in TABLES:
+        print(f"rnnbench-reproduce: error: unknown table '{args.table}'; valid: {', '.join(TABLES)}", file=sys.stderr)
+        return 2
+    table = TABLES[args.table]
+    try:
+        if args.seeds < 1:
+            raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+        if args.max_seconds is not None and args.max_seconds <= 0:
+            raise UsageError(f"--max-seconds must be > 0, got {args.max_seconds}")
+        rows = [r for r in table.rows if r.name in _pick(args.rows, [r.name for r in table.rows], "row")]
+        columns = _pick(args.datasets, list(table.columns), "column")
+        runs = plan(table, rows, columns, args.seeds, args.search, args.out, args.max_seconds, args.overrides)
+    except UsageError as e:
+        print(f"rnnbench-reproduce: error: {e}", file=sys.stderr)
+        return 2
+    if not args.report_only:
+        run_all(runs, args.dry_run)
+    if args.dry_run:
+        return 0
+    lines = summarise(table, args.search, args.out)
+    try:
+        floor_lines = floors(table, sorted({ln["column"] for ln in lines if ln["n"] or ln["other"]},
+                                           key=table.columns.index))
+    except Exception as e:  # the floors need the data; the table stands without them
+        print(f"rnnbench-reproduce: floors not computed: {e}", file=sys.stderr)
+        floor_lines = []
+    text = render(table, lines, floor_lines, args.search)
+    print("\n" + text)
+    path = args.out / table.name / ("reproduction-search.md" if args.search else "reproduction.md")
+    write_text_atomic(path, text)
+    print(f"written to {path}")
+    return 0
+
+
+def entry() -> int:
+    try:
+        return main()
+    except BrokenPipeError:
+        sys.stdout = None
+        return 0
+    except KeyboardInterrupt:
+        print("rnnbench-reproduce: interrupted; run the same command again to continue", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

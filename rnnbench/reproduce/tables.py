@@ -1,0 +1,119 @@
+"""The seed tables: for each, its rows (a paper preset as rnnbench overrides, the published numbers)
+and its columns (data sets, or model sizes for PTB). ``{col}`` in an override is the column.
+
+Published numbers come from rnnbench/report/paper.py (protocols.md), so there is one copy of them.
+``search`` is the paper's own random search for the row (run with ``--search``), None where the
+paper reports none or rnnbench cannot run it as a population (STORN, the word tasks).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from rnnbench.report.paper import MUSIC_COLUMNS, PUBLISHED_NLL, PUBLISHED_PPL
+
+MUSIC = MUSIC_COLUMNS  # piano-midi, nottingham, musedata, jsb (000 Table 1's order)
+
+
+def _published(rows: list[dict], label: str) -> dict[str, float]:
+    """{column: number} of the paper row called ``label`` (None values dropped)."""
+    for row in rows:
+        if row["label"] == label:
+            return {k: v for k, v in row["values"].items() if v is not None}
+    raise KeyError(label)
+
+
+def _ppl(label: str) -> dict[str, float]:
+    """{'medium': ..., 'large': ...} of a 003 Table 1 row."""
+    return {size: _published(PUBLISHED_PPL, f"{label} ({size})")["ptb"] for size in ("medium", "large")}
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str  # the row's label in the table
+    overrides: tuple[str, ...]  # the preset, as rnnbench overrides; {col} = the column
+    published: dict[str, float] = field(default_factory=dict)  # column -> published number
+    source: str = ""
+    search: Optional[tuple[str, ...]] = None  # the paper's random search as overrides, or None
+    run: Optional[str] = None  # the run folder, when another row's runs are read (MC rows); default: name
+    read: Optional[str] = None  # the results.json key read; default: the table's metric
+
+    @property
+    def folder(self) -> str:
+        return self.run or self.name
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    title: str
+    metric: str  # test_nll | test_ppl | test_rmse (lower is better)
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+    column_is_dataset: bool = True  # False: the column is a model size (003 Table 1), the data set is PTB
+
+
+def _fd_search(n: int) -> tuple[str, ...]:
+    # 000 §3.1: 32 random runs per data set over 000 Table 2 / 002 Table 1 (conf/search/random.yaml)
+    return ("dataset={col}", "regulariser=fd", "search=random", f"search.n={n}")
+
+
+NOISE_ROWS = [  # 001 Table 1: label in paper.py, rnnbench preset
+    ("RNN-NBR (L1/L2)", "rnn-nbr"), ("RNN-N (additive noise, per step)", "rnn-n"),
+    ("RNN-NS (additive noise, per sequence)", "rnn-ns"), ("RNN-MN (multiplicative, per step)", "rnn-mn"),
+    ("RNN-MNS (multiplicative, per sequence)", "rnn-mns"), ("RNN-DO (DropConnect, per step)", "rnn-do"),
+    ("RNN-DOS (DropConnect, per sequence)", "rnn-dos"), ("RNN-FF (feed-forward noise)", "rnn-ff"),
+]
+
+SENTIMENT_ROWS = [
+    Row(f"{cell}-{reg}", (f"experiment=sentiment-{cell}-{reg}",), source="003 §5.2 (curves only)")
+    for cell in ("lstm", "gru") for reg in ("none", "dropout", "variational")
+] + [
+    Row(f"{cell}-variational (MC)", (f"experiment=sentiment-{cell}-variational",), source="003 §5.2 (curves only)",
+        run=f"{cell}-variational", read="test_rmse_mc")
+    for cell in ("lstm", "gru")
+]
+
+PTB_ROWS = [
+    ("none", "ptb-none", "Non-regularised, early stopping"), ("moon", "moon", "Moon et al."),
+    ("moon-emb", "moon-emb", "Moon et al. + embedding dropout"), ("zaremba", "zaremba", "Zaremba et al."),
+    ("variational-tied", "variational-tied", "Variational, tied"),
+    ("variational-untied", "variational-untied", "Variational, untied"),
+]
+
+TABLES = {t.name: t for t in [
+    Table("000-t1", "000 Table 1: sRNN and FD-RNN on the four music sets (000 Table 3 settings)", "test_nll", MUSIC, (
+        Row("srnn", ("experiment=fdrnn-{col}", "regulariser=none"), _published(PUBLISHED_NLL, "sRNN, plain"),
+            "000 Table 1 (Bengio et al. 2012); ours: 000 Table 3's column without dropout"),
+        Row("fd-rnn", ("experiment=fdrnn-{col}",), _published(PUBLISHED_NLL, "FD-RNN"), "000 Table 1 / Table 3",
+            search=_fd_search(32)),
+    )),
+    Table("001-t1", "001 Table 1: noise and norm regularisers on the plain sRNN", "test_nll", MUSIC, tuple(
+        Row(preset, (f"experiment={preset}", "dataset={col}"), _published(PUBLISHED_NLL, label), "001 Table 1",
+            search=(f"experiment={preset}", "dataset={col}", "search=random", "search.n=50"))
+        for label, preset in NOISE_ROWS
+    )),
+    Table("002-t6", "002 Table 6: sRNN, LSTM, FD-RNN, FD-LSTM (open search; here the presets)", "test_nll",
+          ("piano-midi", "jsb"), (
+        Row("srnn", ("dataset={col}", "model=srnn"), _published(PUBLISHED_NLL, "sRNN (open search)"), "002 Table 6"),
+        Row("lstm", ("dataset={col}", "model=lstm", "model.hidden=200"), _published(PUBLISHED_NLL, "LSTM (open search)"),
+            "002 Table 6 (LSTMs use half the units)"),
+        Row("fd-rnn", ("dataset={col}", "regulariser=fd"), _published(PUBLISHED_NLL, "FD-RNN (open search)"), "002 Table 6"),
+        Row("fd-lstm", ("dataset={col}", "model=lstm", "model.hidden=200", "regulariser=fd"),
+            _published(PUBLISHED_NLL, "FD-LSTM (open search)"), "002 Table 6"),
+    )),
+    Table("002-t13", "002 Table 13: STORN (importance-sampled test NLL)", "test_nll", MUSIC, (
+        Row("storn", ("experiment=storn-{col}",), _published(PUBLISHED_NLL, "STORN"), "002 Table 13"),
+    )),
+    Table("003-t1", "003 Table 1: LSTM language models on PTB (test perplexity)", "test_ppl", ("medium", "large"), tuple(
+        [Row(name, (f"experiment={preset}-{{col}}",), _ppl(label), "003 Table 1") for name, preset, label in PTB_ROWS]
+        + [Row(f"{name} (MC)", (f"experiment={name}-{{col}}", "eval.mc_samples=1000"), _ppl(f"{label}, MC"),
+               "003 Table 1", run=name, read="test_ppl_mc")
+           for name, label in (("variational-tied", "Variational, tied"), ("variational-untied", "Variational, untied"))]
+    ), column_is_dataset=False),
+    Table("003-sentiment", "003 §5.2: sentiment regression (test RMSE on the [0, 1] scale)", "test_rmse",
+          ("sentiment",), tuple(SENTIMENT_ROWS)),
+    Table("zaremba-small", "Zaremba et al. (2014) small: 2 x 200 LSTM on PTB (test perplexity)", "test_ppl", ("ptb",), (
+        Row("zaremba-small", ("experiment=zaremba-small",), {"ptb": 114.5}, "Zaremba et al. 2014, Table 1 (valid 120.7)"),
+    )),
+]}

@@ -1,0 +1,77 @@
+"""rnnbench-reproduce: the seed tables, the runs it makes through the ordinary runner, the
+ours-vs-published table with the floors, and its errors."""
+import json
+
+import pytest
+
+from rnnbench.reproduce import cli
+from rnnbench.reproduce.tables import TABLES, Row, Table
+from tests.conftest import compose_cfg
+
+SEED_TABLES = ["000-t1", "001-t1", "002-t6", "002-t13", "003-t1", "003-sentiment", "zaremba-small"]
+
+
+def test_every_seed_table_exists_and_composes():
+    assert list(TABLES) == SEED_TABLES
+    for table in TABLES.values():
+        for row in table.rows:
+            for col in table.columns:
+                if table.column_is_dataset and row.published and col not in row.published:
+                    continue
+                cfg = compose_cfg(*[o.format(col=col) for o in row.overrides])
+                assert cfg.dataset.name == (col if table.column_is_dataset else "ptb"), (table.name, row.name, col)
+
+
+def test_published_numbers_come_from_the_papers():
+    t1 = {r.name: r for r in TABLES["000-t1"].rows}
+    assert t1["fd-rnn"].published == {"piano-midi": 7.39, "nottingham": 3.09, "musedata": 6.75, "jsb": 8.01}
+    assert t1["srnn"].published["jsb"] == 8.58
+    ptb = {r.name: r for r in TABLES["003-t1"].rows}
+    assert ptb["variational-untied (MC)"].published == {"medium": 78.6, "large": 73.4}
+    assert ptb["variational-untied (MC)"].read == "test_ppl_mc" and ptb["variational-untied (MC)"].folder == "variational-untied"
+    assert TABLES["zaremba-small"].rows[0].published == {"ptb": 114.5}
+    assert TABLES["002-t13"].rows[0].published["jsb"] == 6.91
+
+
+def test_dry_run_lists_the_runs(capsys, tmp_path):
+    assert cli.main(["000-t1", "--dry-run", "--seeds", "2", "--datasets", "jsb", "--rows", "fd-rnn",
+                     "--max-seconds", "60", "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and not list(tmp_path.iterdir())  # nothing run, nothing written
+    assert lines[1] == (f"[2/2] fd-rnn / jsb / seed 1: rnnbench experiment=fdrnn-jsb seed=1 train.progress=false "
+                        f"train.max_seconds=60.0 hydra.run.dir={tmp_path}/000-t1/fd-rnn/jsb/seed-1")
+    assert cli.main(["000-t1", "--dry-run", "--search", "--datasets", "jsb", "--rows", "fd-rnn", "--out", str(tmp_path)]) == 0
+    assert "search=random search.n=32" in capsys.readouterr().out  # 000's 32-run search
+
+
+@pytest.mark.parametrize("args, message", [
+    (["no-such-table"], "unknown table 'no-such-table'; valid: 000-t1, 001-t1"),
+    (["000-t1", "--rows", "fd-rn"], "unknown row fd-rn; valid: srnn, fd-rnn"),
+    (["000-t1", "--datasets", "jsb,bach"], "unknown column bach; valid: piano-midi, nottingham, musedata, jsb"),
+    (["000-t1", "--seeds", "0"], "--seeds must be >= 1, got 0"),
+    (["002-t13", "--search"], "row storn of 002-t13: the paper reports no random search"),
+])
+def test_usage_errors_are_one_line(capsys, args, message):
+    assert cli.main(args + ["--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rnnbench-reproduce: error: ") and message in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_table_runs_reports_and_resumes(monkeypatch, capsys, tmp_path):
+    tiny = Table("tiny", "a tiny table", "test_nll", ("synthetic",), (
+        Row("srnn", ("dataset={col}", "train=debug", "model.hidden=8", "device=cpu"), {"synthetic": 30.0}, "made up"),))
+    monkeypatch.setitem(TABLES, "tiny", tiny)
+    assert cli.main(["tiny", "--seeds", "2", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    results = [json.loads((tmp_path / f"tiny/srnn/synthetic/seed-{s}/results.json").read_text()) for s in (0, 1)]
+    assert [r["seed"] for r in results] == [0, 1] and all(r["status"] == "ok" for r in results)
+    values = [r["test_nll"] for r in results]
+    mean = sum(values) / 2
+    std = abs(values[0] - values[1]) / 2 ** 0.5
+    report = (tmp_path / "tiny/reproduction.md").read_text()
+    assert f"| srnn | synthetic | {mean:.3f} ± {std:.3f} (2) | 30.00 | {100 * (mean - 30) / 30:+.1f}% |" in report
+    assert "| floor: note frequency | synthetic |" in report and "| floor: copy previous | synthetic |" in report
+    assert report in out
+    assert cli.main(["tiny", "--seeds", "2", "--out", str(tmp_path)]) == 0  # again: nothing is run twice
+    assert capsys.readouterr().out.count("finished before (ok)") == 2
