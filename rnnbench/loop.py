@@ -16,7 +16,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 import rnnbench
 from rnnbench.optim import lr_at_epoch
-from rnnbench.runtime import device_name
+from rnnbench.runtime import device_name, git_commit
 
 log = logging.getLogger("rnnbench")
 
@@ -45,6 +45,7 @@ def results_header(cfg, model, device, *, model_label: str, selection: str, test
         "selection_metric": selection, "test_metric": test,
         "n_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "device": device_name(device), "torch_version": torch.__version__, "rnnbench_version": rnnbench.__version__,
+        "commit": git_commit(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
 

@@ -1,7 +1,11 @@
 """Device, precision and seeding."""
 from __future__ import annotations
 
+import functools
 import random
+import subprocess
+from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -41,3 +45,20 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     return "cpu"
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> Optional[str]:
+    """The commit of the rnnbench checkout that runs (``-dirty`` with uncommitted changes), recorded in
+    results.json so that every number names the code that produced it; None for an installed copy."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")

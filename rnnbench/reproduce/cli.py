@@ -144,7 +144,7 @@ def summarise(table: Table, search: bool, out: Path) -> list[dict]:
         for col in table.columns:
             if table.column_is_dataset and row.published and col not in row.published:
                 continue
-            values, wall, other = [], 0.0, []
+            values, wall, other, devices, commits = [], 0.0, [], set(), set()
             base = out / table.name / (row.folder + ("-search" if search else "")) / col
             for folder in sorted(base.glob("seed-*")):
                 r = _selected(folder)
@@ -156,12 +156,15 @@ def summarise(table: Table, search: bool, out: Path) -> list[dict]:
                 else:
                     other.append(str(r.get("status")))
                 wall += r.get("wall_s") or 0.0
+                devices.add(str(r.get("device", "?")))
+                commits.add(str(r.get("commit") or "?"))
             published = row.published.get(col)
             mean = statistics.fmean(values) if values else None
             std = statistics.stdev(values) if len(values) > 1 else (0.0 if values else None)
             gap = 100 * (mean - published) / published if mean is not None and published else None
             lines.append(dict(row=row.name, column=col, mean=mean, std=std, n=len(values), published=published,
-                              gap=gap, other=other, wall_s=wall, source=row.source))
+                              gap=gap, other=other, wall_s=wall, source=row.source, device=", ".join(sorted(devices)),
+                              commit=", ".join(sorted(commits))))
     return lines
 
 
@@ -177,15 +180,15 @@ def render(table: Table, lines: list[dict], floor_lines: list[dict], search: boo
             f"metric `{table.metric}`, ours = mean ± std over the seeds whose run ended ok (n); gap = (ours − "
             f"published) / published.\n\n")
     out = ["| row | " + ("data set" if table.column_is_dataset else "size") + " | ours | published | gap | "
-           "not ok | wall (s) | source |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "not ok | wall (s) | device | commit | source |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for ln in lines:
         ours = "–" if ln["mean"] is None else f"{ln['mean']:.3f} ± {ln['std']:.3f} ({ln['n']})"
         gap = "–" if ln["gap"] is None else f"{ln['gap']:+.1f}%"
         other = ", ".join(ln["other"]) or ""
         out.append(f"| {ln['row']} | {ln['column']} | {ours} | {_fmt(ln['published'])} | {gap} | {other} | "
-                   f"{ln['wall_s']:.0f} | {ln['source']} |")
+                   f"{ln['wall_s']:.0f} | {ln['device']} | {ln['commit']} | {ln['source']} |")
     for fl in floor_lines:
-        out.append(f"| floor: {fl['name']} | {fl['column']} | {fl['value']:.3f} | | | | | {fl['source']} |")
+        out.append(f"| floor: {fl['name']} | {fl['column']} | {fl['value']:.3f} | | | | | | | {fl['source']} |")
     return head + "\n".join(out) + "\n"
 
 
