@@ -38,16 +38,23 @@ def _write_failed(cfg: DictConfig, run_dir: Path, error: str) -> None:
     })
 
 
+def selection_value(results: dict) -> float:
+    """The run's selection metric (valid NLL, valid perplexity, STORN's valid bound, sentiment's
+    test RMSE: ``results["selection_metric"]``), what a Hydra sweeper minimises; inf if there is none."""
+    value = results.get(results.get("selection_metric", "valid_nll"))
+    return float(value) if isinstance(value, (int, float)) else float("inf")
+
+
 def run_job(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[float]:
-    """Train; return the best validation NLL (what a Hydra sweeper minimises)."""
+    """Train; return the run's selection metric (what a Hydra sweeper minimises)."""
     from rnnbench.train import train  # torch is imported only once the config is valid
 
     try:
         if cfg.search.name != "none" or cfg.population.size > 1:
             from rnnbench.population.search import run_population
 
-            members = [r for r in run_population(cfg, run_dir) if r and r.get("valid_nll") is not None]
-            results = min(members, key=lambda r: r["valid_nll"]) if members else {}
+            members = [r for r in run_population(cfg, run_dir) if r]
+            results = min(members, key=selection_value) if members else {}
         else:
             results = train(cfg, run_dir)
     except RnnbenchError as e:
@@ -63,8 +70,7 @@ def run_job(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[float]:
             raise
         log.exception("job failed (the sweep goes on)")
         return float("inf")
-    value = results.get("valid_nll")
-    return float("inf") if value is None else value
+    return selection_value(results)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://rnnbench.conf", config_name="config")

@@ -92,3 +92,13 @@ def test_random_search_from_the_command_line_writes_every_member(tmp_path):
     assert json.loads(summary.read_text())["n_members"] == 3
     report = run_cli([str(tmp_path / "outputs"), "--pick", "best-valid"], tmp_path, module="rnnbench.report.cli")
     assert report.returncode == 0 and "(3)" in report.stdout  # the search's selection counts the members as runs
+
+
+def test_the_sweeper_sees_each_task_s_selection_metric():
+    from rnnbench.cli import selection_value
+
+    assert selection_value({"selection_metric": "valid_ppl", "valid_ppl": 121.5, "valid_nll": None}) == 121.5
+    assert selection_value({"selection_metric": "train_rmse", "train_rmse": 0.09, "test_rmse": 0.15}) == 0.09
+    assert selection_value({"selection_metric": "valid_elbo", "valid_elbo": 7.1, "valid_nll": 6.9}) == 7.1
+    assert selection_value({"valid_nll": 8.4}) == 8.4  # results written before the field existed
+    assert selection_value({"selection_metric": "valid_nll", "valid_nll": None}) == float("inf")
