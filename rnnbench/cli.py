@@ -6,6 +6,7 @@ the sweep goes on with the next job.
 """
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -18,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from rnnbench.config import register_configs
+from rnnbench.config import check_common, register_configs
 from rnnbench.errors import RnnbenchError
 from rnnbench.results import write_json_atomic
 
@@ -45,11 +46,30 @@ def selection_value(results: dict) -> float:
     return float(value) if isinstance(value, (int, float)) else float("inf")
 
 
+def finished_run(run_dir: Path) -> Optional[dict]:
+    """The results of a finished run in ``run_dir`` (status ok, diverged or failed), else None."""
+    try:
+        results = json.loads((run_dir / "results.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return results if isinstance(results, dict) and results.get("status") in ("ok", "diverged", "failed") else None
+
+
 def run_job(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[float]:
-    """Train; return the run's selection metric (what a Hydra sweeper minimises)."""
+    """Train; return the run's selection metric (what a Hydra sweeper minimises). A folder that holds
+    a finished run is never written into: a single run stops with an error, a sweep skips the job."""
+    done = finished_run(run_dir)
+    if done is not None:
+        if multirun:
+            log.info("%s holds a finished run (%s): skipped", run_dir, done["status"])
+            return selection_value(done)
+        print(f"rnnbench: error: {run_dir} already holds a finished run (status {done['status']}); nothing was "
+              "changed. Choose another hydra.run.dir, or delete that folder to run it again", file=sys.stderr)
+        sys.exit(2)
     from rnnbench.train import train  # torch is imported only once the config is valid
 
     try:
+        check_common(cfg)
         if cfg.search.name != "none" or cfg.population.size > 1:
             from rnnbench.population.search import run_population
 

@@ -328,6 +328,30 @@ class Config:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
 
 
+def check_common(cfg) -> None:
+    """What the schemas cannot check, for every task (called by the CLI before any work): values that
+    the types admit but that would make a run meaningless. Raises ConfigError naming the key."""
+    from rnnbench.errors import ConfigError
+
+    t = cfg.train
+    rules = [
+        (t.clip is None or t.clip > 0, f"train.clip must be > 0 (or null for no clipping), got {t.clip}: a negative "
+                                       "threshold would turn descent into ascent"),
+        (t.patience >= 1, f"train.patience must be >= 1 epoch, got {t.patience}"),
+        (t.max_epochs >= 1, f"train.max_epochs must be >= 1, got {t.max_epochs}"),
+        (t.max_seconds is None or t.max_seconds > 0, f"train.max_seconds must be > 0 (or null), got {t.max_seconds}"),
+        (t.diverge_factor is None or t.diverge_factor > 1, f"train.diverge_factor must be > 1 (or null to keep only "
+                                                           f"the non-finite rule), got {t.diverge_factor}"),
+        (t.diverge_epochs >= 1, f"train.diverge_epochs must be >= 1, got {t.diverge_epochs}"),
+        (cfg.population.size >= 1, f"population.size must be >= 1, got {cfg.population.size}"),
+        (cfg.population.max_members >= 1, f"population.max_members must be >= 1, got {cfg.population.max_members}"),
+        (cfg.eval.mc_samples >= 0, f"eval.mc_samples must be >= 0, got {cfg.eval.mc_samples}"),
+    ]
+    for ok, message in rules:
+        if not ok:
+            raise ConfigError(message)
+
+
 def register_configs() -> None:
     """Register the schemas; conf/<group>/*.yaml name theirs as ``/<group>_<name>_schema@_here_``.
 

@@ -31,15 +31,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _sample_counts(text: str) -> list[int]:
+    try:
+        ks = [int(k) for k in text.split(",") if k.strip()]
+    except ValueError:
+        raise RnnbenchError(f"--is-samples takes comma-separated whole numbers, e.g. 10,100,1000; got '{text}'") from None
+    if any(k < 1 for k in ks):
+        raise RnnbenchError(f"--is-samples values must be >= 1, got {text}")
+    return ks
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.mc_samples < 0:
+        raise RnnbenchError(f"--mc-samples must be >= 0 (0: deterministic), got {args.mc_samples}")
+    ks = _sample_counts(args.is_samples)
     cfg, model = load_run(args.run_dir, args.device)
     if args.data_root:
         cfg.data.root = args.data_root
     p = next(model.parameters())
     split = build_splits(load_rolls(cfg.dataset, cfg.data), cfg.dataset, p.device)[args.split]
     hold = holds_state(cfg.dataset)
-    ks = [int(k) for k in args.is_samples.split(",") if k]
     if ks and not isinstance(model, STORN):
         raise RnnbenchError("--is-samples applies to STORN runs; use --mc-samples for the others")
     torch.manual_seed(args.seed)

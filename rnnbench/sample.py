@@ -54,6 +54,21 @@ def generate(model, n_frames: int, n_samples: int = 1, primer: torch.Tensor | No
     return frames[:, 1:].to(torch.uint8)
 
 
+def load_weights(path: Path) -> dict:
+    """A best.pt as a dict of tensors, read with ``torch.load(weights_only=True)``: tensors only, never
+    code. A truncated, corrupt or malicious file is a SampleError naming it (torch's own message is not
+    shown: it suggests ``weights_only=False``, which would run whatever the file holds)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # UnpicklingError (foreign globals), RuntimeError/EOFError (truncated), ...
+        raise SampleError(f"{path} is not a readable rnnbench checkpoint ({type(e).__name__}): it is truncated, "
+                          "corrupt, or holds more than tensors, and is not loaded. Train the run again, or "
+                          "restore the file") from None
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise SampleError(f"{path} does not hold a state dict of tensors; it is not an rnnbench checkpoint")
+    return state
+
+
 def load_run(run_dir: Path, device: str = "cpu"):
     """(config, model with the best weights) of a finished music run."""
     results_path, weights = run_dir / "results.json", run_dir / "best.pt"
@@ -61,12 +76,23 @@ def load_run(run_dir: Path, device: str = "cpu"):
         raise SampleError(f"{run_dir} has no results.json: not an rnnbench run folder")
     if not weights.is_file():
         raise SampleError(f"{run_dir} has no best.pt (the run saved no model: train.save_model=false, or it failed)")
-    cfg = OmegaConf.create(json.loads(results_path.read_text())["config"])
-    if cfg.dataset.name in ("ptb", "sentiment"):
-        raise SampleError(f"rnnbench-sample draws piano rolls; {run_dir} is a {cfg.dataset.name} run")
+    try:
+        results = json.loads(results_path.read_text())
+        cfg = OmegaConf.create(results["config"])
+        name = cfg.dataset.name
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise SampleError(f"{results_path} is not an rnnbench results file with a 'config' ({type(e).__name__}); "
+                          "point to a run folder written by rnnbench") from None
+    if name in ("ptb", "sentiment"):
+        raise SampleError(f"rnnbench-sample draws piano rolls; {run_dir} is a {name} run")
     model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser)
-    state = torch.load(weights, map_location="cpu", weights_only=True)  # tensors only, never code
-    model.load_state_dict(state)
+    state = load_weights(weights)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
+        raise SampleError(f"{weights} does not fit the model of {results_path} ({first}); the checkpoint belongs to "
+                          "another run or configuration") from None
     dtype = state[next(iter(state))].dtype
     return cfg, model.to(device=resolve_device(device), dtype=dtype)
 

@@ -29,7 +29,14 @@ def data_root(root: str | os.PathLike | None) -> Path:
     """The configured root, else $RNNBENCH_DATA, else the per-user cache directory."""
     if root in (None, ""):
         root = os.environ.get("RNNBENCH_DATA") or user_cache_dir("rnnbench")
-    return Path(root).expanduser().resolve()
+    path = Path(root).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise DataError(f"the data root {path} is a file, not a folder; set data.root=... (or RNNBENCH_DATA) to the "
+                        "folder that holds music/, ptb/ and sentiment/")
+    if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
+        raise DataError(f"the data root {path} cannot be read (permissions); make it readable or set data.root=... "
+                        "to another folder")
+    return path
 
 
 def sha256_of(path: Path) -> str:

@@ -1,0 +1,97 @@
+"""Bad input gets one clear line and exit code 2, no traceback, and nothing that exists is lost."""
+import io
+import os
+import pickle
+
+import pytest
+import torch
+
+from rnnbench.config import check_common
+from rnnbench.data.fetch import data_root
+from rnnbench.errors import ConfigError, DataError, RnnbenchError
+from rnnbench.sample import load_run
+from rnnbench.train import train
+from tests.conftest import compose_cfg, run_cli
+
+QUICK = ["dataset=synthetic", "train=debug", "model.hidden=8", "device=cpu", "train.progress=false"]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.clip=-1", "train.clip must be > 0 (or null for no clipping), got -1.0"),
+    ("train.patience=-3", "train.patience must be >= 1 epoch, got -3"),
+    ("train.max_epochs=0", "train.max_epochs must be >= 1, got 0"),
+    ("population.size=0", "population.size must be >= 1, got 0"),
+    ("train.diverge_factor=0.5", "train.diverge_factor must be > 1"),
+    ("eval.mc_samples=-2", "eval.mc_samples must be >= 0, got -2"),
+])
+def test_out_of_range_settings_are_refused(override, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check_common(compose_cfg(*QUICK, override))
+
+
+@pytest.mark.slow
+def test_a_finished_run_is_never_clobbered(tmp_path):
+    run = tmp_path / "run"
+    first = run_cli([*QUICK, f"hydra.run.dir={run}"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = (run / "results.json").read_bytes()
+    for extra in ([], ["train.clip=-1"]):  # the same command again; a bad override into the same folder
+        again = run_cli([*QUICK, *extra, f"hydra.run.dir={run}"], tmp_path)
+        assert again.returncode == 2 and "Traceback" not in again.stderr
+        assert f"{run} already holds a finished run (status ok); nothing was changed" in again.stderr
+        assert (run / "results.json").read_bytes() == before
+    bad = run_cli([*QUICK, "train.clip=-1", f"hydra.run.dir={tmp_path / 'other'}"], tmp_path)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("rnnbench: error: train.clip must be > 0")
+    assert "Traceback" not in bad.stderr
+
+
+@pytest.fixture
+def run_dir(quick_cfg, tmp_path):
+    d = tmp_path / "run"
+    train(quick_cfg(), d)
+    return d
+
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /dev/null",))
+
+
+def test_broken_checkpoints_are_named_not_loaded(run_dir):
+    weights = run_dir / "best.pt"
+    good = weights.read_bytes()
+    weights.write_bytes(good[: len(good) // 2])  # truncated
+    with pytest.raises(RnnbenchError, match="best.pt is not a readable rnnbench checkpoint") as e:
+        load_run(run_dir)
+    assert "weights_only=False" not in str(e.value)
+    weights.write_bytes(pickle.dumps(Payload()))  # a pickle that would run code
+    with pytest.raises(RnnbenchError, match="is truncated, corrupt, or holds more than tensors") as e:
+        load_run(run_dir)
+    assert "weights_only" not in str(e.value)
+    state = torch.load(io.BytesIO(good), weights_only=True)
+    state["core.w_rec"] = torch.zeros(3, 3)  # the wrong shape
+    torch.save(state, weights)
+    with pytest.raises(RnnbenchError, match="does not fit the model of .*results.json.*core.w_rec"):
+        load_run(run_dir)
+    (run_dir / "results.json").write_text("[]")
+    with pytest.raises(RnnbenchError, match="is not an rnnbench results file with a 'config'"):
+        load_run(run_dir)
+
+
+def test_eval_refuses_bad_sample_counts(run_dir, capsys, monkeypatch):
+    from rnnbench.evaluate import entry
+
+    for args, message in [(["--mc-samples", "-1"], "--mc-samples must be >= 0 (0: deterministic), got -1"),
+                          (["--is-samples", "10,x"], "--is-samples takes comma-separated whole numbers"),
+                          (["--is-samples", "0,10"], "--is-samples values must be >= 1, got 0,10")]:
+        monkeypatch.setattr("sys.argv", ["rnnbench-eval", str(run_dir), *args])
+        assert entry() == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"rnnbench-eval: error: {message}") and len(err.splitlines()) == 1
+
+
+def test_a_data_root_that_is_a_file(tmp_path):
+    f = tmp_path / "root.txt"
+    f.write_text("not a folder")
+    with pytest.raises(DataError, match="is a file, not a folder; set data.root="):
+        data_root(f)
