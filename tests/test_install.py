@@ -1,7 +1,8 @@
-"""A plain (non-editable) install ships the configs: both entry points work from another folder."""
+"""A plain (non-editable) install ships every package and the configs, and runs from another folder."""
 import os
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 
@@ -9,26 +10,39 @@ from tests.conftest import REPO
 
 
 @pytest.mark.slow
-def test_plain_install_runs_from_another_directory(tmp_path):
-    target = tmp_path / "site"
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--quiet",
-                          "--target", str(target), str(REPO)], capture_output=True, text=True, timeout=300)
+def test_the_wheel_runs_where_the_checkout_cannot_be_seen(tmp_path):
+    """Build the wheel, install it into a folder of its own and run it with ``python -S`` (no site
+    directories, so no editable-install hook can reach the checkout), from another folder; the
+    dependencies come from this interpreter's site-packages, placed after the installed wheel."""
+    dist, target, work = tmp_path / "dist", tmp_path / "site", tmp_path / "elsewhere"
+    wheel = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                            "-w", str(dist), str(REPO)], capture_output=True, text=True, timeout=300)
+    assert wheel.returncode == 0, wheel.stderr
+    assert "warning" not in wheel.stderr.lower(), wheel.stderr  # setuptools has nothing to complain about
+    [whl] = dist.glob("rnnbench-*.whl")
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target),
+                          str(whl)], capture_output=True, text=True, timeout=300)
     assert pip.returncode == 0, pip.stderr
     assert (target / "rnnbench" / "conf" / "dataset" / "jsb.yaml").is_file()
+    assert (target / "rnnbench" / "conf" / "task" / "word-lm.yaml").is_file()
     assert (target / "rnnbench" / "data" / "SHA256SUMS").is_file()
-    work = tmp_path / "elsewhere"
     work.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(target)}
-    where = subprocess.run([sys.executable, "-c", "import rnnbench; print(rnnbench.__file__)"], cwd=work, env=env,
-                           capture_output=True, text=True)
-    assert where.stdout.startswith(str(target)), where.stdout  # the installed copy, not the checkout
-    run = subprocess.run([sys.executable, "-m", "rnnbench", "dataset=synthetic", "train=debug", "model.hidden=8"],
-                         cwd=work, env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    assert len(list(work.glob("outputs/runs/*/*/results.json"))) == 1
-    report = subprocess.run([sys.executable, "-m", "rnnbench.report.cli"], cwd=work, env=env, capture_output=True, text=True)
-    assert report.returncode == 0 and "srnn / none" in report.stdout
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]])}
 
+    def run(*args):
+        return subprocess.run([sys.executable, "-S", *args], cwd=work, env=env, capture_output=True, text=True,
+                              timeout=300)
+
+    where = run("-c", "import rnnbench, rnnbench.regularisers, rnnbench.reproduce; print(rnnbench.__file__)")
+    assert where.returncode == 0, where.stderr
+    assert where.stdout.startswith(str(target)), where.stdout  # the installed copy, not the checkout
+    trained = run("-m", "rnnbench", "dataset=synthetic", "train=debug", "model.hidden=8", "regulariser=fd")
+    assert trained.returncode == 0, trained.stderr
+    assert len(list(work.glob("outputs/runs/*/*/results.json"))) == 1
+    report = run("-m", "rnnbench.report.cli")
+    assert report.returncode == 0 and "srnn / fd" in report.stdout
+    dry = run("-m", "rnnbench.reproduce.cli", "zaremba-small", "--dry-run")
+    assert dry.returncode == 0 and "experiment=zaremba-small" in dry.stdout
 
 def test_every_subpackage_is_shipped():
     """pyproject's hand-written package list names every package under rnnbench/ (a missing one
@@ -38,5 +52,6 @@ def test_every_subpackage_is_shipped():
     from setuptools import find_packages
 
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    found = set(find_packages(str(REPO), include=["rnnbench", "rnnbench.*"])) | {"rnnbench.conf"}
+    groups = {f"rnnbench.conf.{d.name}" for d in (REPO / "conf").iterdir() if d.is_dir() and not d.name.startswith("_")}
+    found = set(find_packages(str(REPO), include=["rnnbench", "rnnbench.*"])) | {"rnnbench.conf"} | groups
     assert listed == found, f"missing: {sorted(found - listed)}, stale: {sorted(listed - found)}"
