@@ -75,3 +75,15 @@ def test_a_table_runs_reports_and_resumes(monkeypatch, capsys, tmp_path):
     assert report in out
     assert cli.main(["tiny", "--seeds", "2", "--out", str(tmp_path)]) == 0  # again: nothing is run twice
     assert capsys.readouterr().out.count("finished before (ok)") == 2
+
+
+def test_test_curves_are_tabulated_per_epoch(tmp_path):
+    table = TABLES["003-sentiment"]
+    for name, values in [("lstm-none", [0.20, 0.18, 0.19]), ("gru-variational", [0.21, 0.17])]:
+        d = tmp_path / "003-sentiment" / name / "sentiment" / "seed-0"
+        d.mkdir(parents=True)
+        rows = ["epoch,lr,train_mse,test_rmse,epoch_s"] + [f"{i},0.001,0.5,{v},1.0" for i, v in enumerate(values, 1)]
+        (d / "metrics.csv").write_text("\n".join(rows) + "\n")
+    text = cli.curves(table, False, tmp_path)
+    assert "| epoch | lstm-none / seed-0 | gru-variational / seed-0 |" in text
+    assert "| 2 | 0.1800 | 0.1700 |" in text and "| 3 | 0.1900 |  |" in text

@@ -175,6 +175,39 @@ def floors(table: Table, columns: list[str]) -> list[dict]:
     return table_floors(table, columns)
 
 
+def curves(table: Table, search: bool, out: Path, every: int = 1) -> str:
+    """For tasks that log the test metric every epoch (sentiment: 003 §5.2 shows curves, not a
+    table): one row per epoch, one column per run (row / column / seed), from metrics.csv."""
+    import csv
+
+    metric = table.metric
+    series = {}
+    for row in table.rows:
+        if row.run is not None:
+            continue
+        for col in table.columns:
+            base = out / table.name / (row.folder + ("-search" if search else "")) / col
+            for folder in sorted(base.glob("seed-*")):
+                try:
+                    with open(folder / "metrics.csv", newline="") as f:
+                        values = {int(r["epoch"]): float(r[metric]) for r in csv.DictReader(f) if r.get(metric)}
+                except (OSError, KeyError, ValueError):
+                    continue
+                if values:
+                    label = row.name + ("" if len(table.columns) == 1 else f" / {col}") + f" / {folder.name}"
+                    series[label] = values
+    if not series:
+        return ""
+    epochs = sorted({e for v in series.values() for e in v})
+    lines = [f"\n### {metric} per epoch\n", "| epoch | " + " | ".join(series) + " |",
+             "| --- |" + " --- |" * len(series)]
+    for e in epochs:
+        if e % every and e != epochs[-1]:
+            continue
+        lines.append(f"| {e} | " + " | ".join(f"{v[e]:.4f}" if e in v else "" for v in series.values()) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def render(table: Table, lines: list[dict], floor_lines: list[dict], search: bool) -> str:
     head = (f"## {table.title}\n\n{'Random search (best validation per seed)' if search else 'Paper presets'}; "
             f"metric `{table.metric}`, ours = mean ± std over the seeds whose run ended ok (n); gap = (ours − "
@@ -221,6 +254,8 @@ def main(argv=None) -> int:
         print(f"rnnbench-reproduce: floors not computed: {e}", file=sys.stderr)
         floor_lines = []
     text = render(table, lines, floor_lines, args.search)
+    if table.metric == "test_rmse":  # the runs log their test curve (sentiment): show it
+        text += curves(table, args.search, args.out)
     print("\n" + text)
     path = args.out / table.name / ("reproduction-search.md" if args.search else "reproduction.md")
     write_text_atomic(path, text)
