@@ -87,3 +87,20 @@ def test_test_curves_are_tabulated_per_epoch(tmp_path):
     text = cli.curves(table, False, tmp_path)
     assert "| epoch | lstm-none / seed-0 | gru-variational / seed-0 |" in text
     assert "| 2 | 0.1800 | 0.1700 |" in text and "| 3 | 0.1900 |  |" in text
+
+
+@pytest.mark.slow
+def test_search_rows_run_as_populations_and_select_by_validation(monkeypatch, capsys, tmp_path):
+    tiny = Table("tiny", "a tiny search", "test_nll", ("synthetic",), (
+        Row("fd", ("dataset={col}",), {"synthetic": 30.0}, "made up",
+            search=("dataset={col}", "regulariser=fd", "train=debug", "model.hidden=8", "device=cpu", "search=random",
+                    "search.n=3", "search.space.model.hidden=[8]")),))
+    monkeypatch.setitem(TABLES, "tiny", tiny)
+    assert cli.main(["tiny", "--search", "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "tiny/fd-search/synthetic/seed-0"
+    members = [json.loads(p.read_text()) for p in sorted(folder.glob("members/*/results.json"))]
+    assert len(members) == 3 and all(m["status"] == "ok" for m in members)
+    best = min(members, key=lambda m: m["valid_nll"])
+    report = (tmp_path / "tiny/reproduction-search.md").read_text()
+    assert "Random search (best validation per seed)" in report
+    assert f"| fd | synthetic | {best['test_nll']:.3f} ± 0.000 (1) |" in report  # the best-validation member
