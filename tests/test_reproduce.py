@@ -44,6 +44,12 @@ def test_dry_run_lists_the_runs(capsys, tmp_path):
     assert "search=random search.n=32" in capsys.readouterr().out  # 000's 32-run search
 
 
+def test_report_only_before_any_run(capsys, tmp_path):
+    assert cli.main(["002-t6", "--report-only", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "002-t6/reproduction.md").read_text()
+    assert "| lstm | jsb | – | 8.38 | – |" in text and "floor" not in text  # no runs, no data read
+
+
 @pytest.mark.parametrize("args, message", [
     (["no-such-table"], "unknown table 'no-such-table'; valid: 000-t1, 001-t1"),
     (["000-t1", "--rows", "fd-rn"], "unknown row fd-rn; valid: srnn, fd-rnn"),

@@ -258,6 +258,7 @@ def main(argv=None) -> int:
         text += curves(table, args.search, args.out)
     print("\n" + text)
     path = args.out / table.name / ("reproduction-search.md" if args.search else "reproduction.md")
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, text)
     print(f"written to {path}")
     return 0
