@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -99,7 +100,36 @@ def _app(cfg: DictConfig) -> Optional[float]:
     return run_job(cfg, Path(hc.runtime.output_dir), multirun=hc.mode == RunMode.MULTIRUN)
 
 
+INSPECT_ONLY = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--resolve", "--shell-completion", "-sc")
+
+
+def output_dir_problem(argv: list[str]) -> Optional[str]:
+    """Why the run or sweep folder cannot be written, checked before Hydra starts (whose own failure
+    is a traceback), or None. The folder is hydra.run.dir / hydra.sweep.dir up to its first
+    interpolation, else outputs/ below the current folder."""
+    if any(a in INSPECT_ONLY or a.startswith("--cfg") for a in argv):
+        return None
+    multirun = any(a in ("-m", "--multirun") for a in argv)
+    target = "outputs"
+    for a in argv:
+        key = "hydra.sweep.dir=" if multirun else "hydra.run.dir="
+        if a.startswith(key):
+            target = a[len(key):].split("${")[0] or "."
+    path = Path(target)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as e:
+        return (f"cannot write the output folder {path} ({e.strerror}); run from a writable folder or point "
+                f"{'hydra.sweep.dir' if multirun else 'hydra.run.dir'}=... to one")
+    return None
+
+
 def main() -> None:
+    problem = output_dir_problem(sys.argv[1:])
+    if problem:
+        print(f"rnnbench: error: {problem}", file=sys.stderr)
+        sys.exit(2)
     try:
         _app()
     except BrokenPipeError:  # `rnnbench --help | head`

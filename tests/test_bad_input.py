@@ -1,5 +1,6 @@
 """Bad input gets one clear line and exit code 2, no traceback, and nothing that exists is lost."""
 import io
+import json
 import os
 import pickle
 
@@ -95,3 +96,28 @@ def test_a_data_root_that_is_a_file(tmp_path):
     f.write_text("not a folder")
     with pytest.raises(DataError, match="is a file, not a folder; set data.root="):
         data_root(f)
+
+
+def test_an_output_folder_that_cannot_be_written(tmp_path):
+    bad = run_cli([*QUICK, "hydra.run.dir=/proc/rnnbench-cannot-write"], tmp_path)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip() == ("rnnbench: error: cannot write the output folder /proc/rnnbench-cannot-write "
+                                  "(No such file or directory); run from a writable folder or point hydra.run.dir=... "
+                                  "to one")
+    assert run_cli(["--help"], tmp_path).returncode == 0 and not (tmp_path / "outputs").exists()
+
+
+def test_the_report_names_results_without_a_status(tmp_path, capsys):
+    from rnnbench.report.cli import main as report
+
+    for name, body in [("good", {"status": "ok", "dataset": "jsb", "model": "srnn", "regulariser": "none",
+                                 "valid_nll": 8.7, "test_nll": 8.6}),
+                       ("null", {"status": None, "dataset": "jsb", "valid_nll": 1.0, "test_nll": 1.0})]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(body))
+    (tmp_path / "binary").mkdir()
+    (tmp_path / "binary" / "results.json").write_bytes(b"\x80\x81\xff")
+    assert report([str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "| srnn / none | 8.60 ± 0.00 (1) |" in captured.out
+    assert "null/results.json: no status" in captured.err and "binary/results.json" in captured.err

@@ -37,6 +37,9 @@ def collect(dirs: list[Path]) -> tuple[pd.DataFrame, list[str]]:
             if not isinstance(r, dict):
                 bad.append(f"{path}: not a JSON object")
                 continue
+            if not isinstance(r.get("status"), str):
+                bad.append(f"{path}: no status (expected ok, diverged or failed)")
+                continue
             sel, test = r.get("selection_metric", "valid_nll"), r.get("test_metric", "test_nll")
             row = {"dataset": r.get("dataset"), "model": r.get("model"), "regulariser": r.get("regulariser"),
                    "status": r.get("status"), "metric": test, "valid": r.get(sel), "test": r.get(test),
