@@ -132,6 +132,18 @@ def run_all(runs, dry_run: bool) -> None:
               f"{r.get(r.get('test_metric', ''), '')} ({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
+def _ended_by(r: dict) -> str:
+    """Why a run's training ended, in a word: patience, budget, max epochs, or its status."""
+    reason = str(r.get("stop_reason") or "")
+    if r.get("status") != "ok":
+        return str(r.get("status"))
+    if reason.startswith("no improvement"):
+        return "patience"
+    if reason.startswith("time budget"):
+        return "budget"
+    return "max epochs" if reason == "max_epochs" else (reason or "?")
+
+
 def _fmt(x: Optional[float], digits: int = 2) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
@@ -144,7 +156,7 @@ def summarise(table: Table, search: bool, out: Path) -> list[dict]:
         for col in table.columns:
             if table.column_is_dataset and row.published and col not in row.published:
                 continue
-            values, wall, other, devices, commits = [], 0.0, [], set(), set()
+            values, wall, other, devices, commits, ended = [], 0.0, [], set(), set(), []
             base = out / table.name / (row.folder + ("-search" if search else "")) / col
             for folder in sorted(base.glob("seed-*")):
                 r = _selected(folder)
@@ -156,6 +168,7 @@ def summarise(table: Table, search: bool, out: Path) -> list[dict]:
                 else:
                     other.append(str(r.get("status")))
                 wall += r.get("wall_s") or 0.0
+                ended.append(_ended_by(r))
                 devices.add(str(r.get("device", "?")))
                 commits.add(str(r.get("commit") or "?"))
             published = row.published.get(col)
@@ -164,7 +177,9 @@ def summarise(table: Table, search: bool, out: Path) -> list[dict]:
             gap = 100 * (mean - published) / published if mean is not None and published else None
             lines.append(dict(row=row.name, column=col, mean=mean, std=std, n=len(values), published=published,
                               gap=gap, other=other, wall_s=wall, source=row.source, device=", ".join(sorted(devices)),
-                              commit=", ".join(sorted(commits))))
+                              commit=", ".join(sorted(commits)),
+                              ended=", ".join(f"{k} ×{ended.count(k)}" if ended.count(k) > 1 else k
+                                              for k in dict.fromkeys(ended))))
     return lines
 
 
@@ -213,15 +228,16 @@ def render(table: Table, lines: list[dict], floor_lines: list[dict], search: boo
             f"metric `{table.metric}`, ours = mean ± std over the seeds whose run ended ok (n); gap = (ours − "
             f"published) / published.\n\n")
     out = ["| row | " + ("data set" if table.column_is_dataset else "size") + " | ours | published | gap | "
-           "not ok | wall (s) | device | commit | source |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "not ok | ended by | wall (s) | device | commit | source |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for ln in lines:
         ours = "–" if ln["mean"] is None else f"{ln['mean']:.3f} ± {ln['std']:.3f} ({ln['n']})"
         gap = "–" if ln["gap"] is None else f"{ln['gap']:+.1f}%"
         other = ", ".join(ln["other"]) or ""
         out.append(f"| {ln['row']} | {ln['column']} | {ours} | {_fmt(ln['published'])} | {gap} | {other} | "
-                   f"{ln['wall_s']:.0f} | {ln['device']} | {ln['commit']} | {ln['source']} |")
+                   f"{ln['ended']} | {ln['wall_s']:.0f} | {ln['device']} | {ln['commit']} | {ln['source']} |")
     for fl in floor_lines:
-        out.append(f"| floor: {fl['name']} | {fl['column']} | {fl['value']:.3f} | | | | | | | {fl['source']} |")
+        out.append(f"| floor: {fl['name']} | {fl['column']} | {fl['value']:.3f} | | | | | | | | {fl['source']} |")
     return head + "\n".join(out) + "\n"
 
 
