@@ -121,3 +121,46 @@ def test_the_report_names_results_without_a_status(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "| srnn / none | 8.60 ± 0.00 (1) |" in captured.out
     assert "null/results.json: no status" in captured.err and "binary/results.json" in captured.err
+
+
+@pytest.mark.parametrize("split_value, message", [
+    ([[[60, 64.0]]], "step 0 (sequence 0 of split 'train' in bad.pickle) holds 64.0, float: notes must be whole MIDI"),
+    ([[["60"]]], "holds '60', str: notes must be whole MIDI numbers"),
+    ([[[[60, 64]]]], "holds [60, 64], a list (nested one level too deep)"),
+    ([[60, 64]], "step 0 (sequence 0 of split 'train' in bad.pickle) is a int, not a list of note numbers"),
+    ([60], "sequence 0 of split 'train' is a int, not a list of time steps"),
+])
+def test_music_pickles_of_the_wrong_shape_are_named(split_value, message):
+    from rnnbench.data.music import parse_music
+
+    good = [[[60], [62, 64]]]
+    with pytest.raises(DataError) as e:
+        parse_music({"train": split_value, "valid": good, "test": good}, "bad.pickle")
+    assert message in str(e.value)
+
+
+def test_a_music_pickle_too_large_is_refused_before_allocating(monkeypatch):
+    from rnnbench.data import music
+
+    monkeypatch.setattr(music, "MAX_FRAMES", 10)
+    steps = [[60]] * 11
+    with pytest.raises(DataError, match="holds 11 time steps, more than the 10 rnnbench reads from one file"):
+        music.parse_music({"train": [steps], "valid": [], "test": []}, "huge.pickle")
+
+
+def test_ptb_files_of_garbage_or_nothing_are_named(tmp_path):
+    from omegaconf import OmegaConf
+
+    from rnnbench.data.ptb import load_ptb
+
+    (tmp_path / "ptb").mkdir()
+    for split in ("train", "valid", "test"):
+        (tmp_path / "ptb" / f"ptb.{split}.txt").write_text(" the cat sat \n the dog \n")
+    cfg = OmegaConf.create({"root": str(tmp_path), "download": False, "verify": False})
+    assert load_ptb(cfg)[1]["valid"].numel() == 7
+    (tmp_path / "ptb" / "ptb.train.txt").write_text("\n\n")  # empty: blamed on itself, not on valid
+    with pytest.raises(DataError, match=r"ptb\.train\.txt holds no words"):
+        load_ptb(cfg)
+    (tmp_path / "ptb" / "ptb.train.txt").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(DataError, match=r"ptb\.train\.txt is not a text file \(byte 0 is not UTF-8\)"):
+        load_ptb(cfg)

@@ -38,9 +38,18 @@ def encode(tokens: list[str], vocab: dict[str, int], source: str) -> torch.Tenso
 def load_ptb(data_cfg) -> tuple[dict[str, int], dict[str, torch.Tensor]]:
     """(vocabulary, {split: 1-D LongTensor stream of word ids}), fetching the files if needed."""
     root = data_root(data_cfg.root)
-    texts = {split: ensure_file(rel, root, download=data_cfg.download, check=data_cfg.verify).read_text()
-             for split, rel in FILES.items()}
-    tokens = {split: tokenize(text) for split, text in texts.items()}
+    tokens = {}
+    for split, rel in FILES.items():
+        path = ensure_file(rel, root, download=data_cfg.download, check=data_cfg.verify)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise DataError(f"{path} is not a text file (byte {e.start} is not UTF-8); replace it with Mikolov's "
+                            f"ptb.{split}.txt, or delete it to download it anew") from None
+        tokens[split] = tokenize(text)
+        if not any(w != EOS for w in tokens[split]):
+            raise DataError(f"{path} holds no words; replace it with Mikolov's ptb.{split}.txt, or delete it to "
+                            "download it anew")
     vocab = build_vocab(tokens["train"])
     return vocab, {split: encode(toks, vocab, str(root / FILES[split])) for split, toks in tokens.items()}
 
