@@ -18,7 +18,7 @@ def test_every_seed_table_exists_and_composes():
             for col in table.columns:
                 if table.column_is_dataset and row.published and col not in row.published:
                     continue
-                cfg = compose_cfg(*[o.format(col=col) for o in row.overrides])
+                cfg = compose_cfg(*[o.replace("{col}", col) for o in row.overrides])
                 assert cfg.dataset.name == (col if table.column_is_dataset else "ptb"), (table.name, row.name, col)
 
 
@@ -110,3 +110,20 @@ def test_search_rows_run_as_populations_and_select_by_validation(monkeypatch, ca
     report = (tmp_path / "tiny/reproduction-search.md").read_text()
     assert "Random search (best validation per seed)" in report
     assert f"| fd | synthetic | {best['test_nll']:.3f} ± 0.000 (1) |" in report  # the best-validation member
+
+
+def test_002_table_6_search_is_the_open_uniform_space():
+    from rnnbench.population.search import expand
+
+    rows = {r.name: r for r in TABLES["002-t6"].rows}
+    cfg = compose_cfg(*[o.replace("{col}", "jsb") for o in rows["fd-lstm"].search], "search.n=20")
+    members, draws = expand(cfg)
+    assert len(members) == 20 and all(m.model.name == "lstm" and m.regulariser.name == "fd" for m in members)
+    assert all(100 <= d["model.hidden"] <= 300 and "model.init.rho" not in d for d in draws)
+    assert all(m.model.init.rho is None for m in members)
+    assert all(1e-4 <= d["optim.lr"] <= 0.1 and 0.1 <= d["optim.decay"] <= 0.99 for d in draws)
+    assert all(0.01 <= d["regulariser.recurrent.rate"] <= 0.5 for d in draws)
+    srnn = compose_cfg(*[o.replace("{col}", "jsb") for o in rows["srnn"].search])
+    _, draws = expand(srnn)
+    assert srnn.search.n == 64 and all(200 <= d["model.hidden"] <= 600 and 0.8 <= d["model.init.rho"] <= 4 for d in draws)
+    assert not any(k.startswith("regulariser.") and k.endswith(".rate") for k in draws[0])  # no noise, no rates

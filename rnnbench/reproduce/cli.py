@@ -81,7 +81,7 @@ def plan(table: Table, rows: list[Row], columns: list[str], seeds: int, search: 
                 continue  # the paper has no number here (002 Table 6 on two sets only)
             for seed in range(seeds):
                 folder = out / table.name / (row.folder + ("-search" if search else "")) / col / f"seed-{seed}"
-                args = [o.format(col=col) for o in template] + [f"seed={seed}", "train.progress=false"]
+                args = [o.replace("{col}", col) for o in template] + [f"seed={seed}", "train.progress=false"]
                 if max_seconds is not None:
                     args.append(f"train.max_seconds={max_seconds}")
                 runs.append((row, col, seed, folder, args + list(extra)))
