@@ -101,6 +101,9 @@ class InitConfig:
     var_rec: float = 0.0001  # sigma^2 of W_rec entries (before the spectral rescale)
     var_out: float = 0.0001  # sigma^2 of W_out entries
     sparsity: Optional[int] = 15  # nu: random incoming non-zeros per unit; None = dense
+    # which matrices get the sparse init: true = W_in, W_rec and W_out (every unit has nu incoming
+    # weights, Sutskever et al. 2013); false = W_rec only (breze's separate sparsify_rec/sparsify_affine)
+    sparse_io: bool = True
     rho: Optional[float] = 1.2  # spectral radius of W_rec (each gate block for gated cells); None = keep
     bias_hidden: float = 0.0  # b_h
     bias_out: float = -0.8  # b_y (002)

@@ -126,3 +126,15 @@ def test_a_population_of_weight_sets_can_be_vmapped(name):
     batched = torch.func.vmap(run)(stacked)  # (P, B, T, H)
     for i, m in enumerate(members):
         assert torch.allclose(batched[i], unroll(m, x, m.initial_state(2))[0], atol=1e-13, rtol=0)
+
+
+@pytest.mark.parametrize("sparse_io", [True, False])
+def test_sparse_init_scope(sparse_io):
+    """model.init.sparse_io: nu incoming non-zeros per unit in W_in, W_rec and W_out, or in W_rec only."""
+    cfg = compose_cfg("dataset=jsb", "model.hidden=40", "model.init.sparsity=5", f"model.init.sparse_io={sparse_io}")
+    torch.manual_seed(0)
+    model = build_model(cfg.model, 88, 88, cfg.regulariser)
+    assert ((model.core.w_rec != 0).sum(0) == 5).all()
+    for w in (model.core.w_in, model.w_out):
+        nonzero = (w != 0).sum(0)
+        assert (nonzero == 5).all() if sparse_io else (nonzero == w.shape[0]).all()

@@ -49,12 +49,18 @@ def set_spectral_radius_(w: torch.Tensor, rho: Optional[float]) -> torch.Tensor:
     return w.mul_(rho / current)
 
 
+def _sparse_io(cfg) -> bool:
+    """model.init.sparse_io (configs saved before the switch existed: true)."""
+    return bool(cfg.get("sparse_io", True)) if hasattr(cfg, "get") else bool(getattr(cfg, "sparse_io", True))
+
+
 @torch.no_grad()
 def init_core_(core, cfg) -> None:
     """Initialise a core's w_in, w_rec and biases from an InitConfig."""
     H = core.hidden_size
     gaussian_(core.w_in, cfg.var_in)
-    sparsify_(core.w_in, cfg.sparsity)
+    if _sparse_io(cfg):
+        sparsify_(core.w_in, cfg.sparsity)
     gaussian_(core.w_rec, cfg.var_rec)
     n_blocks = core.w_rec.shape[1] // H
     for k in range(n_blocks):
@@ -71,5 +77,6 @@ def init_core_(core, cfg) -> None:
 @torch.no_grad()
 def init_readout_(w_out: torch.Tensor, b_out: torch.Tensor, cfg) -> None:
     gaussian_(w_out, cfg.var_out)
-    sparsify_(w_out, cfg.sparsity)
+    if _sparse_io(cfg):
+        sparsify_(w_out, cfg.sparsity)
     b_out.fill_(cfg.bias_out)  # b_y = -0.8 (002): sparse piano rolls
