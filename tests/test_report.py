@@ -16,11 +16,16 @@ def _fake_run(root, name, dataset, valid, test, model="srnn", reg="none", status
 
 def test_report_pools_seeds_of_one_configuration(tmp_path, capsys):
     # config A: three seeds; config B (another step rate): two seeds with a worse mean validation
-    for seed, (valid, test) in enumerate([(8.7, 8.6), (8.8, 8.4), (8.9, 8.5)]):
-        _fake_run(tmp_path, f"a{seed}", "jsb", valid, test, config={"seed": seed, "optim": {"lr": 0.001}})
+    for seed, (valid, test) in enumerate([(8.7, 8.6), (8.8, 8.4), (8.9, 8.5)]):  # budgets and devices may differ
+        _fake_run(tmp_path, f"a{seed}", "jsb", valid, test, config={
+            "seed": seed, "optim": {"lr": 0.001}, "device": ["cpu", "cuda"][seed % 2],
+            "train": {"patience": 20, "max_seconds": 600 * (seed + 1), "progress": seed == 0},
+            "model": {"init": {"sparse_io": True} if seed else {}}})  # a key added later, at its default
     for seed, (valid, test) in enumerate([(8.6, 8.0), (9.4, 9.0)]):
-        _fake_run(tmp_path, f"b{seed}", "jsb", valid, test, config={"seed": seed, "optim": {"lr": 0.01}})
-    _fake_run(tmp_path, "a3", "jsb", 8.0, 7.0, status="diverged", config={"seed": 3, "optim": {"lr": 0.001}})
+        _fake_run(tmp_path, f"b{seed}", "jsb", valid, test, config={
+            "seed": seed, "optim": {"lr": 0.01}, "train": {"patience": 20}, "model": {"init": {}}})
+    _fake_run(tmp_path, "a3", "jsb", 8.0, 7.0, status="diverged", config={
+        "seed": 3, "optim": {"lr": 0.001}, "train": {"patience": 20}, "model": {"init": {}}})
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "results.json").write_text("[1, 2]")  # a JSON list: named, not fatal
     [cell] = seed_groups(collect([tmp_path])[0]).itertuples()

@@ -51,11 +51,35 @@ def collect(dirs: list[Path]) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(rows, columns=columns), bad
 
 
+# Settings of how a run is executed, not of what is trained: pooled runs may differ in them. The
+# divergence rule only decides about runs that diverge, and those are never pooled.
+OPERATIONAL = {"seed": None, "device": None, "data": None,
+               "train": ("max_seconds", "progress", "save_model", "eval_batch_size", "fuse", "diverge_factor",
+                         "diverge_epochs")}
+# Keys added to the schema later, with the default that reproduces the runs made before them:
+# absent and default mean the same configuration.
+ADDED_WITH_DEFAULT = {("model", "init", "sparse_io"): True}
+
+
 def _config_key(config) -> str:
-    """The configuration without its seed: runs with equal keys differ only in the seed."""
+    """The configuration without its seed and its operational settings (time budget, device, data
+    root, progress bar, ...): runs with equal keys differ only in the seed."""
     if not isinstance(config, dict):
         return ""
-    return json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True, default=str)
+    key = json.loads(json.dumps(config, default=str))  # a deep copy
+    for name, drop in OPERATIONAL.items():
+        if drop is None:
+            key.pop(name, None)
+        elif isinstance(key.get(name), dict):
+            for k in drop:
+                key[name].pop(k, None)
+    for (*path, leaf), default in ADDED_WITH_DEFAULT.items():
+        node = key
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get(leaf) == default:
+            del node[leaf]
+    return json.dumps(key, sort_keys=True)
 
 
 def _usable(runs: pd.DataFrame) -> pd.DataFrame:
