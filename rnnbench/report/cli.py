@@ -21,6 +21,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--pick", choices=["seeds", "best-valid"], default="seeds",
                    help="seeds: mean ± std over the seeds of the best configuration (default); best-valid: the "
                    "single run with the best validation metric (the papers' selection over a search)")
+    p.add_argument("--plot", type=Path, metavar="DIR", help="also write figures (PNG and PDF) into DIR: learning "
+                   "curves per data set, the spectral radius of W_rec (sRNN), seeds as mean ± std")
     p.add_argument("--digits", type=int, default=2, help="decimals shown (markdown, latex)")
     return p.parse_args(argv)
 
@@ -47,6 +49,12 @@ def main(argv=None) -> int:
                    if args.pick == "seeds" else "test metric of the best-validation run; runs in brackets")
             print(f"{metric} ({how})\n")
         print(render(pivot(best, metric, args.paper), args.format, args.digits).rstrip("\n"))
+    if args.plot is not None:
+        from rnnbench.report.plots import plot_runs
+
+        chosen = best if args.pick == "seeds" else seed_groups(runs)
+        written = plot_runs(runs, chosen, args.plot)
+        print(f"\n{len(written)} figure files written to {args.plot}", file=sys.stderr)
     not_ok = runs[runs["status"] != "ok"] if not runs.empty else runs
     if len(not_ok) and args.format != "csv":
         counts = not_ok["status"].value_counts().to_dict()

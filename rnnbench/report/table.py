@@ -93,12 +93,12 @@ def seed_groups(runs: pd.DataFrame) -> pd.DataFrame:
     ok = _usable(runs)
     keys = ["metric", "model", "regulariser", "dataset"]
     if ok.empty:
-        return pd.DataFrame(columns=keys + ["valid", "test", "std", "runs", "run_dir"])
+        return pd.DataFrame(columns=keys + ["group", "valid", "test", "std", "runs", "run_dir"])
     groups = ok.groupby(keys + ["group"]).agg(valid=("valid", "mean"), test=("test", "mean"),
                                               std=("test", lambda x: statistics.stdev(x) if len(x) > 1 else 0.0),
                                               runs=("test", "size"), run_dir=("run_dir", "first")).reset_index()
     best = groups.loc[groups.groupby(keys)["valid"].idxmin()]
-    return best.drop(columns="group").reset_index(drop=True)
+    return best.reset_index(drop=True)  # with its "group": the figures draw the same configuration
 
 
 def best_runs(runs: pd.DataFrame) -> pd.DataFrame:

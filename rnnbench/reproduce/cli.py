@@ -277,6 +277,14 @@ def main(argv=None) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, text)
     print(f"written to {path}")
+    if any(ln["mean"] is not None for ln in lines):  # the same table as a figure, beside it
+        import matplotlib.pyplot as plt
+
+        from rnnbench.report.plots import YLABELS, published_bars
+
+        fig, files = published_bars(lines, floor_lines, table.title, YLABELS[table.metric], path.parent, path.stem)
+        plt.close(fig)
+        print(f"figure: {files[0]}")
     return 0
 
 

@@ -1,0 +1,96 @@
+"""Figures (rnnbench/report/plots.py): what is drawn, not only that a file exists."""
+import json
+
+import numpy as np
+import pytest
+from matplotlib.collections import PathCollection
+
+from rnnbench.report.cli import main as report
+from rnnbench.report.plots import learning_curves, plot_runs, published_bars, spectral_radius
+from rnnbench.report.table import collect, seed_groups
+
+
+def _run(root, name, reg, seed, valid, train, rho=None, dataset="jsb", metric="nll"):
+    d = root / name
+    d.mkdir(parents=True)
+    sel, test = (f"valid_{metric}", f"test_{metric}") if metric != "rmse" else ("train_rmse", "test_rmse")
+    (d / "results.json").write_text(json.dumps({
+        "dataset": dataset, "model": "srnn", "regulariser": reg, "status": "ok", "selection_metric": sel,
+        "test_metric": test, sel: min(valid), test: min(valid) + 0.1, "config": {"seed": seed, "regulariser": reg}}))
+    if metric == "rmse":
+        header, rows = "epoch,lr,train_mse,test_rmse,epoch_s", [f"{i},0.001,{t},{v},1" for i, (v, t) in
+                                                                  enumerate(zip(valid, train), 1)]
+    else:
+        header = "epoch,lr,train_nll,grad_norm,valid_nll,valid_nll_seq_mean,best_valid_nll,spectral_radius,epoch_s"
+        rows = [f"{i},0.001,{t},1,{v},{v},{v},{r if r is not None else ''},1"
+                for i, (v, t, r) in enumerate(zip(valid, train, rho or [None] * len(valid)), 1)]
+    (d / "metrics.csv").write_text("\n".join([header, *rows]) + "\n")
+
+
+@pytest.fixture
+def music(tmp_path):
+    root = tmp_path / "runs"
+    _run(root, "fd0", "fd", 0, [11.0, 9.0, 8.6], [12.0, 9.5, 8.2], rho=[1.2, 3.0, 4.0])
+    _run(root, "fd1", "fd", 1, [11.2, 9.2, 8.8], [12.2, 9.7, 8.4], rho=[1.2, 5.0, 6.0])
+    _run(root, "none0", "none", 0, [11.5, 10.0], [12.5, 10.5], rho=[1.2, 9.0])
+    runs, _ = collect([root])
+    return runs, seed_groups(runs), tmp_path / "figs"
+
+
+def test_learning_curves_pool_seeds_and_label_their_axes(music):
+    runs, chosen, out = music
+    fig, paths = learning_curves(chosen, runs, "jsb", "test_nll", out)
+    assert [p.name for p in paths] == ["curves-jsb.png", "curves-jsb.pdf"] and all(p.stat().st_size for p in paths)
+    train, valid = fig.axes
+    assert (train.get_title(), valid.get_title()) == ("jsb: training", "jsb: validation")
+    assert valid.get_xlabel() == "epoch" and valid.get_ylabel() == "NLL (nats per frame)"
+    assert len(valid.lines) == 2  # one line per model / regulariser, seeds pooled
+    fd = {line.get_label(): line for line in valid.lines}["srnn / fd (2 seeds)"]
+    assert np.allclose(fd.get_xdata(), [1, 2, 3]) and np.allclose(fd.get_ydata(), [11.1, 9.1, 8.7])
+    assert [t.get_text() for t in valid.get_legend().get_texts()] == ["srnn / fd (2 seeds)", "srnn / none (1 seed)"]
+    assert valid.get_yscale() == "log"
+
+
+def test_spectral_radius_per_epoch(music):
+    runs, chosen, out = music
+    fig, _ = spectral_radius(chosen, runs, "jsb", out)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "ρ(W_rec)" and ax.get_xlabel() == "epoch"
+    lines = {line.get_label(): line.get_ydata() for line in ax.lines}
+    assert np.allclose(lines["srnn / fd"], [1.2, 4.0, 5.0]) and np.allclose(lines["srnn / none"], [1.2, 9.0])
+
+
+def test_sentiment_curves_have_the_test_rmse(tmp_path):
+    root = tmp_path / "runs"
+    _run(root, "v", "variational", 0, [0.20, 0.17, 0.16], [0.9, 0.6, 0.5], dataset="sentiment", metric="rmse")
+    runs, _ = collect([root])
+    fig, _ = learning_curves(seed_groups(runs), runs, "sentiment", "test_rmse", tmp_path / "f")
+    train, test = fig.axes
+    assert test.get_title() == "sentiment: test RMSE" and test.get_ylabel() == "RMSE ([0, 1] rating scale)"
+    assert train.get_ylabel() == "MSE (standardised targets)" and test.get_yscale() == "linear"
+    assert np.allclose(test.lines[0].get_ydata(), [0.20, 0.17, 0.16])
+
+
+def test_published_bars_show_ours_the_paper_the_floors_and_what_failed(tmp_path):
+    lines = [dict(row="fd-rnn", column="jsb", mean=8.49, std=0.04, published=8.01, other=[]),
+             dict(row="fd-rnn", column="piano-midi", mean=None, std=None, published=7.39, other=["diverged"])]
+    floors = [dict(name="note frequency", column="jsb", value=11.09)]
+    fig, paths = published_bars(lines, floors, "000 Table 1", "test NLL (nats per frame)", tmp_path, "reproduction")
+    ax = fig.axes[0]
+    heights = [p.get_height() for p in ax.patches]
+    assert heights[0] == pytest.approx(8.49) and np.isnan(heights[1])
+    [markers] = [c for c in ax.collections if isinstance(c, PathCollection)]  # the published numbers
+    published = markers.get_offsets()[:, 1]
+    assert list(published) == pytest.approx([8.01, 7.39])
+    assert "diverged" in [t.get_text() for t in ax.texts] and "note frequency" in [t.get_text() for t in ax.texts]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["jsb", "piano-midi"]
+    assert ax.get_ylabel() == "test NLL (nats per frame)" and paths[0].name == "reproduction.png"
+
+
+def test_report_plot_option_writes_every_figure(music, capsys):
+    runs, _, out = music
+    root = out.parent / "runs"
+    assert report([str(root), "--plot", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["curves-jsb.pdf", "curves-jsb.png", "spectral-radius-jsb.pdf", "spectral-radius-jsb.png"]
+    assert "4 figure files written" in capsys.readouterr().err
