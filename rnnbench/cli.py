@@ -134,6 +134,9 @@ def main() -> None:
         _app()
     except BrokenPipeError:  # `rnnbench --help | head`
         sys.stdout = None
+    except ValueError as e:  # Hydra's command-line checks (e.g. -m with --cfg); errors of a run never get here
+        print(f"rnnbench: error: {e}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

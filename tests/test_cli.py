@@ -102,3 +102,33 @@ def test_the_sweeper_sees_each_task_s_selection_metric():
     assert selection_value({"selection_metric": "valid_elbo", "valid_elbo": 7.1, "valid_nll": 6.9}) == 7.1
     assert selection_value({"valid_nll": 8.4}) == 8.4  # results written before the field existed
     assert selection_value({"selection_metric": "valid_nll", "valid_nll": None}) == float("inf")
+
+
+@pytest.mark.slow
+def test_a_multirun_through_submitit_runs_each_job_in_its_own_process(tmp_path):
+    """hydra/launcher=submitit_local: the path a SLURM sweep takes (hydra/launcher=slurm), run here."""
+    sweep = tmp_path / "sweep"
+    proc = run_cli(["-m", "hydra/launcher=submitit_local", "dataset=synthetic", "train=debug", "model.hidden=8",
+                    "device=cpu", "seed=0,1", f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    results = [json.loads((sweep / str(i) / "results.json").read_text()) for i in (0, 1)]
+    assert [r["seed"] for r in results] == [0, 1] and all(r["status"] == "ok" for r in results)
+    jobs = [d for d in (sweep / ".submitit").iterdir() if list(d.glob("*_result.pkl"))]
+    assert len(jobs) == 2  # one submitit job (one process) per run
+    report = run_cli([str(sweep)], tmp_path, module="rnnbench.report.cli")
+    assert report.returncode == 0 and "(2)" in report.stdout  # the two seeds, pooled
+
+
+def test_the_shipped_slurm_launcher_composes_with_overrides(tmp_path):
+    proc = run_cli(["hydra/launcher=slurm", "hydra.launcher.partition=gpu", "hydra.launcher.timeout_min=30",
+                    "--cfg", "hydra", "--package", "hydra.launcher"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for line in ("partition: gpu", "timeout_min: 30", "gpus_per_node: 1", "array_parallelism: 32",
+                 "_target_: hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"):
+        assert line in proc.stdout
+
+
+def test_hydra_argument_mistakes_are_one_line(tmp_path):
+    proc = run_cli(["-m", "dataset=synthetic", "--cfg", "job"], tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("rnnbench: error: Only one of --run, --multirun, --cfg")

@@ -25,6 +25,7 @@ def test_the_wheel_runs_where_the_checkout_cannot_be_seen(tmp_path):
     assert pip.returncode == 0, pip.stderr
     assert (target / "rnnbench" / "conf" / "dataset" / "jsb.yaml").is_file()
     assert (target / "rnnbench" / "conf" / "task" / "word-lm.yaml").is_file()
+    assert (target / "rnnbench" / "conf" / "hydra" / "launcher" / "slurm.yaml").is_file()
     assert (target / "rnnbench" / "data" / "SHA256SUMS").is_file()
     work.mkdir()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]])}
@@ -52,6 +53,7 @@ def test_every_subpackage_is_shipped():
     from setuptools import find_packages
 
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    groups = {f"rnnbench.conf.{d.name}" for d in (REPO / "conf").iterdir() if d.is_dir() and not d.name.startswith("_")}
+    groups = {"rnnbench.conf." + ".".join(d.relative_to(REPO / "conf").parts) for d in (REPO / "conf").rglob("*")
+              if d.is_dir() and any(d.glob("*.yaml")) and "__pycache__" not in d.parts}
     found = set(find_packages(str(REPO), include=["rnnbench", "rnnbench.*"])) | {"rnnbench.conf"} | groups
     assert listed == found, f"missing: {sorted(found - listed)}, stale: {sorted(listed - found)}"
