@@ -315,6 +315,13 @@ class SearchConfig:
 
 
 @dataclass
+class LoggerConfig:
+    """Where the per-epoch metrics go (rnnbench/results.py: metrics_log)."""
+
+    name: str = "csv"  # csv: metrics.csv; tensorboard: metrics.csv and <run dir>/tensorboard/ (scalars, hparams)
+
+
+@dataclass
 class Config:
     """The whole run: `rnnbench key=value ...` overrides any field."""
 
@@ -327,6 +334,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
 
@@ -377,5 +385,6 @@ def register_configs() -> None:
         ("optim", "adadelta_nesterov", AdadeltaNesterovConfig),
         ("train", "train", TrainConfig),
         ("search", "search", SearchConfig),
+        ("logger", "logger", LoggerConfig),
     ]:
         cs.store(name=f"{group}_{name}_schema", node=node)

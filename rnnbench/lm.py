@@ -29,7 +29,7 @@ from rnnbench.floors import unigram_perplexity
 from rnnbench.loop import Divergence, epochs, results_header, stop_reason as stop_reason_after
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers.penalty import penalty
-from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
+from rnnbench.results import metrics_log, save_state_atomic, write_json_atomic
 from rnnbench.runtime import dtype_of, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
@@ -106,7 +106,7 @@ def train_lm(cfg: DictConfig, run_dir: Path) -> dict:
     model = build_word_lm(cfg.model, len(vocab), cfg.regulariser).to(device=device, dtype=dtype)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = build_optimizer(cfg.optim, params)
-    metrics = MetricsLog(run_dir / "metrics.csv", FIELDS)
+    metrics = metrics_log(cfg, run_dir / "metrics.csv", FIELDS)
     # the model label carries the size, so that medium and large runs stay apart in the tables
     results = results_header(cfg, model, device, model_label=f"{cfg.model.name}-{cfg.model.layers}x{cfg.model.hidden}",
                              selection="valid_ppl", test="test_ppl")

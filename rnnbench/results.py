@@ -80,3 +80,55 @@ class MetricsLog:
     def append(self, row: dict) -> None:
         with open(self.path, "a", newline="") as f:
             csv.writer(f).writerow([row.get(k, "") for k in self.fields])
+
+
+class TensorBoardLog(MetricsLog):
+    """metrics.csv plus a TensorBoard event file in ``<run dir>/tensorboard/``: every numeric column
+    as a scalar per epoch, and the flattened config as hparams (logger=tensorboard)."""
+
+    SKIP = ("epoch",)
+
+    def __init__(self, path: Path, fields: list[str], hparams: dict):
+        super().__init__(path, fields)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            from rnnbench.errors import ConfigError
+
+            raise ConfigError('logger=tensorboard needs the tensorboard package: pip install "rnnbench[tensorboard]"') from None
+        from torch.utils.tensorboard.summary import hparams as hparams_summary
+
+        self.writer = SummaryWriter(str(Path(path).parent / "tensorboard"))
+        # the hparams' metrics name the scalars written below (TensorBoard shows their last value); the
+        # summaries are written directly, as add_hparams would also log a scalar at step 0
+        metrics = {f: 0.0 for f in fields if f not in self.SKIP and f not in ("lr", "epoch_s")}
+        for summary in hparams_summary(hparams, metrics):
+            self.writer._get_file_writer().add_summary(summary)
+
+    def append(self, row: dict) -> None:
+        super().append(row)
+        for key, value in row.items():
+            if key not in self.SKIP and isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.writer.add_scalar(key, value, row.get("epoch", 0))
+        self.writer.flush()
+
+
+def _flat(node, prefix: str = "") -> dict:
+    out = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value if isinstance(value, (int, float, str, bool)) else str(value)
+    return out
+
+
+def metrics_log(cfg, path: Path, fields: list[str]) -> MetricsLog:
+    """The per-epoch log of a run, by ``logger.name``: csv (metrics.csv) or tensorboard (both)."""
+    from omegaconf import OmegaConf
+
+    name = OmegaConf.select(cfg, "logger.name", default="csv")
+    if name == "tensorboard":
+        hparams = _flat(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+        return TensorBoardLog(path, fields, hparams)
+    return MetricsLog(path, fields)

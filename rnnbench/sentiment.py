@@ -22,7 +22,7 @@ from rnnbench.models import build_regressor
 from rnnbench.loop import Divergence, epochs, results_header
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers import penalty
-from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
+from rnnbench.results import metrics_log, save_state_atomic, write_json_atomic
 from rnnbench.runtime import dtype_of, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
@@ -61,7 +61,7 @@ def train_sentiment(cfg: DictConfig, run_dir: Path) -> dict:
     model = build_regressor(cfg.model, data.vocab_size, cfg.regulariser).to(device=device, dtype=dtype)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = build_optimizer(cfg.optim, params)
-    metrics = MetricsLog(run_dir / "metrics.csv", FIELDS)
+    metrics = metrics_log(cfg, run_dir / "metrics.csv", FIELDS)
     generator = torch.Generator().manual_seed(cfg.seed)
     # the authors' protocol has no validation split: the last epoch is reported, with its test curve.
     # What selects among runs (rnnbench-report, a Hydra sweeper) is the training RMSE, never the test's.

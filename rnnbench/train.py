@@ -28,7 +28,7 @@ from rnnbench.floors import music_floors
 from rnnbench.loop import Divergence, epochs, results_header, stop_reason as stop_reason_after
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers import penalty
-from rnnbench.results import MetricsLog, save_state_atomic, write_json_atomic
+from rnnbench.results import metrics_log, save_state_atomic, write_json_atomic
 from rnnbench.runtime import dtype_of, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
@@ -155,7 +155,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     storn = isinstance(model, STORN)
     results = results_header(cfg, model, device, model_label=cfg.model.name,
                              selection="valid_elbo" if storn else "valid_nll", test="test_nll")
-    metrics = MetricsLog(run_dir / "metrics.csv", METRIC_FIELDS)
+    metrics = metrics_log(cfg, run_dir / "metrics.csv", METRIC_FIELDS)
     log.info("%s on %s: %d train chunks, %d valid chunks, %d test sequences, %d parameters, %s",
              cfg.model.name, cfg.dataset.name, len(splits["train"]), len(splits["valid"]), len(splits["test"]),
              results["n_params"], results["device"])

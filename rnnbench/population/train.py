@@ -29,7 +29,7 @@ from rnnbench.optim import build_optimizer
 from rnnbench.optim.adadelta_nesterov import AdadeltaNesterov
 from rnnbench.optim.rmsprop_nesterov import RmspropNesterov
 from rnnbench.population.stack import Population
-from rnnbench.results import MetricsLog
+from rnnbench.results import metrics_log
 from rnnbench.runtime import dtype_of, resolve_device, seed_everything
 from rnnbench.train import METRIC_FIELDS, build_splits, check_run_config, epoch_row, finish_run, holds_state
 
@@ -169,7 +169,7 @@ def train_population(members: list, run_dirs: list[Path]) -> list[dict]:
         r["population"] = {"size": P, "member": i}
     for d in run_dirs:
         Path(d).mkdir(parents=True, exist_ok=True)
-    logs = [MetricsLog(Path(d) / "metrics.csv", METRIC_FIELDS) for d in run_dirs]
+    logs = [metrics_log(c, Path(d) / "metrics.csv", METRIC_FIELDS) for c, d in zip(members, run_dirs)]
     log.info("population of %d %s on %s: %d parameters each, %s", P, first.model.name, first.dataset.name,
              results[0]["n_params"], results[0]["device"])
 
