@@ -59,16 +59,18 @@ def test_help_lists_the_config_groups(tmp_path):
     proc = run_cli(["--help"], tmp_path)
     assert proc.returncode == 0
     for line in ("dataset: jsb, musedata, nottingham, piano-midi, ptb, sentiment, synthetic", "model: gru, lstm, srnn, storn",
-                 "optim: adadelta, adadelta-nesterov, adam, rmsprop-nesterov, sgd", "train: debug, default",
-                 "search: none, random",
+                 "optim: adadelta, adadelta-nesterov, adam, rmsprop-nesterov, sgd, sgd-zaremba",
+                 "train: debug, default, regression, word-lm", "search: none, open, random", "logger: csv, tensorboard",
+                 "task: music, regression, word-lm",
                  "regulariser: dropconnect, dropout, fd, l1, l2, noise, none, rnndrop, variational"):
         assert line in proc.stdout
     [experiments] = [line for line in proc.stdout.splitlines() if line.startswith("experiment: ")]
     for name in ("fdrnn-jsb", "fdrnn-piano-midi", "rnn-do", "rnn-ff", "rnn-nbr", "zaremba-medium", "moon-emb-large",
                  "variational-untied-large", "ptb-none-medium", "sentiment-lstm-variational", "sentiment-gru-none",
-                 "storn-jsb", "storn-piano-midi"):
+                 "storn-jsb", "storn-piano-midi", "zaremba-small"):
         assert name in experiments.split(": ")[1].split(", ")
     assert "schema" not in proc.stdout
+    assert "rnnbench-reproduce 000-t1 --seeds 3" in proc.stdout
 
 
 @pytest.mark.slow
