@@ -308,10 +308,12 @@ class SearchConfig:
     draw from ``space`` (a dotted config key -> a list of choices, or {low, high, log, int}),
     seeds seed .. seed+n-1, grouped into populations by shape."""
 
-    name: str = "none"  # none | random
+    name: str = "none"  # none | random | tpe (optuna's TPE, rnnbench/population/tpe.py)
     n: int = 32
     seed: int = 0  # of the draws (the members' training seeds are seed .. seed+n-1 of the run)
     space: Dict[str, Any] = field(default_factory=dict)
+    per_round: int = 8  # tpe: configurations asked per round, trained as one population
+    startup: int = 8  # tpe: trials drawn at random before TPE models the results
 
 
 @dataclass

@@ -60,7 +60,7 @@ def test_help_lists_the_config_groups(tmp_path):
     assert proc.returncode == 0
     for line in ("dataset: jsb, musedata, nottingham, piano-midi, ptb, sentiment, synthetic", "model: gru, lstm, srnn, storn",
                  "optim: adadelta, adadelta-nesterov, adam, rmsprop-nesterov, sgd, sgd-zaremba",
-                 "train: debug, default, regression, word-lm", "search: none, open, random", "logger: csv, tensorboard",
+                 "train: debug, default, regression, word-lm", "search: none, open, random, tpe", "logger: csv, tensorboard",
                  "task: music, regression, word-lm",
                  "regulariser: dropconnect, dropout, fd, l1, l2, noise, none, rnndrop, variational"):
         assert line in proc.stdout

@@ -77,19 +77,25 @@ def _member(cfg, seed: int, overrides: dict):
     return member
 
 
+def search_space(cfg) -> dict:
+    """{dotted key: leaf} of ``search.space``, without the rates of sites the regulariser leaves
+    noise-free (they would change nothing)."""
+    noisy = {s for s in SITES if value_of(OmegaConf.select(cfg, f"regulariser.{s}.noise", default="none")) != "none"}
+    return {k: v for k, v in flatten_space(cfg.search.space).items()
+            if not (k.startswith("regulariser.") and k.endswith(".rate") and k.split(".")[1] not in noisy)}
+
+
 def expand(cfg) -> tuple[list, list[dict]]:
     """(member configs, their overrides) for ``cfg``'s population or random search."""
     if cfg.search.name == "random":
         if cfg.search.n < 1:
             raise ConfigError(f"search.n must be >= 1, got {cfg.search.n}")
         rng = random.Random(cfg.search.seed)
-        noisy = {s for s in SITES if value_of(OmegaConf.select(cfg, f"regulariser.{s}.noise", default="none")) != "none"}
-        space = {k: v for k, v in flatten_space(cfg.search.space).items()
-                 if not (k.startswith("regulariser.") and k.endswith(".rate") and k.split(".")[1] not in noisy)}
+        space = search_space(cfg)
         draws = [{k: _draw(v, rng) for k, v in space.items()} for _ in range(cfg.search.n)]
         return [_member(cfg, cfg.seed + i, d) for i, d in enumerate(draws)], draws
     if cfg.search.name != "none":
-        raise ConfigError(f"unknown search '{cfg.search.name}'; valid: none, random")
+        raise ConfigError(f"unknown search '{cfg.search.name}'; valid: none, random, tpe")
     if cfg.population.size < 1:
         raise ConfigError(f"population.size must be >= 1, got {cfg.population.size}")
     return [_member(cfg, cfg.seed + i, {}) for i in range(cfg.population.size)], [{}] * cfg.population.size
@@ -119,15 +125,13 @@ def groups(members: list, max_members: int) -> list[list[int]]:
     return [idx[k : k + max_members] for idx in by_key.values() for k in range(0, len(idx), max_members)]
 
 
-def run_population(cfg, run_dir: Path) -> list[dict]:
-    """Train every member of ``cfg``'s population or search; returns their results."""
+def train_groups(members: list, dirs: list[Path], max_members: int) -> tuple[list, list[dict]]:
+    """Train ``members`` as batched populations (grouped by group_key) into ``dirs``; a group that
+    fails writes failed results for its members and the others go on. Returns (results, per-group
+    summary)."""
     from rnnbench.population.train import train_population
 
-    start = time.perf_counter()
-    run_dir = Path(run_dir)
-    members, draws = expand(cfg)
-    dirs = [run_dir / "members" / f"{i:03d}" for i in range(len(members))]
-    plan = groups(members, cfg.population.max_members)
+    plan = groups(members, max_members)
     log.info("%d members in %d batched group(s): sizes %s", len(members), len(plan), [len(g) for g in plan])
     results: list = [None] * len(members)
     summary = []
@@ -145,9 +149,24 @@ def run_population(cfg, run_dir: Path) -> list[dict]:
             log.exception("group %d failed (the other groups go on)", k)
         for i, r in zip(idx, out):
             results[i] = r
-        summary.append({"group": k, "members": idx, "size": len(idx), "wall_s": time.perf_counter() - t0})
+        summary.append({"members": idx, "size": len(idx), "wall_s": time.perf_counter() - t0})
+    return results, summary
+
+
+def run_population(cfg, run_dir: Path) -> list[dict]:
+    """Train every member of ``cfg``'s population or search; returns their results."""
+    if cfg.search.name == "tpe":
+        from rnnbench.population.tpe import run_tpe
+
+        return run_tpe(cfg, Path(run_dir))
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    members, draws = expand(cfg)
+    dirs = [run_dir / "members" / f"{i:03d}" for i in range(len(members))]
+    results, summary = train_groups(members, dirs, cfg.population.max_members)
     write_json_atomic(run_dir / "population.json", {
-        "search": cfg.search.name, "n_members": len(members), "groups": summary, "wall_s": time.perf_counter() - start,
+        "search": cfg.search.name, "n_members": len(members), "wall_s": time.perf_counter() - start,
+        "groups": [{"group": k, **g} for k, g in enumerate(summary)],
         "members": [{"dir": str(d.relative_to(run_dir)), "overrides": o, "status": (r or {}).get("status"),
                      "valid_nll": (r or {}).get("valid_nll"), "test_nll": (r or {}).get("test_nll")}
                     for d, o, r in zip(dirs, draws, results)],

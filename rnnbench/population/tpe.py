@@ -1,0 +1,107 @@
+"""``search=tpe``: model search with optuna's TPE sampler (Bergstra et al. 2011) through its ask/tell
+API, trained as populations.
+
+Each round asks optuna for ``search.per_round`` configurations from ``search.space`` (the same space
+as ``search=random``: a list of choices is a categorical, ``{low, high, log, int}`` a float or an int),
+trains them as batched populations (rnnbench/population/search.py: train_groups) and tells optuna each
+member's validation NLL; a member that diverges or fails is told FAIL. Rounds go on until
+``search.n`` trials have completed. The study is stored in ``<run dir>/optuna.db`` (SQLite), so the
+same command on the same run folder continues an interrupted search: finished trials are kept, and a
+trial left running by the interruption is marked failed and asked again. Trial k trains in
+``members/<k>/`` with seed ``seed + k``, like a member of a random search.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from rnnbench.errors import ConfigError
+from rnnbench.results import write_json_atomic
+
+log = logging.getLogger("rnnbench")
+
+
+def suggest(trial, key: str, spec):
+    """One value of a search-space leaf, asked of an optuna trial."""
+    if isinstance(spec, (list, tuple)):
+        return trial.suggest_categorical(key, list(spec))
+    low, high = spec["low"], spec["high"]
+    log_scale = bool(spec.get("log", False))
+    if spec.get("int", False):
+        return trial.suggest_int(key, int(low), int(high), log=log_scale)
+    return trial.suggest_float(key, float(low), float(high), log=log_scale)
+
+
+def _plain(space: dict) -> dict:
+    from omegaconf import OmegaConf
+
+    return {k: OmegaConf.to_container(v) if OmegaConf.is_config(v) else v for k, v in space.items()}
+
+
+def open_study(path: Path, seed: int, startup: int):
+    try:
+        import optuna
+    except ImportError:
+        raise ConfigError('search=tpe needs optuna: pip install "rnnbench[search]"') from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
+    return optuna.create_study(study_name="rnnbench", storage=f"sqlite:///{path}", sampler=sampler,
+                               direction="minimize", load_if_exists=True)
+
+
+def tpe_search(study, space: dict, n: int, per_round: int, evaluate: Callable[[list[int], list[dict]], list[Optional[float]]]) -> None:
+    """Ask/tell rounds until ``n`` trials of ``study`` are complete. ``evaluate(numbers, draws)`` trains
+    the round's trials and returns each one's validation metric (None: failed or diverged)."""
+    from optuna.trial import TrialState
+
+    for t in study.get_trials(states=(TrialState.RUNNING,)):  # left running by an interrupted search
+        study.tell(t.number, state=TrialState.FAIL)
+    while True:
+        done = len(study.get_trials(states=(TrialState.COMPLETE,)))
+        if done >= n:
+            return
+        trials = [study.ask() for _ in range(min(per_round, n - done))]
+        draws = [{k: suggest(t, k, spec) for k, spec in space.items()} for t in trials]
+        for t, value in zip(trials, evaluate([t.number for t in trials], draws)):
+            if value is None or not math.isfinite(value):
+                study.tell(t, state=TrialState.FAIL)
+            else:
+                study.tell(t, value)
+
+
+def run_tpe(cfg, run_dir: Path) -> list[dict]:
+    """search=tpe for the music task: every completed trial's results."""
+    from rnnbench.population.search import _member, search_space, train_groups
+
+    if cfg.search.n < 1 or cfg.search.per_round < 1 or cfg.search.startup < 0:
+        raise ConfigError(f"search.n and search.per_round must be >= 1 and search.startup >= 0, got {cfg.search.n}, "
+                          f"{cfg.search.per_round}, {cfg.search.startup}")
+    start = time.perf_counter()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    space = _plain(search_space(cfg))
+    study = open_study(run_dir / "optuna.db", cfg.search.seed, cfg.search.startup)
+    results: dict[int, dict] = {}
+
+    def evaluate(numbers: list[int], draws: list[dict]) -> list[Optional[float]]:
+        members = [_member(cfg, cfg.seed + k, d) for k, d in zip(numbers, draws)]
+        dirs = [run_dir / "members" / f"{k:03d}" for k in numbers]
+        out, _ = train_groups(members, dirs, cfg.population.max_members)
+        values = []
+        for k, r in zip(numbers, out):
+            results[k] = r or {}
+            ok = r and r.get("status") == "ok" and isinstance(r.get("valid_nll"), (int, float))
+            values.append(r["valid_nll"] if ok else None)
+        log.info("tpe round: trials %s -> %s", numbers, [None if v is None else round(v, 4) for v in values])
+        return values
+
+    tpe_search(study, space, cfg.search.n, cfg.search.per_round, evaluate)
+    trials = study.get_trials()
+    write_json_atomic(run_dir / "population.json", {
+        "search": "tpe", "n_members": len(trials), "wall_s": time.perf_counter() - start, "study": "optuna.db",
+        "members": [{"dir": f"members/{t.number:03d}", "overrides": t.params, "state": t.state.name,
+                     "valid_nll": t.value} for t in trials],
+    })
+    return [results[t.number] for t in trials if t.number in results]

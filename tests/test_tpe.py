@@ -1,0 +1,66 @@
+"""search=tpe (rnnbench/population/tpe.py): optuna's ask/tell rounds trained as populations, a stored
+study that an interrupted search continues, and TPE doing better than random on a small problem."""
+import json
+import math
+import random
+import statistics
+
+import pytest
+
+from rnnbench.population.search import _draw, run_population
+from tests.conftest import compose_cfg
+
+optuna = pytest.importorskip("optuna")
+from rnnbench.population.tpe import open_study, tpe_search  # noqa: E402
+
+# a small synthetic search problem over the kinds of leaves search.space has (log-uniform, uniform, int)
+SPACE = {"optim.lr": {"low": 1e-5, "high": 0.1, "log": True}, "optim.momentum": {"low": 0.0, "high": 0.999},
+         "optim.decay": {"low": 0.1, "high": 0.99}, "model.init.var_in": {"low": 1e-4, "high": 1.5, "log": True},
+         "model.hidden": {"low": 100, "high": 600, "int": True}}
+
+
+def objective(d: dict) -> float:
+    return ((math.log10(d["optim.lr"]) + 3) ** 2 + 4 * (d["optim.momentum"] - 0.95) ** 2
+            + 2 * (d["optim.decay"] - 0.85) ** 2 + 0.5 * (math.log10(d["model.init.var_in"]) + 2) ** 2
+            + ((d["model.hidden"] - 400) / 200) ** 2)
+
+
+def test_tpe_beats_random_search_with_the_same_budget(tmp_path):
+    tpe, rnd = [], []
+    for seed in range(6):
+        study = open_study(tmp_path / f"s{seed}.db", seed, startup=8)
+        tpe_search(study, SPACE, n=40, per_round=8, evaluate=lambda numbers, draws: [objective(d) for d in draws])
+        assert len(study.trials) == 40
+        tpe.append(study.best_value)
+        rng = random.Random(seed)
+        rnd.append(min(objective({k: _draw(v, rng) for k, v in SPACE.items()}) for _ in range(40)))
+    assert all(t < r for t, r in zip(tpe, rnd)), (tpe, rnd)
+    assert statistics.fmean(tpe) < 0.5 * statistics.fmean(rnd)
+
+
+def _cfg(n: int):
+    return compose_cfg("dataset=synthetic", "train=debug", "model.hidden=8", "device=cpu", "train.progress=false",
+                       "regulariser=fd", "search=tpe", f"search.n={n}", "search.per_round=2", "search.startup=2",
+                       "search.space.model.hidden=[8]")
+
+
+@pytest.mark.slow
+def test_a_tpe_search_trains_rounds_and_continues_after_an_interruption(tmp_path):
+    results = run_population(_cfg(4), tmp_path)
+    assert len(results) == 4 and all(r["status"] == "ok" for r in results)
+    summary = json.loads((tmp_path / "population.json").read_text())
+    assert summary["search"] == "tpe" and [m["state"] for m in summary["members"]] == ["COMPLETE"] * 4
+    assert [m["valid_nll"] for m in summary["members"]] == pytest.approx([r["valid_nll"] for r in results])
+    first = {p: p.read_bytes() for p in tmp_path.glob("members/*/results.json")}
+    assert len(first) == 4
+    study = optuna.load_study(study_name="rnnbench", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    study.ask()  # a trial that an interruption left running
+    results = run_population(_cfg(6), tmp_path)  # the same folder, a larger budget: it continues
+    states = [t.state.name for t in optuna.load_study(study_name="rnnbench",
+                                                      storage=f"sqlite:///{tmp_path / 'optuna.db'}").trials]
+    assert states == ["COMPLETE"] * 4 + ["FAIL"] + ["COMPLETE"] * 2
+    assert all(p.read_bytes() == b for p, b in first.items())  # the finished trials are untouched
+    assert sorted(p.parent.name for p in tmp_path.glob("members/*/results.json")) == ["000", "001", "002", "003",
+                                                                                       "005", "006"]
+    seeds = {json.loads(p.read_text())["seed"] for p in tmp_path.glob("members/*/results.json")}
+    assert seeds == {0, 1, 2, 3, 5, 6}  # trial k trains with seed + k
