@@ -230,7 +230,10 @@ def render(table: Table, lines: list[dict], floor_lines: list[dict], search: boo
     out = ["| row | " + ("data set" if table.column_is_dataset else "size") + " | ours | published | gap | "
            "not ok | ended by | wall (s) | device | commit | source |",
            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for ln in lines:
+    ran = [ln for ln in lines if ln["n"] or ln["other"]]
+    if ran and len(ran) < len(lines):
+        head += f"Cells without runs are left out ({len(lines) - len(ran)}; `--report-only` before any run lists them).\n\n"
+    for ln in ran or lines:
         ours = "–" if ln["mean"] is None else f"{ln['mean']:.3f} ± {ln['std']:.3f} ({ln['n']})"
         gap = "–" if ln["gap"] is None else f"{ln['gap']:+.1f}%"
         other = ", ".join(ln["other"]) or ""
