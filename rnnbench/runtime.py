@@ -53,9 +53,12 @@ def git_commit() -> Optional[str]:
     results.json so that every number names the code that produced it; None for an installed copy."""
     here = Path(__file__).resolve().parent
     try:
+        # the package must be the repository's own files, not a copy installed below it (.venv/)
+        tracked = subprocess.run(["git", "-C", str(here), "ls-files", "--error-unmatch", "__init__.py"],
+                                 capture_output=True, text=True, timeout=10)
         head = subprocess.run(["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"], capture_output=True,
                               text=True, timeout=10)
-        if head.returncode != 0:
+        if tracked.returncode != 0 or head.returncode != 0:
             return None
         dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True, timeout=10)
