@@ -107,7 +107,11 @@ def _selected(folder: Path) -> Optional[dict]:
         v = r.get(r.get("selection_metric", "valid_nll"))
         return v if isinstance(v, (int, float)) and math.isfinite(v) and r.get("status") == "ok" else math.inf
     best = min(members, key=valid)
-    return {**best, "search_members": len(members)} if valid(best) < math.inf else (own or best)
+    search = _read(folder / "population.json") or {}
+    chosen = best if valid(best) < math.inf else (own or best)
+    # a search's time is the whole search's; a finished search has a population.json
+    return {**chosen, "search_members": len(members), "wall_s": search.get("wall_s", chosen.get("wall_s")),
+            "status": chosen.get("status") if search else "running"}
 
 
 def run_all(runs, dry_run: bool) -> None:
@@ -117,7 +121,7 @@ def run_all(runs, dry_run: bool) -> None:
         if dry_run:
             print(f"{head}: rnnbench {' '.join(args)} hydra.run.dir={folder}")
             continue
-        done = _read(folder / "results.json")
+        done = _selected(folder)
         if done and done.get("status") in FINISHED:
             print(f"{head}: finished before ({done.get('status')}), {folder}", flush=True)
             continue
