@@ -72,9 +72,11 @@ def run_job(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[float]:
     try:
         check_common(cfg)
         if cfg.search.name != "none" or cfg.population.size > 1:
-            from rnnbench.population.search import run_population
-
-            members = [r for r in run_population(cfg, run_dir) if r]
+            if cfg.search.name == "tpe":  # optuna's ask/tell rounds (rnnbench/population/tpe.py)
+                from rnnbench.population.tpe import run_tpe as run_members
+            else:  # seeds or a random search (rnnbench/population/search.py)
+                from rnnbench.population.search import run_population as run_members
+            members = [r for r in run_members(cfg, run_dir) if r]
             results = min(members, key=selection_value) if members else {}
         else:
             results = train(cfg, run_dir)

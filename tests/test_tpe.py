@@ -7,11 +7,11 @@ import statistics
 
 import pytest
 
-from rnnbench.population.search import _draw, run_population
+from rnnbench.population.search import _draw
 from tests.conftest import compose_cfg
 
 optuna = pytest.importorskip("optuna")
-from rnnbench.population.tpe import open_study, tpe_search  # noqa: E402
+from rnnbench.population.tpe import open_study, run_tpe, tpe_search  # noqa: E402
 
 # a small synthetic search problem over the kinds of leaves search.space has (log-uniform, uniform, int)
 SPACE = {"optim.lr": {"low": 1e-5, "high": 0.1, "log": True}, "optim.momentum": {"low": 0.0, "high": 0.999},
@@ -46,7 +46,7 @@ def _cfg(n: int):
 
 @pytest.mark.slow
 def test_a_tpe_search_trains_rounds_and_continues_after_an_interruption(tmp_path):
-    results = run_population(_cfg(4), tmp_path)
+    results = run_tpe(_cfg(4), tmp_path)
     assert len(results) == 4 and all(r["status"] == "ok" for r in results)
     summary = json.loads((tmp_path / "population.json").read_text())
     assert summary["search"] == "tpe" and [m["state"] for m in summary["members"]] == ["COMPLETE"] * 4
@@ -55,7 +55,7 @@ def test_a_tpe_search_trains_rounds_and_continues_after_an_interruption(tmp_path
     assert len(first) == 4
     study = optuna.load_study(study_name="rnnbench", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
     study.ask()  # a trial that an interruption left running
-    results = run_population(_cfg(6), tmp_path)  # the same folder, a larger budget: it continues
+    results = run_tpe(_cfg(6), tmp_path)  # the same folder, a larger budget: it continues
     states = [t.state.name for t in optuna.load_study(study_name="rnnbench",
                                                       storage=f"sqlite:///{tmp_path / 'optuna.db'}").trials]
     assert states == ["COMPLETE"] * 4 + ["FAIL"] + ["COMPLETE"] * 2

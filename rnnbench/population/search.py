@@ -63,7 +63,8 @@ def flatten_space(space, prefix: str = "") -> dict:
     return out
 
 
-def _member(cfg, seed: int, overrides: dict):
+def member_config(cfg, seed: int, overrides: dict):
+    """An ordinary single-run config: ``cfg`` with its seed and the drawn overrides set."""
     member = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))  # a deep copy, interpolations kept
     OmegaConf.set_struct(member, True)
     member.population.size = 1
@@ -93,12 +94,12 @@ def expand(cfg) -> tuple[list, list[dict]]:
         rng = random.Random(cfg.search.seed)
         space = search_space(cfg)
         draws = [{k: _draw(v, rng) for k, v in space.items()} for _ in range(cfg.search.n)]
-        return [_member(cfg, cfg.seed + i, d) for i, d in enumerate(draws)], draws
+        return [member_config(cfg, cfg.seed + i, d) for i, d in enumerate(draws)], draws
     if cfg.search.name != "none":
         raise ConfigError(f"unknown search '{cfg.search.name}'; valid: none, random, tpe")
     if cfg.population.size < 1:
         raise ConfigError(f"population.size must be >= 1, got {cfg.population.size}")
-    return [_member(cfg, cfg.seed + i, {}) for i in range(cfg.population.size)], [{}] * cfg.population.size
+    return [member_config(cfg, cfg.seed + i, {}) for i in range(cfg.population.size)], [{}] * cfg.population.size
 
 
 def group_key(member) -> str:
@@ -154,11 +155,8 @@ def train_groups(members: list, dirs: list[Path], max_members: int) -> tuple[lis
 
 
 def run_population(cfg, run_dir: Path) -> list[dict]:
-    """Train every member of ``cfg``'s population or search; returns their results."""
-    if cfg.search.name == "tpe":
-        from rnnbench.population.tpe import run_tpe
-
-        return run_tpe(cfg, Path(run_dir))
+    """Train every member of ``cfg``'s population or random search; returns their results
+    (search=tpe: rnnbench/population/tpe.py)."""
     start = time.perf_counter()
     run_dir = Path(run_dir)
     members, draws = expand(cfg)
