@@ -134,3 +134,16 @@ def test_hydra_argument_mistakes_are_one_line(tmp_path):
     proc = run_cli(["-m", "dataset=synthetic", "--cfg", "job"], tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith("rnnbench: error: Only one of --run, --multirun, --cfg")
+
+
+@pytest.mark.slow
+def test_a_search_split_by_its_draw_seed_runs_one_population_per_job(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli(["-m", "hydra/launcher=submitit_local", "dataset=synthetic", "train=debug", "model.hidden=8",
+                    "device=cpu", "regulariser=fd", "search=random", "search.n=2", "search.seed=0,1",
+                    "search.space.model.hidden=[8]", f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.parent.name for p in sweep.glob("*/population.json")) == ["0", "1"]  # a population per job
+    assert len(list(sweep.glob("*/members/*/results.json"))) == 4
+    report = run_cli([str(sweep), "--pick", "best-valid"], tmp_path, module="rnnbench.report.cli")
+    assert report.returncode == 0 and "(4)" in report.stdout  # selection over every member of every job
