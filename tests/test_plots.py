@@ -90,7 +90,22 @@ def test_published_bars_show_ours_the_paper_the_floors_and_what_failed(tmp_path)
 def test_report_plot_option_writes_every_figure(music, capsys):
     runs, _, out = music
     root = out.parent / "runs"
+
     assert report([str(root), "--plot", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == ["curves-jsb.pdf", "curves-jsb.png", "spectral-radius-jsb.pdf", "spectral-radius-jsb.png"]
     assert "4 figure files written" in capsys.readouterr().err
+
+
+def test_a_monte_carlo_row_draws_no_second_curve(music):
+    runs, _, out = music
+    root = out.parent / "runs"
+    r = json.loads((root / "fd0" / "results.json").read_text())
+    (root / "fd0" / "results.json").write_text(json.dumps({**r, "test_nll_mc": 8.5}))  # an MC row in the table
+    runs, _ = collect([root])
+    chosen = seed_groups(runs)
+    assert "fd (MC)" in set(chosen["regulariser"])
+    fig, _ = learning_curves(chosen, runs, "jsb", "test_nll", out)
+    assert sorted(line.get_label() for line in fig.axes[1].lines) == ["srnn / fd (2 seeds)", "srnn / none (1 seed)"]
+    fig, _ = spectral_radius(chosen, runs, "jsb", out)
+    assert len(fig.axes[0].lines) == 2

@@ -58,6 +58,12 @@ def _series(run_dirs: list[str], column: str) -> tuple[np.ndarray, np.ndarray, n
         return epochs, np.nanmean(stack, 0), np.nan_to_num(np.nanstd(stack, 0))
 
 
+def _with_curves(chosen: pd.DataFrame) -> pd.DataFrame:
+    """The table's cells that have a curve: a "(MC)" row is the same run evaluated by Monte Carlo,
+    whose curve is its deterministic row's."""
+    return chosen[~chosen["regulariser"].astype(str).str.endswith("(MC)")]
+
+
 def _save(fig, out: Path, stem: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{stem}.png", out / f"{stem}.pdf"]
@@ -73,6 +79,7 @@ def learning_curves(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, metr
     (train_col, train_label), (valid_col, valid_label), ylabel = PANELS[metric]
     ylabel = ylabel or "RMSE ([0, 1] rating scale)"
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
+    chosen = _with_curves(chosen)
     for row in chosen[(chosen["dataset"] == dataset) & (chosen["metric"] == metric)].itertuples():
         dirs = list(runs[(runs["dataset"] == dataset) & (runs["model"] == row.model) &
                          (runs["regulariser"] == row.regulariser) & (runs["group"] == row.group) &
@@ -101,6 +108,7 @@ def learning_curves(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, metr
 def spectral_radius(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, out: Path):
     """ρ(W_rec) per epoch of the sRNN configurations on ``dataset`` (000 Fig. 2)."""
     fig, ax = plt.subplots(figsize=(6, 4))
+    chosen = _with_curves(chosen)
     for row in chosen[(chosen["dataset"] == dataset) & (chosen["model"] == "srnn")].itertuples():
         dirs = list(runs[(runs["dataset"] == dataset) & (runs["model"] == row.model) &
                          (runs["regulariser"] == row.regulariser) & (runs["group"] == row.group) &
