@@ -1,7 +1,7 @@
 """Trivial reference models ("floors"), fitted on the training split only.
 
 A trained model that does not beat these has learnt nothing; rnnbench uses them as reference rows
-in the reproduction tables (rnnbench/reproduce.py) and as the line a run must stay below to count
+in the reproduction tables (rnnbench/reproduce/) and as the line a run must stay below to count
 as converging (the divergence rule, rnnbench/loop.py).
 
 - music, ``note_frequency``: p(x_t,i = 1) = the training frequency of note i, whatever came before
@@ -42,16 +42,37 @@ def _pairs(rolls: list[torch.Tensor], predict_first: bool) -> tuple[torch.Tensor
     return torch.cat(prev), torch.cat(cur)
 
 
+def _note_counts(rolls: list, predict_first: bool) -> tuple[torch.Tensor, int]:
+    """(D,) how often each note is on in the predicted frames, and how many frames are predicted."""
+    on, frames = None, 0
+    for roll in rolls:
+        roll = torch.as_tensor(roll)
+        predicted = roll if predict_first else roll[1:]  # the first frame is predicted from a zero input
+        counts = predicted.sum(0, dtype=torch.float64)
+        on = counts if on is None else on + counts
+        frames += len(predicted)
+    return on, frames
+
+
+def note_frequency_nll(train: list, split: list, predict_first: bool = False) -> float:
+    """NLL per predicted frame of ``split`` when each note is on with its training frequency: from
+    per-note counts, sum_i on_i log p_i + off_i log(1 - p_i), without building the frames (the
+    divergence rule's floor, computed at the start of every run)."""
+    train_on, train_frames = _note_counts(train, predict_first)
+    p = (train_on / train_frames).clamp(EPS, 1 - EPS)  # (D,) P(note on)
+    on, frames = _note_counts(split, predict_first)
+    return float(-(on * p.log() + (frames - on) * (1 - p).log()).sum() / frames)
+
+
 def music_floors(train: list, split: list, predict_first: bool = False) -> dict[str, float]:
     """NLL per predicted frame of ``split`` under the two music floors fitted on ``train``."""
     train_prev, train_cur = _pairs(train, predict_first)
     prev, cur = _pairs(split, predict_first)
-    freq = train_cur.mean(0)  # (D,) P(note on)
     on_after_on = (train_cur * train_prev).sum(0) / train_prev.sum(0).clamp_min(1)
     on_after_off = (train_cur * (1 - train_prev)).sum(0) / (1 - train_prev).sum(0).clamp_min(1)
     copy = prev * on_after_on + (1 - prev) * on_after_off  # (N, D)
     return {
-        "note_frequency": float(_bernoulli_nll(freq.expand_as(cur), cur).mean()),
+        "note_frequency": note_frequency_nll(train, split, predict_first),
         "copy_previous": float(_bernoulli_nll(copy, cur).mean()),
     }
 

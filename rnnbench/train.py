@@ -24,7 +24,7 @@ from rnnbench.metrics import evaluate, importance_nll, masked
 from rnnbench.models import STORN, build_model
 from rnnbench.models.fuse import fuse_cells
 from rnnbench.models.init import spectral_radius
-from rnnbench.floors import music_floors
+from rnnbench.floors import note_frequency_nll
 from rnnbench.loop import Divergence, epochs, results_header, stop_reason as stop_reason_after
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers import penalty
@@ -145,7 +145,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     rolls = load_rolls(cfg.dataset, cfg.data)
     splits = build_splits(rolls, cfg.dataset, device)
     # the trivial floor of the divergence rule: each note's training frequency, on the valid set
-    floor = music_floors(rolls["train"], rolls["valid"], cfg.dataset.predict_first)["note_frequency"]
+    floor = note_frequency_nll(rolls["train"], rolls["valid"], cfg.dataset.predict_first)
     model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser).to(device=device, dtype=dtype)
     if cfg.train.fuse:
         fuse_cells(model)

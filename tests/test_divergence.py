@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from rnnbench.floors import music_floors, train_mean_rmse, unigram_perplexity
+from rnnbench.floors import music_floors, note_frequency_nll, train_mean_rmse, unigram_perplexity
 from rnnbench.loop import Divergence
 from rnnbench.train import train
 
@@ -58,6 +58,11 @@ def test_music_floors_match_a_direct_computation():
     x = torch.cat([v[1:] for v in valid]).double()
     expected = float(-(x * p.log() + (1 - x) * (1 - p).log()).sum(1).mean())
     assert music_floors(train, valid)["note_frequency"] == pytest.approx(expected, rel=1e-12)
+    # predict_first: every frame is predicted, the first from a zero input
+    p1 = torch.cat(train).double().mean(0).clamp(1e-6, 1 - 1e-6)
+    x1 = torch.cat(valid).double()
+    expected1 = float(-(x1 * p1.log() + (1 - x1) * (1 - p1).log()).sum(1).mean())
+    assert note_frequency_nll(train, valid, predict_first=True) == pytest.approx(expected1, rel=1e-12)
     held = [torch.zeros(40, 88, dtype=torch.uint8)]
     held[0][:, 5] = 1  # one note held throughout: copying the previous frame is (almost) exact
     assert music_floors(held, held)["copy_previous"] < 1e-4

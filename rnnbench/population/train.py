@@ -20,7 +20,7 @@ from rnnbench.data.batches import Split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
-from rnnbench.floors import music_floors
+from rnnbench.floors import note_frequency_nll
 from rnnbench.loop import Divergence, results_header, stop_reason
 from rnnbench.metrics import NLL, masked, per_sequence_totals, summary
 from rnnbench.models import build_model
@@ -147,7 +147,7 @@ def train_population(members: list, run_dirs: list[Path]) -> list[dict]:
     dtype = dtype_of(first.train.precision)
     rolls = load_rolls(first.dataset, first.data)
     splits = build_splits(rolls, first.dataset, device)
-    floor = music_floors(rolls["train"], rolls["valid"], first.dataset.predict_first)["note_frequency"]
+    floor = note_frequency_nll(rolls["train"], rolls["valid"], first.dataset.predict_first)
     models = []
     for cfg in members:  # each member is initialised exactly as its single run
         seed_everything(cfg.seed)
