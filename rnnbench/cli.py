@@ -42,7 +42,7 @@ def _write_failed(cfg: DictConfig, run_dir: Path, error: str) -> None:
 
 def selection_value(results: dict) -> float:
     """The run's selection metric (valid NLL, valid perplexity, STORN's valid bound, sentiment's
-    test RMSE: ``results["selection_metric"]``), what a Hydra sweeper minimises; inf if there is none."""
+    training RMSE: ``results["selection_metric"]``), what a Hydra sweeper minimises; inf if there is none."""
     value = results.get(results.get("selection_metric", "valid_nll"))
     return float(value) if isinstance(value, (int, float)) else float("inf")
 

@@ -15,7 +15,7 @@ from typing import Optional
 import torch
 from omegaconf import DictConfig
 
-from rnnbench.config import PadMode, value_of
+from rnnbench.config import PadMode, check_common, value_of
 from rnnbench.data.batches import Split, make_split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
@@ -106,9 +106,9 @@ def _storn_results(model, splits: dict[str, Split], cfg, dtype, hold: bool, resu
 
 
 def check_run_config(cfg) -> None:
-    """What the schema cannot check about a music run."""
-    if cfg.eval.mc_samples < 0:
-        raise ConfigError(f"eval.mc_samples must be >= 0, got {cfg.eval.mc_samples}")
+    """What the schema cannot check about a music run: the rules of every task (config.check_common),
+    then the music ones."""
+    check_common(cfg)
     if cfg.model.name == "storn" and cfg.eval.mc_samples:
         raise ConfigError("eval.mc_samples does not apply to model=storn; its test NLL is importance-sampled "
                           "(eval.is_samples)")
