@@ -6,7 +6,6 @@ the sweep goes on with the next job.
 """
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rnnbench.config import check_common, register_configs
 from rnnbench.errors import RnnbenchError
-from rnnbench.results import write_json_atomic
+from rnnbench.results import FINISHED, read_results, write_json_atomic
 
 log = logging.getLogger("rnnbench")
 register_configs()
@@ -49,11 +48,8 @@ def selection_value(results: dict) -> float:
 
 def finished_run(run_dir: Path) -> Optional[dict]:
     """The results of a finished run in ``run_dir`` (status ok, diverged or failed), else None."""
-    try:
-        results = json.loads((run_dir / "results.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return results if isinstance(results, dict) and results.get("status") in ("ok", "diverged", "failed") else None
+    results = read_results(run_dir / "results.json")
+    return results if results is not None and results.get("status") in FINISHED else None
 
 
 def run_job(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[float]:

@@ -7,7 +7,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import torch
 
@@ -45,6 +45,18 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+FINISHED = ("ok", "diverged", "failed")  # the statuses of a run that has ended (results.json)
+
+
+def read_results(path: Path) -> Optional[dict]:
+    """A results.json (or population.json) as a dict; None if it is missing, unreadable or not an object."""
+    try:
+        obj = json.loads(Path(path).read_text())
+    except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
+        return None
+    return obj if isinstance(obj, dict) else None
 
 
 def write_text_atomic(path: Path, text: str) -> None:

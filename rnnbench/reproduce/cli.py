@@ -13,7 +13,6 @@ validation only: a search contributes the member with the best validation metric
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -24,9 +23,7 @@ from pathlib import Path
 from typing import Optional
 
 from rnnbench.reproduce.tables import TABLES, Row, Table
-from rnnbench.results import write_text_atomic
-
-FINISHED = ("ok", "diverged", "failed")
+from rnnbench.results import FINISHED, read_results, write_text_atomic
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -88,26 +85,18 @@ def plan(table: Table, rows: list[Row], columns: list[str], seeds: int, search: 
     return runs
 
 
-def _read(path: Path) -> Optional[dict]:
-    try:
-        r = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return r if isinstance(r, dict) else None
-
-
 def _selected(folder: Path) -> Optional[dict]:
     """The results of a run folder: the run itself, or for a search the member with the best
     validation metric among those that ended ok (selection by validation only)."""
-    own = _read(folder / "results.json")
-    members = [r for r in (_read(p) for p in sorted(folder.glob("members/*/results.json"))) if r]
+    own = read_results(folder / "results.json")
+    members = [r for r in (read_results(p) for p in sorted(folder.glob("members/*/results.json"))) if r]
     if not members:
         return own
     def valid(r):
         v = r.get(r.get("selection_metric", "valid_nll"))
         return v if isinstance(v, (int, float)) and math.isfinite(v) and r.get("status") == "ok" else math.inf
     best = min(members, key=valid)
-    search = _read(folder / "population.json") or {}
+    search = read_results(folder / "population.json") or {}
     chosen = best if valid(best) < math.inf else (own or best)
     # a search's time is the whole search's; a finished search has a population.json
     return {**chosen, "search_members": len(members), "wall_s": search.get("wall_s", chosen.get("wall_s")),
