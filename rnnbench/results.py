@@ -94,6 +94,24 @@ class MetricsLog:
             csv.writer(f).writerow([row.get(k, "") for k in self.fields])
 
 
+def _number(cell: str) -> float:
+    try:
+        return float(cell)
+    except (TypeError, ValueError):  # an empty cell (no value that epoch)
+        return float("nan")
+
+
+def read_metrics(run_dir: Path) -> dict[str, list[float]]:
+    """A run's metrics.csv as {column: values}, epochs in order; a cell without a number is NaN; {} if
+    the file is missing or unreadable."""
+    try:
+        with open(Path(run_dir) / "metrics.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}
+    return {key: [_number(r.get(key)) for r in rows] for key in (rows[0] if rows else {})}
+
+
 class TensorBoardLog(MetricsLog):
     """metrics.csv plus a TensorBoard event file in ``<run dir>/tensorboard/``: every numeric column
     as a scalar per epoch, and the flattened config as hparams (logger=tensorboard)."""

@@ -11,7 +11,6 @@ what is drawn.
 """
 from __future__ import annotations
 
-import csv
 import warnings
 from pathlib import Path
 
@@ -21,6 +20,8 @@ matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from rnnbench.results import read_metrics  # noqa: E402
 
 # per test metric: (training column, its label), (validation column, its label), y-axis label
 PANELS = {
@@ -32,15 +33,7 @@ PANELS = {
 
 def _read_metrics(run_dir: str) -> dict[str, np.ndarray]:
     """metrics.csv as {column: float array}, epochs in order; empty cells are NaN."""
-    try:
-        with open(Path(run_dir) / "metrics.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError:
-        return {}
-    out = {}
-    for key in (rows[0] if rows else {}):
-        out[key] = np.array([float(r[key]) if r.get(key) not in (None, "") else np.nan for r in rows])
-    return out
+    return {key: np.array(values) for key, values in read_metrics(Path(run_dir)).items()}
 
 
 def _series(run_dirs: list[str], column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

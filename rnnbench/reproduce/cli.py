@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Optional
 
 from rnnbench.reproduce.tables import TABLES, Row, Table
-from rnnbench.results import FINISHED, read_results, write_text_atomic
+from rnnbench.results import FINISHED, read_metrics, read_results, write_text_atomic
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,6 +61,11 @@ def _pick(names: Optional[str], valid: list[str], what: str) -> list[str]:
     return chosen
 
 
+def cell_dir(out: Path, table: Table, row: Row, col: str, search: bool) -> Path:
+    """The folder of one cell's seed runs: OUT/<table>/<row>[-search]/<column>/."""
+    return out / table.name / (row.folder + ("-search" if search else "")) / col
+
+
 def plan(table: Table, rows: list[Row], columns: list[str], seeds: int, search: bool, out: Path,
          max_seconds: Optional[float], extra: list[str]) -> list[tuple[Row, str, int, Path, list[str]]]:
     """(row, column, seed, run folder, rnnbench overrides) of every run to make. Rows that only read
@@ -77,7 +82,7 @@ def plan(table: Table, rows: list[Row], columns: list[str], seeds: int, search: 
             if not search and table.column_is_dataset and col not in row.published and row.published:
                 continue  # the paper has no number here (002 Table 6 on two sets only)
             for seed in range(seeds):
-                folder = out / table.name / (row.folder + ("-search" if search else "")) / col / f"seed-{seed}"
+                folder = cell_dir(out, table, row, col, search) / f"seed-{seed}"
                 args = [o.replace("{col}", col) for o in template] + [f"seed={seed}", "train.progress=false"]
                 if max_seconds is not None:
                     args.append(f"train.max_seconds={max_seconds}")
@@ -150,8 +155,7 @@ def summarise(table: Table, search: bool, out: Path) -> list[dict]:
             if table.column_is_dataset and row.published and col not in row.published:
                 continue
             values, wall, other, devices, commits, ended = [], 0.0, [], set(), set(), []
-            base = out / table.name / (row.folder + ("-search" if search else "")) / col
-            for folder in sorted(base.glob("seed-*")):
+            for folder in sorted(cell_dir(out, table, row, col, search).glob("seed-*")):
                 r = _selected(folder)
                 if r is None:
                     continue
@@ -183,24 +187,19 @@ def floors(table: Table, columns: list[str]) -> list[dict]:
     return table_floors(table, columns)
 
 
-def curves(table: Table, search: bool, out: Path, every: int = 1) -> str:
+def curves(table: Table, search: bool, out: Path) -> str:
     """For tasks that log the test metric every epoch (sentiment: 003 §5.2 shows curves, not a
     table): one row per epoch, one column per run (row / column / seed), from metrics.csv."""
-    import csv
-
     metric = table.metric
     series = {}
     for row in table.rows:
         if row.run is not None:
             continue
         for col in table.columns:
-            base = out / table.name / (row.folder + ("-search" if search else "")) / col
-            for folder in sorted(base.glob("seed-*")):
-                try:
-                    with open(folder / "metrics.csv", newline="") as f:
-                        values = {int(r["epoch"]): float(r[metric]) for r in csv.DictReader(f) if r.get(metric)}
-                except (OSError, KeyError, ValueError):
-                    continue
+            for folder in sorted(cell_dir(out, table, row, col, search).glob("seed-*")):
+                m = read_metrics(folder)
+                values = {int(e): v for e, v in zip(m.get("epoch", []), m.get(metric, []))
+                          if not (math.isnan(e) or math.isnan(v))}
                 if values:
                     label = row.name + ("" if len(table.columns) == 1 else f" / {col}") + f" / {folder.name}"
                     series[label] = values
@@ -210,8 +209,6 @@ def curves(table: Table, search: bool, out: Path, every: int = 1) -> str:
     lines = [f"\n### {metric} per epoch\n", "| epoch | " + " | ".join(series) + " |",
              "| --- |" + " --- |" * len(series)]
     for e in epochs:
-        if e % every and e != epochs[-1]:
-            continue
         lines.append(f"| {e} | " + " | ".join(f"{v[e]:.4f}" if e in v else "" for v in series.values()) + " |")
     return "\n".join(lines) + "\n"
 
