@@ -1,7 +1,6 @@
 """Word-level language modelling on a tiny PTB-shaped corpus (a scratch data root)."""
 import json
 import math
-import random
 
 import pytest
 import torch
@@ -11,28 +10,13 @@ from rnnbench.lm import evaluate_lm, train_lm
 from rnnbench.models import build_word_lm
 from rnnbench.errors import ConfigError
 from tests.conftest import compose_cfg, run_cli
+from tests.datafiles import WORDS, write_tiny_ptb
 
-WORDS = "the a cat dog sat ran on under mat log <unk> quickly".split()
 
 
 @pytest.fixture
 def tiny_ptb(tmp_path):
-    """A data root with ptb/ptb.{train,valid,test}.txt in Mikolov's format (' w1 ... wn \\n')."""
-    rng = random.Random(0)
-    root = tmp_path / "data"
-    (root / "ptb").mkdir(parents=True)
-    for split, lines in (("train", 300), ("valid", 40), ("test", 40)):
-        # a small grammar: det noun verb [prep det noun] [adverb], so the next word is predictable
-        def sentence():
-            words = [rng.choice("the a".split()), rng.choice("cat dog".split()), rng.choice("sat ran".split())]
-            if rng.random() < 0.7:
-                words += [rng.choice("on under".split()), "the", rng.choice("mat log".split())]
-            return words + (["quickly"] if rng.random() < 0.3 else [])
-        text = "".join(" " + " ".join(sentence()) + " \n" for _ in range(lines))
-        if split == "train":
-            text += " " + " ".join(WORDS) + " \n"  # every word type occurs in train
-        (root / "ptb" / f"ptb.{split}.txt").write_text(text)
-    return root
+    return write_tiny_ptb(tmp_path / "data")
 
 
 def _cfg(root, *overrides):

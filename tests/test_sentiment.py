@@ -10,6 +10,7 @@ import torch
 
 from rnnbench.data.sentiment import CRITICS, load_sentiment, prepare, word_index, words
 from tests.conftest import run_cli
+from tests.datafiles import write_tiny_scale
 
 
 def test_words_and_index_follow_keras_tokenizer_with_no_filters():
@@ -55,16 +56,7 @@ def test_real_scale_data_segments():
 
 @pytest.fixture
 def tiny_scale(tmp_path):
-    rng = random.Random(0)
-    root = tmp_path / "data"
-    vocab = "good bad great awful film plot acting dull fine".split()
-    for critic in CRITICS:
-        d = root / "sentiment" / "scaledata" / critic
-        d.mkdir(parents=True)
-        reviews = [" ".join(rng.choice(vocab) for _ in range(rng.randint(5, 30))) for _ in range(12)]
-        (d / f"subj.{critic}").write_text("".join(r + "\n" for r in reviews))
-        (d / f"rating.{critic}").write_text("".join(f"{rng.random():.2f}\n" for _ in reviews))
-    return root
+    return write_tiny_scale(tmp_path / "data")
 
 
 @pytest.mark.slow

@@ -1,0 +1,84 @@
+"""The numbers of each task on a fixed seed, recorded before the training loops became one engine
+(issue 12) and compared after it by tests/test_engine.py::test_numbers_equal_the_recorded_reference.
+
+    python -m tests.engine_reference record   # rewrites tests/data/engine_reference.json
+
+Every case runs in float64 on the CPU; what is compared is every number of results.json and every
+row of metrics.csv except wall-clock fields, and the sum of |w| of each tensor of best.pt.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from tests.conftest import compose_cfg
+from tests.datafiles import write_tiny_ptb, write_tiny_scale
+
+REFERENCE = Path(__file__).parent / "data" / "engine_reference.json"
+COMMON = ("device=cpu", "train.progress=false", "train.precision=float64", "data.download=false", "data.verify=false")
+SYNTH = ("dataset=synthetic", "train=debug", "model.hidden=16", "train.max_epochs=3", "train.patience=3")
+CASES = {
+    "music-srnn-fd": (None, SYNTH + ("regulariser=fd", "eval.mc_samples=2")),
+    "music-lstm-variational-hold": (None, SYNTH + ("model=lstm", "regulariser=variational", "dataset.pad=hold")),
+    "music-storn": (None, SYNTH + ("model=storn", "model.hidden=8", "eval.is_samples=3", "train.max_epochs=2")),
+    "music-population-random": (None, SYNTH + ("model.hidden=8", "search=random", "search.n=3",
+                                               "search.space.model.hidden=[8]", "regulariser=fd")),
+    "ptb-lstm-variational": (write_tiny_ptb, ("dataset=ptb", "model.hidden=16", "optim=adam", "optim.lr=0.01",
+                                              "train.max_epochs=3", "dataset.batch=4", "dataset.bptt=7",
+                                              "regulariser=variational", "eval.mc_samples=2")),
+    "sentiment-gru-variational": (write_tiny_scale, ("dataset=sentiment", "model=gru", "model.hidden=8",
+                                                     "model.embedding=8", "train=debug", "train.max_epochs=3",
+                                                     "dataset.batch=8", "dataset.segment=10",
+                                                     "regulariser=variational", "eval.mc_samples=3")),
+}
+# what differs between two identical runs: clocks, paths, the checkout, the config's new keys
+UNSTABLE = {"wall_s", "train_s", "seconds_per_epoch", "words_per_s", "started", "commit", "config", "rnnbench_version",
+            "torch_version", "device", "time", "epoch_s", "resumed"}
+
+
+def _numbers(run_dir: Path) -> dict:
+    res = json.loads((run_dir / "results.json").read_text())
+    with open(run_dir / "metrics.csv", newline="") as f:
+        rows = [{k: v for k, v in r.items() if k not in UNSTABLE} for r in csv.DictReader(f)]
+    out = {"results": {k: v for k, v in res.items() if k not in UNSTABLE}, "metrics": rows}
+    if (run_dir / "best.pt").exists():
+        state = torch.load(run_dir / "best.pt", weights_only=True)
+        out["best_abs_sum"] = {k: float(v.double().abs().sum()) for k, v in sorted(state.items())}
+    return out
+
+
+def run_case(name: str, workdir: Path) -> dict:
+    """{run folder (relative): its numbers} for one case, trained by the CLI's own entry point."""
+    from rnnbench.cli import run_job
+
+    write_data, overrides = CASES[name]
+    root = workdir / "data"
+    root.mkdir(parents=True, exist_ok=True)
+    if write_data is not None:
+        write_data(root)
+    cfg = compose_cfg(*COMMON, f"data.root={root}", *overrides)
+    run_dir = workdir / "run"
+    run_job(cfg, run_dir, multirun=False)
+    dirs = sorted(p.parent for p in run_dir.rglob("results.json"))
+    return {str(d.relative_to(run_dir)): _numbers(d) for d in dirs}
+
+
+def record() -> None:
+    from rnnbench.runtime import git_commit
+
+    out = {"recorded_at_commit": git_commit(), "torch": torch.__version__, "cases": {}}
+    for name in CASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            out["cases"][name] = run_case(name, Path(tmp))
+            print(name, "done", file=sys.stderr)
+    REFERENCE.parent.mkdir(parents=True, exist_ok=True)
+    REFERENCE.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["record"]:
+    record()
