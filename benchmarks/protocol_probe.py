@@ -28,7 +28,7 @@ from rnnbench.metrics import evaluate, masked
 from rnnbench.models import build_model
 from rnnbench.optim import build_optimizer
 from rnnbench.runtime import seed_everything
-from rnnbench.train import build_splits
+from rnnbench.tasks.music import build_splits
 
 REDUCTIONS = {"mean": lambda s, n, b: s / n, "notemean": lambda s, n, b: s / n / N_NOTES,
               "seqsum": lambda s, n, b: s / b, "sum": lambda s, n, b: s}

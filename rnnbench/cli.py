@@ -21,13 +21,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from rnnbench.config import check_common, register_configs
 from rnnbench.errors import RnnbenchError
-from rnnbench.results import FINISHED, read_results, write_json_atomic
+from rnnbench.engine.results import FINISHED, read_results, write_json_atomic
 
 log = logging.getLogger("rnnbench")
 register_configs()
 
 
 def _write_failed(cfg: DictConfig, run_dir: Path, error: str) -> None:
+    """results.json with status failed, unless the folder holds a checkpoint: a run that can still
+    resume (e.g. once the setting that made it fail is put back) is not marked finished."""
+    if (run_dir / "checkpoint.pt").exists():
+        return
+
     def get(key):
         return OmegaConf.select(cfg, key, default=None)
 
@@ -54,7 +59,8 @@ def finished_run(run_dir: Path) -> Optional[dict]:
 
 def run_job(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[float]:
     """Train; return the run's selection metric (what a Hydra sweeper minimises). A folder that holds
-    a finished run is never written into: a single run stops with an error, a sweep skips the job."""
+    a finished run is never written into: a single run stops with an error, a sweep skips the job; a
+    folder that holds a killed run's checkpoint resumes it (rnnbench/engine/fit.py)."""
     done = finished_run(run_dir)
     if done is not None:
         if multirun:

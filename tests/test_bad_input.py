@@ -10,7 +10,7 @@ import torch
 from rnnbench.config import check_common
 from rnnbench.data.fetch import data_root
 from rnnbench.errors import ConfigError, DataError, RnnbenchError
-from rnnbench.sample import load_run
+from rnnbench.tools.sample import load_run
 from rnnbench.train import train
 from tests.conftest import compose_cfg, run_cli
 
@@ -80,7 +80,7 @@ def test_broken_checkpoints_are_named_not_loaded(run_dir):
 
 
 def test_eval_refuses_bad_sample_counts(run_dir, capsys, monkeypatch):
-    from rnnbench.evaluate import entry
+    from rnnbench.tools.evaluate import entry
 
     for args, message in [(["--mc-samples", "-1"], "--mc-samples must be >= 0 (0: deterministic), got -1"),
                           (["--is-samples", "10,x"], "--is-samples takes comma-separated whole numbers"),
@@ -108,7 +108,7 @@ def test_an_output_folder_that_cannot_be_written(tmp_path):
 
 
 def test_the_report_names_results_without_a_status(tmp_path, capsys):
-    from rnnbench.report.cli import main as report
+    from rnnbench.tools.report.cli import main as report
 
     for name, body in [("good", {"status": "ok", "dataset": "jsb", "model": "srnn", "regulariser": "none",
                                  "valid_nll": 8.7, "test_nll": 8.6}),

@@ -92,7 +92,7 @@ def test_random_search_from_the_command_line_writes_every_member(tmp_path):
     assert all(json.loads(p.read_text())["status"] == "ok" for p in paths)
     [summary] = tmp_path.glob("outputs/**/population.json")
     assert json.loads(summary.read_text())["n_members"] == 3
-    report = run_cli([str(tmp_path / "outputs"), "--pick", "best-valid"], tmp_path, module="rnnbench.report.cli")
+    report = run_cli([str(tmp_path / "outputs"), "--pick", "best-valid"], tmp_path, module="rnnbench.tools.report.cli")
     assert report.returncode == 0 and "(3)" in report.stdout  # the search's selection counts the members as runs
 
 
@@ -117,7 +117,7 @@ def test_a_multirun_through_submitit_runs_each_job_in_its_own_process(tmp_path):
     assert [r["seed"] for r in results] == [0, 1] and all(r["status"] == "ok" for r in results)
     jobs = [d for d in (sweep / ".submitit").iterdir() if list(d.glob("*_result.pkl"))]
     assert len(jobs) == 2  # one submitit job (one process) per run
-    report = run_cli([str(sweep)], tmp_path, module="rnnbench.report.cli")
+    report = run_cli([str(sweep)], tmp_path, module="rnnbench.tools.report.cli")
     assert report.returncode == 0 and "(2)" in report.stdout  # the two seeds, pooled
 
 
@@ -145,5 +145,5 @@ def test_a_search_split_by_its_draw_seed_runs_one_population_per_job(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.parent.name for p in sweep.glob("*/population.json")) == ["0", "1"]  # a population per job
     assert len(list(sweep.glob("*/members/*/results.json"))) == 4
-    report = run_cli([str(sweep), "--pick", "best-valid"], tmp_path, module="rnnbench.report.cli")
+    report = run_cli([str(sweep), "--pick", "best-valid"], tmp_path, module="rnnbench.tools.report.cli")
     assert report.returncode == 0 and "(4)" in report.stdout  # selection over every member of every job

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rnnbench.floors import music_floors, note_frequency_nll, train_mean_rmse, unigram_perplexity
-from rnnbench.loop import Divergence
+from rnnbench.engine.loop import Divergence
 from rnnbench.train import train
 
 

@@ -34,15 +34,15 @@ def test_the_wheel_runs_where_the_checkout_cannot_be_seen(tmp_path):
         return subprocess.run([sys.executable, "-S", *args], cwd=work, env=env, capture_output=True, text=True,
                               timeout=300)
 
-    where = run("-c", "import rnnbench, rnnbench.regularisers, rnnbench.reproduce; print(rnnbench.__file__)")
+    where = run("-c", "import rnnbench, rnnbench.regularisers, rnnbench.tools.reproduce; print(rnnbench.__file__)")
     assert where.returncode == 0, where.stderr
     assert where.stdout.startswith(str(target)), where.stdout  # the installed copy, not the checkout
     trained = run("-m", "rnnbench", "dataset=synthetic", "train=debug", "model.hidden=8", "regulariser=fd")
     assert trained.returncode == 0, trained.stderr
     assert len(list(work.glob("outputs/runs/*/*/results.json"))) == 1
-    report = run("-m", "rnnbench.report.cli")
+    report = run("-m", "rnnbench.tools.report.cli")
     assert report.returncode == 0 and "srnn / fd" in report.stdout
-    dry = run("-m", "rnnbench.reproduce.cli", "zaremba-small", "--dry-run")
+    dry = run("-m", "rnnbench.tools.reproduce.cli", "zaremba-small", "--dry-run")
     assert dry.returncode == 0 and "experiment=zaremba-small" in dry.stdout
 
 def test_every_subpackage_is_shipped():

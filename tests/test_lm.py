@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from rnnbench.data.ptb import load_ptb
-from rnnbench.lm import evaluate_lm, train_lm
+from rnnbench.tasks.word_lm import evaluate_lm
+from rnnbench.train import train as train_lm
 from rnnbench.models import build_word_lm
 from rnnbench.errors import ConfigError
 from tests.conftest import compose_cfg, run_cli

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 
-from rnnbench.report.cli import main as report
-from rnnbench.report.plots import learning_curves, plot_runs, published_bars, spectral_radius
-from rnnbench.report.table import collect, seed_groups
+from rnnbench.tools.report.cli import main as report
+from rnnbench.tools.report.plots import learning_curves, plot_runs, published_bars, spectral_radius
+from rnnbench.tools.report.table import collect, seed_groups
 
 
 def _run(root, name, reg, seed, valid, train, rho=None, dataset="jsb", metric="nll"):

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from rnnbench.report.cli import main
-from rnnbench.report.table import best_runs, collect, pivot, render, seed_groups
+from rnnbench.tools.report.cli import main
+from rnnbench.tools.report.table import best_runs, collect, pivot, render, seed_groups
 
 
 def _fake_run(root, name, dataset, valid, test, model="srnn", reg="none", status="ok", config=None):

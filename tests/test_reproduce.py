@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from rnnbench.reproduce import cli
-from rnnbench.reproduce.tables import TABLES, Row, Table
+from rnnbench.tools.reproduce import cli
+from rnnbench.tools.reproduce.tables import TABLES, Row, Table
 from tests.conftest import compose_cfg
 
 SEED_TABLES = ["000-t1", "001-t1", "002-t6", "002-t13", "003-t1", "003-sentiment", "zaremba-small"]

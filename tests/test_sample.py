@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from rnnbench.export import midi_bytes, midi_to_roll, roll_to_midi, roll_to_png
+from rnnbench.tools.export import midi_bytes, midi_to_roll, roll_to_midi, roll_to_png
 from rnnbench.models import build_model
-from rnnbench.sample import generate
+from rnnbench.tools.sample import generate
 from rnnbench.train import train
 from tests.conftest import REPO, compose_cfg, run_cli
 
@@ -54,7 +54,7 @@ def test_sample_command_writes_midi_and_png(quick_cfg, tmp_path):
     train(quick_cfg("model=storn", "model.storn.latent=2", "train.max_epochs=1", "eval.is_samples=2"), run)
     out = tmp_path / "samples"
     proc = run_cli([str(run), "-n", "2", "--frames", "6", "--primer", "4", "-o", str(out)], REPO,
-                   {"RNNBENCH_DATA": str(tmp_path / "data")}, module="rnnbench.sample")
+                   {"RNNBENCH_DATA": str(tmp_path / "data")}, module="rnnbench.tools.sample")
     assert proc.returncode == 0, proc.stderr
     meta = json.loads((out / "samples.json").read_text())
     assert meta["primer_frames"] == 4 and [s["frames"] for s in meta["samples"]] == [10, 10]
@@ -66,12 +66,12 @@ def test_sample_command_writes_midi_and_png(quick_cfg, tmp_path):
     assert Image.open(io.BytesIO(roll_to_png(roll, 4))).mode == "L"
     # rnnbench-eval: the importance-sampled NLL at two K, never above the bound from the same draws
     proc = run_cli([str(run), "--is-samples", "2,8"], REPO, {"RNNBENCH_DATA": str(tmp_path / "data")},
-                   module="rnnbench.evaluate")
+                   module="rnnbench.tools.evaluate")
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r["is_samples"] for r in lines] == [2, 8] and all(r["nll"] <= r["elbo"] for r in lines)
 
 
 def test_sample_command_errors_are_one_line(tmp_path):
-    proc = run_cli([str(tmp_path)], REPO, module="rnnbench.sample")
+    proc = run_cli([str(tmp_path)], REPO, module="rnnbench.tools.sample")
     assert proc.returncode == 2 and "no results.json" in proc.stderr and "Traceback" not in proc.stderr

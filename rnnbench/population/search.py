@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 from rnnbench.config import value_of
 from rnnbench.errors import ConfigError, RnnbenchError
 from rnnbench.regularisers.spec import SITES
-from rnnbench.results import write_json_atomic
+from rnnbench.engine.results import FINISHED, read_results, write_json_atomic
 
 log = logging.getLogger("rnnbench")
 
@@ -128,8 +128,9 @@ def groups(members: list, max_members: int) -> list[list[int]]:
 
 def train_groups(members: list, dirs: list[Path], max_members: int) -> tuple[list, list[dict]]:
     """Train ``members`` as batched populations (grouped by group_key) into ``dirs``; a group that
-    fails writes failed results for its members and the others go on. Returns (results, per-group
-    summary)."""
+    fails writes failed results for its members and the others go on; a group whose members are all
+    finished is skipped and a killed one resumes from its checkpoint, so the same command continues an
+    interrupted search. Returns (results, per-group summary)."""
     from rnnbench.population.train import train_population
 
     plan = groups(members, max_members)
@@ -138,6 +139,13 @@ def train_groups(members: list, dirs: list[Path], max_members: int) -> tuple[lis
     summary = []
     for k, idx in enumerate(plan):
         t0 = time.perf_counter()
+        done = [read_results(dirs[i] / "results.json") for i in idx]
+        if all(r is not None and r.get("status") in FINISHED for r in done):  # a re-run of the search skips it
+            log.info("group %d: its %d members are finished; skipped", k, len(idx))
+            for i, r in zip(idx, done):
+                results[i] = r
+            summary.append({"members": idx, "size": len(idx), "wall_s": 0.0, "skipped": True})
+            continue
         try:
             out = train_population([members[i] for i in idx], [dirs[i] for i in idx])
         except RnnbenchError as e:

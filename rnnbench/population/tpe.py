@@ -6,8 +6,9 @@ as ``search=random``: a list of choices is a categorical, ``{low, high, log, int
 trains them as batched populations (rnnbench/population/search.py: train_groups) and tells optuna each
 member's validation NLL; a member that diverges or fails is told FAIL. Rounds go on until
 ``search.n`` trials have completed. The study is stored in ``<run dir>/optuna.db`` (SQLite), so the
-same command on the same run folder continues an interrupted search: finished trials are kept, and a
-trial left running by the interruption is marked failed and asked again. Trial k trains in
+same command on the same run folder continues an interrupted search: finished trials are kept, and the
+round the interruption left running is trained again with its drawn values, resuming its population
+from its checkpoint (rnnbench/engine/checkpoint.py). Trial k trains in
 ``members/<k>/`` with seed ``seed + k``, like a member of a random search.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from rnnbench.errors import ConfigError
-from rnnbench.results import write_json_atomic
+from rnnbench.engine.results import write_json_atomic
 
 log = logging.getLogger("rnnbench")
 
@@ -57,15 +58,21 @@ def tpe_search(study, space: dict, n: int, per_round: int, evaluate: Callable[[l
     the round's trials and returns each one's validation metric (None: failed or diverged)."""
     from optuna.trial import TrialState
 
-    for t in study.get_trials(states=(TrialState.RUNNING,)):  # left running by an interrupted search
-        study.tell(t.number, state=TrialState.FAIL)
+    # the round an interrupted search left running: the same trials again (their populations resume)
+    running = [t for t in study.get_trials(states=(TrialState.RUNNING,)) if set(t.params) == set(space)]
+    for t in study.get_trials(states=(TrialState.RUNNING,)):
+        if t not in running:  # interrupted before all its values were drawn
+            study.tell(t.number, state=TrialState.FAIL)
     while True:
         done = len(study.get_trials(states=(TrialState.COMPLETE,)))
-        if done >= n:
+        if done >= n and not running:
             return
-        trials = [study.ask() for _ in range(min(per_round, n - done))]
-        draws = [{k: suggest(t, k, spec) for k, spec in space.items()} for t in trials]
-        for t, value in zip(trials, evaluate([t.number for t in trials], draws)):
+        if running:
+            numbers, draws, running = [t.number for t in running], [dict(t.params) for t in running], []
+        else:
+            trials = [study.ask() for _ in range(min(per_round, n - done))]
+            numbers, draws = [t.number for t in trials], [{k: suggest(t, k, spec) for k, spec in space.items()} for t in trials]
+        for t, value in zip(numbers, evaluate(numbers, draws)):
             if value is None or not math.isfinite(value):
                 study.tell(t, state=TrialState.FAIL)
             else:

@@ -1,11 +1,11 @@
-"""The music training loop of rnnbench/train.py for a population: every member keeps its own
+"""The music task of rnnbench/tasks/music.py for a population, on the engine's loop: every member keeps its own
 batch order, optimiser state and step rates, gradient clipping, early stopping, best state,
 metrics.csv and results.json, exactly as its single run would; the arithmetic of all members
 runs in the same batched kernels.
 
 A member stops (patience, max_epochs, time budget) or diverges (non-finite loss) on its own: it
 is frozen at its best state and the others go on. The final evaluation of each member is the
-single run's (rnnbench/train.py: finish_run), on its unstacked best state.
+single run's (rnnbench/tasks/music.py: evaluate_best), on its unstacked best state.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import logging
 import math
 import time
 from pathlib import Path
+from typing import Optional
 
 import torch
 
@@ -21,7 +22,9 @@ from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
 from rnnbench.floors import note_frequency_nll
-from rnnbench.loop import Divergence, results_header, stop_reason
+from rnnbench.engine.fit import fit
+from rnnbench.engine.loop import results_header
+from rnnbench.engine.task import Outcome, Task
 from rnnbench.metrics import NLL, masked, per_sequence_totals, summary
 from rnnbench.models import build_model
 from rnnbench.models.fuse import fuse_cells
@@ -29,9 +32,8 @@ from rnnbench.optim import build_optimizer
 from rnnbench.optim.adadelta_nesterov import AdadeltaNesterov
 from rnnbench.optim.rmsprop_nesterov import RmspropNesterov
 from rnnbench.population.stack import Population
-from rnnbench.results import metrics_log
-from rnnbench.runtime import dtype_of, resolve_device, seed_everything
-from rnnbench.train import METRIC_FIELDS, build_splits, check_run_config, epoch_row, finish_run, holds_state
+from rnnbench.runtime import device_name, dtype_of, resolve_device, seed_everything
+from rnnbench.tasks.music import METRIC_FIELDS, build_splits, check_run_config, epoch_row, evaluate_best, holds_state
 
 log = logging.getLogger("rnnbench")
 
@@ -130,106 +132,113 @@ def _evaluate(pop: Population, split: Split, batch_size: int, dtype, hold: bool)
 
 def _check(members: list) -> None:
     first = members[0]
-    if first.dataset.name in ("ptb", "sentiment"):
-        raise ConfigError(f"population training runs the music loop; dataset={first.dataset.name} is not supported")
+    if first.dataset.task != "music":
+        raise ConfigError(f"population training runs the music task; dataset={first.dataset.name} is a "
+                          f"{first.dataset.task} task")
     if first.model.name == "storn":
         raise ConfigError("population training supports model=srnn, lstm or gru, not storn")
     for cfg in members:
         check_run_config(cfg)
 
 
+class PopulationTask(Task):
+    """The music task for P members in batched kernels (the engine keeps each member's bookkeeping)."""
+
+    fields = METRIC_FIELDS
+    best_column = "best_valid_nll"
+    watched_name = "valid NLL"
+
+    def __init__(self, members: list, run_dirs: list[Path]):
+        _check(members)
+        first = members[0]
+        self.cfg, self.members, self.run_dirs = first, members, [Path(d) for d in run_dirs]
+        self.device = device = resolve_device(first.device)
+        self.dtype = dtype = dtype_of(first.train.precision)
+        rolls = load_rolls(first.dataset, first.data)
+        self.splits = build_splits(rolls, first.dataset, device)
+        self.floor = note_frequency_nll(rolls["train"], rolls["valid"], first.dataset.predict_first)
+        self.models = []
+        for cfg in members:  # each member is initialised exactly as its single run
+            seed_everything(cfg.seed)
+            self.models.append(build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser).to(device=device, dtype=dtype))
+        if first.train.fuse:
+            fuse_cells(self.models[0])  # the template whose cells run every member
+        try:
+            self.pop = Population(self.models)
+        except ValueError as e:
+            raise ConfigError(f"these runs cannot share a population: {e}") from None
+        self.opt = stacked_optimizer(members, self.pop)
+        self.clips = torch.tensor([math.inf if c.train.clip is None else c.train.clip for c in members], dtype=dtype,
+                                  device=device)
+        self.hold = holds_state(first.dataset)
+        self.generators = [torch.Generator().manual_seed(cfg.seed) for cfg in members]
+        self.frozen: Optional[dict[str, torch.Tensor]] = None  # the weights of members that have stopped
+        self.train_nll = self.grad_norm = [math.nan] * len(members)
+        log.info("population of %d %s on %s: %d parameters each, %s", len(members), first.model.name,
+                 first.dataset.name, sum(p.numel() for p in self.models[0].parameters() if p.requires_grad),
+                 device_name(device))
+
+    def headers(self) -> list[dict]:
+        headers = [results_header(cfg, m, self.device, model_label=cfg.model.name, selection="valid_nll", test="test_nll")
+                   for cfg, m in zip(self.members, self.models)]
+        for i, r in enumerate(headers):
+            r["population"] = {"size": len(self.members), "member": i}
+        return headers
+
+    def begin_epoch(self, epoch: int) -> list[float]:
+        return [float(cfg.optim.lr) for cfg in self.members]  # per-member rates, held in the stacked optimiser
+
+    def train_epoch(self, epoch, active, resume, checkpoint) -> None:
+        self.train_nll, self.grad_norm = _train_epoch(self.pop, self.opt, self.splits["train"], self.members, self.dtype,
+                                                      self.generators, self.hold, self.clips)
+        if self.frozen is not None:  # stopped members keep their state
+            _restore(self.pop, self.frozen, active)
+
+    def validate(self, epoch, active) -> list[Optional[Outcome]]:
+        valid = _evaluate(self.pop, self.splits["valid"], self.cfg.train.eval_batch_size, self.dtype, self.hold)
+        out = []
+        for i, model in enumerate(self.models):
+            w_rec = self.pop.params["core.w_rec"][i].detach() if model.core.recurrent_matrix() is not None else None
+            out.append(Outcome(valid[i].nll, (self.train_nll[i],), epoch_row(self.train_nll[i], self.grad_norm[i],
+                                                                             valid[i], w_rec)) if active[i] else None)
+        return out
+
+    def member_state(self, i: int) -> dict:
+        return self.pop.member_state(i)
+
+    def stop_members(self, stopped: list[int], states: list[Optional[dict]], active: list[bool]) -> None:
+        if self.frozen is None:
+            self.frozen = {k: v.detach().clone() for k, v in self.pop.params.items()}
+        for i, state in zip(stopped, states):
+            state = state if state is not None else self.pop.member_state(i)
+            for k in self.frozen:  # a diverged member goes back to its best (finite) state
+                self.frozen[k][i] = state[k]
+        _restore(self.pop, self.frozen, active)
+
+    def finish(self, i: int, best_state: Optional[dict], best: float, results: dict) -> Optional[dict]:
+        """The single run's evaluation (rnnbench/tasks/music.py), on member i's unstacked best state."""
+        return evaluate_best(self.models[i], best_state, self.splits, self.members[i], self.dtype, self.hold, results)
+
+    def state_dict(self) -> dict:
+        return {"params": {k: v.detach() for k, v in self.pop.params.items()}, "optim": self.opt.state_dict(),
+                "generators": [g.get_state() for g in self.generators], "frozen": self.frozen}
+
+    @torch.no_grad()
+    def load_state_dict(self, state: dict) -> None:
+        for k, p in self.pop.params.items():
+            p.copy_(state["params"][k])
+        self.opt.load_state_dict(state["optim"])
+        for g, s in zip(self.generators, state["generators"]):
+            g.set_state(s)
+        self.frozen = None if state["frozen"] is None else {k: v.to(self.device) for k, v in state["frozen"].items()}
+
+
 def train_population(members: list, run_dirs: list[Path]) -> list[dict]:
-    """Train ``members`` (configs of one structure) together; one results.json per run dir."""
+    """Train ``members`` (configs of one structure) together; one results.json per run dir. The
+    population's checkpoint is in the first member's folder."""
     start = time.perf_counter()
-    _check(members)
-    first = members[0]
-    device = resolve_device(first.device)
-    dtype = dtype_of(first.train.precision)
-    rolls = load_rolls(first.dataset, first.data)
-    splits = build_splits(rolls, first.dataset, device)
-    floor = note_frequency_nll(rolls["train"], rolls["valid"], first.dataset.predict_first)
-    models = []
-    for cfg in members:  # each member is initialised exactly as its single run
-        seed_everything(cfg.seed)
-        models.append(build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser).to(device=device, dtype=dtype))
-    if first.train.fuse:
-        fuse_cells(models[0])  # the template whose cells run every member
-    try:
-        pop = Population(models)
-    except ValueError as e:
-        raise ConfigError(f"these runs cannot share a population: {e}") from None
-    opt = stacked_optimizer(members, pop)
-    clips = torch.tensor([math.inf if c.train.clip is None else c.train.clip for c in members], dtype=dtype, device=device)
-    hold = holds_state(first.dataset)
-    generators = [torch.Generator().manual_seed(cfg.seed) for cfg in members]
-    P = len(members)
-    results = [results_header(cfg, m, device, model_label=cfg.model.name, selection="valid_nll", test="test_nll")
-               for cfg, m in zip(members, models)]
-    for i, r in enumerate(results):
-        r["population"] = {"size": P, "member": i}
-    for d in run_dirs:
-        Path(d).mkdir(parents=True, exist_ok=True)
-    logs = [metrics_log(c, Path(d) / "metrics.csv", METRIC_FIELDS) for c, d in zip(members, run_dirs)]
-    log.info("population of %d %s on %s: %d parameters each, %s", P, first.model.name, first.dataset.name,
-             results[0]["n_params"], results[0]["device"])
-
-    best_valid, best_epoch = [math.inf] * P, [0] * P
-    best_state: list = [None] * P
-    status, reason, last_epoch = ["ok"] * P, ["max_epochs"] * P, [0] * P
-    active = [True] * P
-    diverged = [Divergence(cfg, floor, "valid NLL") for cfg in members]  # rnnbench/loop.py, per member
-    frozen: dict[str, torch.Tensor] | None = None
-    loop_start = time.perf_counter()
-    for epoch in range(1, max(c.train.max_epochs for c in members) + 1):
-        t_epoch = time.perf_counter()
-        train_nll, grad_norm = _train_epoch(pop, opt, splits["train"], members, dtype, generators, hold, clips)
-        if frozen is not None:  # stopped members keep their state
-            _restore(pop, frozen, active)
-        valid = _evaluate(pop, splits["valid"], first.train.eval_batch_size, dtype, hold)
-        newly_stopped = []
-        for i, cfg in enumerate(members):
-            if not active[i]:
-                continue
-            last_epoch[i] = epoch
-            if valid[i].nll < best_valid[i]:
-                best_valid[i], best_epoch[i] = valid[i].nll, epoch
-                best_state[i] = pop.member_state(i)
-            w_rec = pop.params["core.w_rec"][i].detach() if models[i].core.recurrent_matrix() is not None else None
-            logs[i].append(epoch_row(epoch, float(cfg.optim.lr), train_nll[i], grad_norm[i], valid[i], best_valid[i],
-                                     w_rec, time.perf_counter() - t_epoch))
-            blown = diverged[i](epoch, valid[i].nll, train_nll[i])
-            if blown:
-                status[i], reason[i] = "diverged", blown
-                log.warning("member %d, epoch %d: diverged (%s); frozen (its best model is kept)", i, epoch, blown)
-                newly_stopped.append(i)
-                continue
-            why = stop_reason(cfg, epoch, best_epoch[i], start)
-            if why is None and epoch >= cfg.train.max_epochs:
-                why = "max_epochs"
-            if why:
-                reason[i] = why
-                newly_stopped.append(i)
-        for i in newly_stopped:
-            active[i] = False
-            frozen = frozen if frozen is not None else {k: v.detach().clone() for k, v in pop.params.items()}
-            state = best_state[i] if best_state[i] is not None else pop.member_state(i)
-            for k in frozen:  # a diverged member goes back to its best (finite) state
-                frozen[k][i] = state[k]
-        n_active = sum(active)
-        log.info("epoch %d: %d of %d members training; best valid NLL %.4f; %.2fs", epoch, n_active, P,
-                 min(best_valid), time.perf_counter() - t_epoch)
-        if not n_active:
-            break
-        if frozen is not None:
-            _restore(pop, frozen, active)
-    train_s = time.perf_counter() - loop_start
-
-    out = []
-    for i, (cfg, model) in enumerate(zip(members, models)):
-        results[i].update(status=status[i], stop_reason=reason[i], epochs=last_epoch[i], best_epoch=best_epoch[i],
-                          train_s=train_s, seconds_per_epoch=train_s / max(last_epoch[i], 1))
-        out.append(finish_run(model, best_state[i], splits, cfg, dtype, hold, results[i], Path(run_dirs[i]), start))
-    return out
+    task = PopulationTask(members, run_dirs)
+    return fit(task, start, desc=f"population of {len(members)}")
 
 
 @torch.no_grad()

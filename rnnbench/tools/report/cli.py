@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnbench.report.table import best_runs, collect, pivot, render, seed_groups
+from rnnbench.tools.report.table import best_runs, collect, pivot, render, seed_groups
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
             print(f"{metric} ({how})\n")
         print(render(pivot(best, metric, args.paper), args.format, args.digits).rstrip("\n"))
     if args.plot is not None:
-        from rnnbench.report.plots import plot_runs
+        from rnnbench.tools.report.plots import plot_runs
 
         chosen = best if args.pick == "seeds" else seed_groups(runs)
         written = plot_runs(runs, chosen, args.plot)

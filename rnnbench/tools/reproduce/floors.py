@@ -7,7 +7,7 @@ from hydra import compose, initialize_config_module
 
 from rnnbench.config import register_configs
 from rnnbench.floors import music_floors, train_mean_rmse, unigram_perplexity
-from rnnbench.reproduce.tables import Table
+from rnnbench.tools.reproduce.tables import Table
 
 
 def _cfg(dataset: str):

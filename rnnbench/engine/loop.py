@@ -1,5 +1,5 @@
-"""What the three training loops (music: train.py, PTB: lm.py, sentiment: sentiment.py) share:
-the epoch iteration with its progress bar and step-rate schedule, and the results header."""
+"""The rules of the engine's loop (rnnbench/engine/fit.py): the epochs with their progress bar, the
+results header, the divergence rule and the stopping rule."""
 from __future__ import annotations
 
 import contextlib
@@ -15,25 +15,21 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 import rnnbench
-from rnnbench.optim import lr_at_epoch
 from rnnbench.runtime import device_name, git_commit
 
 log = logging.getLogger("rnnbench")
 
 
-def epochs(cfg, opt, desc: str):
-    """Yield (epoch, lr, bar) for epochs 1..train.max_epochs, setting the optimiser's step rate
-    first. The tqdm bar is quiet when stderr is not a terminal or with train.progress=false; log
-    lines then carry the progress (and are routed around the bar when it shows)."""
-    progress = cfg.train.progress and sys.stderr.isatty()
-    bar = tqdm(range(1, cfg.train.max_epochs + 1), desc=desc, unit="epoch", disable=not progress, file=sys.stderr,
-               dynamic_ncols=True)
-    with bar, logging_redirect_tqdm(loggers=[log]) if progress else contextlib.nullcontext():
+def progress(cfg, first: int, last: int, desc: str):
+    """Yield (epoch, bar) for epochs first..last. The tqdm bar is quiet when stderr is not a terminal
+    or with train.progress=false; log lines then carry the progress (and are routed around the bar
+    when it shows)."""
+    show = cfg.train.progress and sys.stderr.isatty()
+    bar = tqdm(range(first, last + 1), desc=desc, unit="epoch", disable=not show, file=sys.stderr, dynamic_ncols=True,
+               initial=first - 1, total=last)
+    with bar, logging_redirect_tqdm(loggers=[log]) if show else contextlib.nullcontext():
         for epoch in bar:
-            lr = lr_at_epoch(cfg.optim, epoch)
-            for group in opt.param_groups:
-                group["lr"] = lr
-            yield epoch, lr, bar
+            yield epoch, bar
 
 
 def results_header(cfg, model, device, *, model_label: str, selection: str, test: str) -> dict:
@@ -77,6 +73,12 @@ class Divergence:
             return (f"{self.name} {value:.4g} in epoch {epoch}: above the trivial floor {self.floor:.4g} and "
                     f"{self.factor}x the best {self.best:.4g} for {self.epochs} epochs")
         return None
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "bad": self.bad}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best, self.bad = state["best"], state["bad"]
 
 
 def stop_reason(cfg, epoch: int, best_epoch: int, start: float) -> Optional[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from rnnbench.report.paper import MUSIC_COLUMNS, PUBLISHED_NLL, PUBLISHED_PPL
+from rnnbench.tools.report.paper import MUSIC_COLUMNS, PUBLISHED_NLL, PUBLISHED_PPL
 
 MUSIC = MUSIC_COLUMNS  # piano-midi, nottingham, musedata, jsb (000 Table 1's order)
 

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from rnnbench.reproduce.tables import TABLES, Row, Table
-from rnnbench.results import FINISHED, read_metrics, read_results, write_text_atomic
+from rnnbench.tools.reproduce.tables import TABLES, Row, Table
+from rnnbench.engine.results import FINISHED, read_metrics, read_results, write_text_atomic
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -182,7 +182,7 @@ def summarise(table: Table, search: bool, out: Path) -> list[dict]:
 
 def floors(table: Table, columns: list[str]) -> list[dict]:
     """The task's trivial floors on the test split, fitted on the training split."""
-    from rnnbench.reproduce.floors import table_floors
+    from rnnbench.tools.reproduce.floors import table_floors
 
     return table_floors(table, columns)
 
@@ -273,7 +273,7 @@ def main(argv=None) -> int:
     if any(ln["mean"] is not None for ln in lines):  # the same table as a figure, beside it
         import matplotlib.pyplot as plt
 
-        from rnnbench.report.plots import YLABELS, published_bars
+        from rnnbench.tools.report.plots import YLABELS, published_bars
 
         fig, files = published_bars(lines, floor_lines, table.title, YLABELS[table.metric], path.parent, path.stem)
         plt.close(fig)

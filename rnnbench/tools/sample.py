@@ -22,9 +22,9 @@ from omegaconf import OmegaConf
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import RnnbenchError, cli_entry
-from rnnbench.export import midi_bytes, roll_to_midi, roll_to_png
+from rnnbench.tools.export import midi_bytes, roll_to_midi, roll_to_png
 from rnnbench.models import STORN, build_model
-from rnnbench.results import write_bytes_atomic, write_json_atomic
+from rnnbench.engine.results import write_bytes_atomic, write_json_atomic
 from rnnbench.runtime import resolve_device
 
 
@@ -79,12 +79,13 @@ def load_run(run_dir: Path, device: str = "cpu"):
     try:
         results = json.loads(results_path.read_text())
         cfg = OmegaConf.create(results["config"])
-        name = cfg.dataset.name
+        # runs written before dataset.task existed: a music data set is the one cut into chunks
+        task = cfg.dataset.get("task") or ("music" if "chunk_len" in cfg.dataset else cfg.dataset.name)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise SampleError(f"{results_path} is not an rnnbench results file with a 'config' ({type(e).__name__}); "
                           "point to a run folder written by rnnbench") from None
-    if name in ("ptb", "sentiment"):
-        raise SampleError(f"rnnbench-sample draws piano rolls; {run_dir} is a {name} run")
+    if task != "music":
+        raise SampleError(f"rnnbench-sample draws piano rolls; {run_dir} is a {cfg.dataset.name} run ({task} task)")
     model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser)
     state = load_weights(weights)
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnbench.report.paper import MUSIC_COLUMNS, PUBLISHED
+from rnnbench.tools.report.paper import MUSIC_COLUMNS, PUBLISHED
 
 COLUMN_ORDER = MUSIC_COLUMNS + ("ptb", "sentiment", "synthetic")
 

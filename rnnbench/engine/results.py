@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -69,25 +70,39 @@ def write_json_atomic(path: Path, obj: dict) -> None:
     write_bytes_atomic(path, (json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n").encode())
 
 
-def save_state_atomic(path: Path, state_dict: dict) -> None:
-    """torch.save through a temporary file; load with torch.load(path, weights_only=True)."""
+def save_torch_atomic(path: Path, obj) -> None:
+    """torch.save through a temporary file beside ``path`` (fsync, rename): whole or not at all."""
     path = Path(path)
     tmp = _mkstemp_beside(path)
     try:
-        torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, tmp)
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-class MetricsLog:
-    """metrics.csv, appended (and flushed) one epoch at a time, so a killed run keeps its curve."""
+def save_state_atomic(path: Path, state_dict: dict) -> None:
+    """best.pt: the state dict on the CPU; load with torch.load(path, weights_only=True)."""
+    save_torch_atomic(path, {k: v.detach().cpu() for k, v in state_dict.items()})
 
-    def __init__(self, path: Path, fields: list[str]):
+
+class MetricsLog:
+    """metrics.csv, appended (and flushed) one epoch at a time, so a killed run keeps its curve. A
+    resumed run starts it again from the rows of its checkpoint (written atomically), so that an
+    epoch written after the last checkpoint is neither lost nor repeated."""
+
+    def __init__(self, path: Path, fields: list[str], rows: tuple = ()):
         self.path, self.fields = Path(path), fields
-        with open(self.path, "w", newline="") as f:
-            csv.writer(f).writerow(fields)
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(fields)
+        for row in rows:
+            writer.writerow([row.get(k, "") for k in fields])
+        write_text_atomic(self.path, buf.getvalue())
 
     def append(self, row: dict) -> None:
         with open(self.path, "a", newline="") as f:
@@ -118,8 +133,8 @@ class TensorBoardLog(MetricsLog):
 
     SKIP = ("epoch",)
 
-    def __init__(self, path: Path, fields: list[str], hparams: dict):
-        super().__init__(path, fields)
+    def __init__(self, path: Path, fields: list[str], hparams: dict, rows: tuple = ()):
+        super().__init__(path, fields, rows)
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
@@ -153,12 +168,13 @@ def _flat(node, prefix: str = "") -> dict:
     return out
 
 
-def metrics_log(cfg, path: Path, fields: list[str]) -> MetricsLog:
-    """The per-epoch log of a run, by ``logger.name``: csv (metrics.csv) or tensorboard (both)."""
+def metrics_log(cfg, path: Path, fields: list[str], rows: tuple = ()) -> MetricsLog:
+    """The per-epoch log of a run, by ``logger.name``: csv (metrics.csv) or tensorboard (both); ``rows``:
+    the epochs a resumed run has already logged."""
     from omegaconf import OmegaConf
 
     name = OmegaConf.select(cfg, "logger.name", default="csv")
     if name == "tensorboard":
         hparams = _flat(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
-        return TensorBoardLog(path, fields, hparams)
-    return MetricsLog(path, fields)
+        return TensorBoardLog(path, fields, hparams, rows)
+    return MetricsLog(path, fields, rows)

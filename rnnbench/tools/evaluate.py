@@ -15,8 +15,8 @@ from rnnbench.data.load import load_rolls
 from rnnbench.errors import RnnbenchError, cli_entry
 from rnnbench.metrics import evaluate, importance_nll
 from rnnbench.models import STORN
-from rnnbench.sample import load_run
-from rnnbench.train import build_splits, holds_state
+from rnnbench.tools.sample import load_run
+from rnnbench.tasks.music import build_splits, holds_state
 
 
 def parse_args(argv=None) -> argparse.Namespace:

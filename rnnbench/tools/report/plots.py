@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from rnnbench.results import read_metrics  # noqa: E402
+from rnnbench.engine.results import read_metrics  # noqa: E402
 
 # per test metric: (training column, its label), (validation column, its label), y-axis label
 PANELS = {

@@ -1,0 +1,114 @@
+"""Structured-config schemas: every YAML file under conf/ is checked against one of these; each
+group's schemas sit in the module of its name (rnnbench/config/<group>.py), the whole run's here.
+
+A misspelt key, a value of the wrong type or an unknown enum value is rejected by
+OmegaConf/Hydra before any work starts, with a message naming the key and the valid
+values. Each dataclass maps onto one place in the code (named in its docstring).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from rnnbench.config import dataset, logger, model, optim, regulariser, search, train
+from rnnbench.config.dataset import MusicDatasetConfig, PadMode, PTBDatasetConfig, SentimentDatasetConfig, SyntheticDatasetConfig  # noqa: F401
+from rnnbench.config.logger import LoggerConfig
+from rnnbench.config.model import Activation, InitConfig, ModelConfig, StornConfig  # noqa: F401
+from rnnbench.config.optim import AdadeltaConfig, AdadeltaNesterovConfig, AdamConfig, RmspropNesterovConfig, SGDConfig  # noqa: F401
+from rnnbench.config.regulariser import MomentApprox, Noise, Penalty, Realise, RegulariserConfig, SiteConfig  # noqa: F401
+from rnnbench.config.search import PopulationConfig, SearchConfig
+from rnnbench.config.train import Precision, TrainConfig  # noqa: F401
+
+def value_of(x: Any) -> Any:
+    """An enum field's value (configs built without the schema, or read back from results.json,
+    hold plain strings)."""
+    return x.value if isinstance(x, Enum) else x
+
+
+@dataclass
+class DataConfig:
+    """Where data lives (rnnbench/data/fetch.py)."""
+
+    root: Optional[str] = None  # None: $RNNBENCH_DATA, else the per-user cache directory
+    download: bool = True  # false: never touch the network
+    verify: bool = True  # check SHA-256 against the table shipped in the package
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation (rnnbench/metrics.py): deterministic always; Monte Carlo when mc_samples > 0;
+    importance sampling for STORN."""
+
+    mc_samples: int = 0  # K stochastic passes; their predictive probabilities are averaged
+    is_samples: int = 100  # STORN: K importance samples of the test/valid NLL (Rezende et al. 2014)
+    is_batch: int = 512  # STORN: rows (samples x sequences) per importance-sampling pass (memory ~ rows x T x H)
+
+
+@dataclass
+class Config:
+    """The whole run: `rnnbench key=value ...` overrides any field."""
+
+    dataset: Any = MISSING
+    model: ModelConfig = MISSING
+    regulariser: RegulariserConfig = MISSING
+    optim: Any = MISSING
+    train: TrainConfig = MISSING
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+
+
+def check_common(cfg) -> None:
+    """What the schemas cannot check, for every task (called by the CLI before any work): values that
+    the types admit but that would make a run meaningless. Raises ConfigError naming the key."""
+    from rnnbench.errors import ConfigError
+
+    t = cfg.train
+    rules = [
+        (t.clip is None or t.clip > 0, f"train.clip must be > 0 (or null for no clipping), got {t.clip}: a negative "
+                                       "threshold would turn descent into ascent"),
+        (t.patience >= 1, f"train.patience must be >= 1 epoch, got {t.patience}"),
+        (t.max_epochs >= 1, f"train.max_epochs must be >= 1, got {t.max_epochs}"),
+        (t.max_seconds is None or t.max_seconds > 0, f"train.max_seconds must be > 0 (or null), got {t.max_seconds}"),
+        (t.diverge_factor is None or t.diverge_factor > 1, f"train.diverge_factor must be > 1 (or null to keep only "
+                                                           f"the non-finite rule), got {t.diverge_factor}"),
+        (t.diverge_epochs >= 1, f"train.diverge_epochs must be >= 1, got {t.diverge_epochs}"),
+        (cfg.population.size >= 1, f"population.size must be >= 1, got {cfg.population.size}"),
+        (cfg.population.max_members >= 1, f"population.max_members must be >= 1, got {cfg.population.max_members}"),
+        (cfg.eval.mc_samples >= 0, f"eval.mc_samples must be >= 0, got {cfg.eval.mc_samples}"),
+    ]
+    for ok, message in rules:
+        if not ok:
+            raise ConfigError(message)
+
+
+def register_configs() -> None:
+    """Register the schemas; conf/<group>/*.yaml name theirs as ``/<group>_<name>_schema@_here_``.
+
+    They are stored at the top level, not in the groups, so that they are never offered as
+    options of a group (``dataset=music`` is not a data set) nor listed by ``--help``.
+    """
+    cs = ConfigStore.instance()
+    cs.store(name="rnnbench_schema", node=Config)
+    for group in (dataset, model, regulariser, optim, train, search, logger):
+        for name, node in group.SCHEMAS:
+            cs.store(name=f"{group.__name__.rsplit('.', 1)[1]}_{name}_schema", node=node)
+
+
+# Settings of how a run is executed, not of what is trained (rnnbench-report pools runs that differ
+# only in these and the seed). The divergence rule only decides about runs that diverge, and those
+# are never pooled. dataset.task follows from the data set.
+OPERATIONAL = {"seed": None, "device": None, "data": None, "logger": None, "dataset": ("task",),
+               "train": ("max_seconds", "progress", "save_model", "eval_batch_size", "fuse", "diverge_factor",
+                         "diverge_epochs", "checkpoint", "checkpoint_every_s")}
+# What may change between a killed run and its resumption (rnnbench/engine/checkpoint.py): the time
+# budget, the progress bar, where the data and logs are, how often checkpoints are written.
+RESUMABLE_KEYS = {"train.max_seconds", "train.progress", "train.checkpoint_every_s", "data", "logger"}

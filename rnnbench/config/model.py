@@ -1,0 +1,63 @@
+"""The model group (conf/model/*.yaml): rnnbench/models/."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Dict, List, Optional
+
+from omegaconf import MISSING
+
+
+@dataclass
+class InitConfig:
+    """Initialisation (rnnbench/models/init.py): 002 §1.3.3, 000 §2.3, Sutskever et al. 2013."""
+
+    var_in: float = 0.01  # sigma^2 of W_in entries
+    var_rec: float = 0.0001  # sigma^2 of W_rec entries (before the spectral rescale)
+    var_out: float = 0.0001  # sigma^2 of W_out entries
+    sparsity: Optional[int] = 15  # nu: random incoming non-zeros per unit; None = dense
+    # which matrices get the sparse init: true = W_in, W_rec and W_out (every unit has nu incoming
+    # weights, Sutskever et al. 2013); false = W_rec only (breze's separate sparsify_rec/sparsify_affine)
+    sparse_io: bool = True
+    rho: Optional[float] = 1.2  # spectral radius of W_rec (each gate block for gated cells); None = keep
+    bias_hidden: float = 0.0  # b_h
+    bias_out: float = -0.8  # b_y (002)
+    forget_bias: float = 0.0  # added to the LSTM forget-gate bias
+    uniform: Optional[float] = None  # word models: every parameter U(-a, a) (Zaremba et al.), replacing the above
+
+
+class Activation(Enum):
+    """The sRNN's transfer function (rnnbench/models/srnn.py)."""
+
+    tanh = "tanh"  # 000-002 ch. 2
+    sigmoid = "sigmoid"  # STORN's nets (002 §4.4.1)
+
+
+@dataclass
+class StornConfig:
+    """STORN's latent variables and recognition net (rnnbench/models/storn.py, 002 ch. 4)."""
+
+    cell: str = "srnn"  # the core of both nets: srnn | lstm | gru (the thesis: sRNNs)
+    latent: int = 20  # w, latent units per step (not reported in 002; rnnbench's default)
+    recognition_hidden: Optional[int] = None  # None: model.hidden (002 §4.4.1: 300 in both nets)
+    var_floor: float = 1e-6  # added to sigma^2 = ry^2 so that log sigma^2 stays finite
+    kl_warmup: int = 0  # epochs over which the KL weight rises linearly to 1 (0: the plain ELBO, 002)
+
+
+@dataclass
+class ModelConfig:
+    """The recurrent core (rnnbench/models/<name>.py) and its Bernoulli read-out."""
+
+    name: str = MISSING  # srnn | lstm | gru
+    hidden: int = 400
+    learn_h0: bool = True  # the initial state is a parameter (000 §2.1: theta includes h0)
+    init: InitConfig = field(default_factory=InitConfig)
+    layers: int = 1  # stacked recurrent layers (word models; music models have one)
+    embedding: Optional[int] = None  # word models: embedding size (None: the hidden size)
+    tie_weights: bool = False  # word models: the softmax reuses the embedding matrix (needs embedding == hidden)
+    activation: Activation = Activation.tanh  # sRNN transfer function
+    storn: StornConfig = field(default_factory=StornConfig)  # model=storn only
+
+
+# (schema name, dataclass) for conf/model/*.yaml: ``/model_<name>_schema@_here_``
+SCHEMAS = [("model", ModelConfig)]

@@ -1,0 +1,88 @@
+"""Checkpoints: everything a run needs to go on after ``kill -9`` as if it had never stopped.
+
+``<run dir>/checkpoint.pt`` (a population's: in its first member's folder) is written atomically
+(temporary file, fsync, rename) at the end of every epoch and, with ``train.checkpoint_every_s``,
+inside long epochs (PTB). It holds the task's state (weights, optimiser state, batch-order
+generators, a population's frozen members), every random number generator of the process
+(torch CPU and CUDA, Python, NumPy), each member's bookkeeping (best value, epoch and state,
+status, divergence counter, metrics rows) and the configs it was trained with. It is read with
+``torch.load(weights_only=True)`` and removed once results.json is written.
+"""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+
+from rnnbench.config import RESUMABLE_KEYS
+from rnnbench.engine.results import save_torch_atomic
+from rnnbench.errors import ConfigError
+
+FORMAT = 1
+
+
+def rng_state() -> dict:
+    """Every random number generator the run draws from."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "python": random.getstate(),
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": pos, "has_gauss": has_gauss,
+                  "cached": cached},
+    }
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    random.setstate(state["python"])
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+
+
+def config_text(cfg) -> str:
+    return json.dumps(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True), sort_keys=True, default=str)
+
+
+def _differences(a, b, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b)):
+            path = f"{prefix}{key}"
+            if path in RESUMABLE_KEYS or key in RESUMABLE_KEYS and not prefix:
+                continue
+            out += _differences(a.get(key), b.get(key), path + ".")
+        return out
+    return [] if a == b else [prefix.rstrip(".")]
+
+
+def save(path: Path, state: dict) -> None:
+    save_torch_atomic(path, {"format": FORMAT, **state})
+
+
+def load(path: Path, members: list) -> Optional[dict]:
+    """The checkpoint at ``path`` if there is one, after checking that it was written for these
+    configs (up to RESUMABLE_KEYS: time budget, progress bar, data root, logger)."""
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated by hand, foreign, or a malicious pickle: never loaded with weights_only=False
+        raise ConfigError(f"{path} is not a readable rnnbench checkpoint ({type(e).__name__}); the run cannot resume "
+                          "from it. Delete it to start the run over, or choose another hydra.run.dir") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ConfigError(f"{path} is not an rnnbench checkpoint of format {FORMAT}; delete it to start the run over")
+    saved = [json.loads(c) for c in state["configs"]]
+    now = [json.loads(config_text(c)) for c in members]
+    diff = sorted({d for a, b in zip(saved, now) for d in _differences(a, b)}) if len(saved) == len(now) else ["members"]
+    if diff:
+        raise ConfigError(f"{path} holds a run of another configuration (it differs in {', '.join(diff[:6])}); resume "
+                          "with the same settings, or choose another hydra.run.dir")
+    return state

@@ -1,0 +1,193 @@
+"""The one training loop of rnnbench: ``fit(task, start) -> [results]``, for every task and for a
+population of members (rnnbench/engine/task.py says what a task supplies).
+
+Per epoch: the task sets the step rate, trains one pass and measures each member (000 §3.1: the
+validation NLL after every epoch); the engine keeps each member's best state, logs its row of
+metrics.csv, applies the divergence rule and the stopping rule (patience, max_epochs, time
+budget: rnnbench/engine/loop.py), and writes a checkpoint (rnnbench/engine/checkpoint.py). A
+member that stops is frozen at its best state while the others go on. At the end each member's
+best state is evaluated by the task on every split and results.json is written atomically.
+
+A run folder that holds a checkpoint resumes from it: the same command after ``kill -9`` ends
+with the numbers of an uninterrupted run.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from rnnbench.engine import checkpoint as ckpt
+from rnnbench.engine.loop import Divergence, progress, stop_reason
+from rnnbench.engine.results import metrics_log, save_state_atomic, write_json_atomic
+from rnnbench.engine.task import Task
+
+log = logging.getLogger("rnnbench")
+
+
+@dataclass
+class Member:
+    """The engine's bookkeeping of one member."""
+
+    cfg: object
+    divergence: Divergence
+    best: float = math.inf
+    best_epoch: int = 0
+    best_state: Optional[dict] = None
+    status: str = "ok"
+    reason: str = "max_epochs"
+    epochs: int = 0
+    active: bool = True
+    rows: list = field(default_factory=list)
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "best_state": self.best_state, "status": self.status,
+                "reason": self.reason, "epochs": self.epochs, "active": self.active, "rows": self.rows,
+                "divergence": self.divergence.state_dict()}
+
+    def load_state_dict(self, s: dict) -> None:
+        self.best, self.best_epoch, self.best_state = s["best"], s["best_epoch"], s["best_state"]
+        self.status, self.reason, self.epochs, self.active = s["status"], s["reason"], s["epochs"], s["active"]
+        self.rows = list(s["rows"])
+        self.divergence.load_state_dict(s["divergence"])
+
+
+class Checkpointer:
+    """Writes the run's checkpoint at every epoch's end and, every train.checkpoint_every_s seconds,
+    when a task offers one inside an epoch."""
+
+    def __init__(self, task: Task, members: list[Member], path: Path, start: float, loop_start: float):
+        train = task.members[0].train
+        self.task, self.members, self.path, self.start, self.loop_start = task, members, path, start, loop_start
+        self.enabled, self.every = train.checkpoint, train.checkpoint_every_s
+        self.last = time.perf_counter()
+
+    def save(self, epoch: int, partial: Optional[dict] = None) -> None:
+        if not self.enabled:
+            return
+        ckpt.save(self.path, {
+            "epoch": epoch, "partial": partial, "elapsed": time.perf_counter() - self.start,
+            "trained": time.perf_counter() - self.loop_start,
+            "configs": [ckpt.config_text(c) for c in self.task.members], "task": self.task.state_dict(),
+            "members": [m.state_dict() for m in self.members], "rng": ckpt.rng_state(),
+        })
+        self.last = time.perf_counter()
+
+    def mid_epoch(self, epoch: int):
+        """The ``checkpoint`` callback a task's train_epoch may call after each step."""
+
+        def offer(partial) -> None:
+            if self.enabled and self.every is not None and time.perf_counter() - self.last >= self.every:
+                self.save(epoch - 1, partial())
+
+        return offer
+
+
+def _resume(task: Task, members: list[Member], path: Path) -> tuple[int, Optional[dict], float, float]:
+    """(first epoch to train, its partial state or None, seconds since the run began, seconds of
+    training) from the checkpoint at ``path``, or a fresh start when there is none."""
+    state = ckpt.load(path, task.members)
+    if state is None:
+        return 1, None, 0.0, 0.0
+    task.load_state_dict(state["task"])
+    for m, s in zip(members, state["members"]):
+        m.load_state_dict(s)
+    ckpt.set_rng_state(state["rng"])
+    partial = state["partial"]
+    where = f"inside epoch {state['epoch'] + 1}" if partial else f"after epoch {state['epoch']}"
+    log.warning("resuming from %s (%s)", path, where)
+    return state["epoch"] + 1, partial, state["elapsed"], state["trained"]
+
+
+def _log_epoch(epoch: int, members: list[Member], rows: dict[int, dict]) -> None:
+    if len(members) == 1 and 0 in rows:
+        row = rows[0]
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "epoch_s")
+                          and isinstance(v, float))
+        log.info("epoch %d  %s  (best epoch %d)  %.2fs", epoch, shown, members[0].best_epoch, row["epoch_s"])
+    else:
+        log.info("epoch %d: %d of %d members training; best %.4f", epoch, sum(m.active for m in members),
+                 len(members), min(m.best for m in members))
+
+
+def fit(task: Task, start: float, desc: str) -> list[dict]:
+    """Train ``task``'s members to their ends; one results.json per member (returned in order).
+    ``start``: when the run began (the time budget counts from it)."""
+    members = [Member(cfg, Divergence(cfg, task.floor, task.watched_name)) for cfg in task.members]
+    path = Path(task.run_dirs[0]) / "checkpoint.pt"
+    first, partial, spent, trained = _resume(task, members, path)
+    start = time.perf_counter() - spent if spent else start
+    results = task.headers()
+    if first > 1:
+        for r in results:
+            r["resumed"] = {"from": path.name, "after_epoch": first - 1 if partial is None else None,
+                            "inside_epoch": first if partial is not None else None}
+    for d in task.run_dirs:
+        Path(d).mkdir(parents=True, exist_ok=True)
+    logs = [metrics_log(m.cfg, Path(d) / "metrics.csv", task.fields, m.rows) for m, d in zip(members, task.run_dirs)]
+    loop_start = time.perf_counter() - trained
+    saver = Checkpointer(task, members, path, start, loop_start)
+    last = max(c.train.max_epochs for c in task.members)
+    for epoch, bar in progress(task.members[0], first, last, desc) if any(m.active for m in members) else ():
+        t0 = time.perf_counter()
+        lrs = task.begin_epoch(epoch)
+        task.train_epoch(epoch, [m.active for m in members], partial, saver.mid_epoch(epoch))
+        partial = None
+        outcomes = task.validate(epoch, [m.active for m in members])
+        stopped, rows = [], {}
+        for i, (m, out) in enumerate(zip(members, outcomes)):
+            if not m.active:
+                continue
+            m.epochs = epoch
+            if task.select_last or out.watched < m.best:
+                m.best, m.best_epoch, m.best_state = out.watched, epoch, task.member_state(i)
+            row = {"epoch": epoch, "lr": lrs[i], **out.row}
+            if task.best_column:
+                row[task.best_column] = m.best
+            row["epoch_s"] = round(time.perf_counter() - t0, 4)
+            m.rows.append(row)
+            logs[i].append(row)
+            rows[i] = row
+            reason = m.divergence(epoch, out.watched, *out.finite)
+            if reason:
+                m.status, m.reason = "diverged", reason
+                log.warning("%sepoch %d: diverged (%s); stopped (the best state so far is kept)",
+                            f"member {i}, " if len(members) > 1 else "", epoch, reason)
+                stopped.append(i)
+                continue
+            why = stop_reason(m.cfg, epoch, m.best_epoch, start)
+            if why is None and epoch >= m.cfg.train.max_epochs:
+                why = "max_epochs"
+            if why:
+                m.reason = why
+                stopped.append(i)
+        for i in stopped:
+            members[i].active = False
+        if stopped:
+            task.stop_members(stopped, [members[i].best_state for i in stopped], [m.active for m in members])
+        _log_epoch(epoch, members, rows)
+        if len(members) == 1 and 0 in rows:
+            bar.set_postfix({k: f"{v:.3f}" for k, v in rows[0].items() if k not in ("epoch", "lr", "epoch_s")
+                             and isinstance(v, float)})
+        saver.save(epoch)
+        if not any(m.active for m in members):
+            break
+    train_s = time.perf_counter() - loop_start
+
+    out = []
+    for i, (m, r, d) in enumerate(zip(members, results, task.run_dirs)):
+        r.update(status=m.status, stop_reason=m.reason, epochs=m.epochs, best_epoch=m.best_epoch, train_s=train_s,
+                 seconds_per_epoch=train_s / max(m.epochs, 1), **task.summary(i))
+        state = task.finish(i, m.best_state, m.best, r)
+        if state is not None and m.cfg.train.save_model:
+            save_state_atomic(Path(d) / "best.pt", state)
+        r["wall_s"] = time.perf_counter() - start
+        write_json_atomic(Path(d) / "results.json", r)
+        log.info("%s: %s %s (best epoch %d of %d; %s); results in %s", r["status"], r["test_metric"],
+                 r.get(r["test_metric"]), m.best_epoch, m.epochs, m.reason, d)
+        out.append(r)
+    path.unlink(missing_ok=True)  # the run is finished: results.json and best.pt are what remain
+    return out

@@ -1,0 +1,203 @@
+"""The music task: next-frame prediction of piano rolls (dataset.task=music).
+
+Protocol (protocols.md §1, 000 §3.1): minibatches of 100-step chunks of the training
+sequences; validation NLL on the chunked validation set after every epoch; early stopping
+with patience; the test NLL is that of the best-validation model on the full test sequences.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Optional
+
+import torch
+from omegaconf import DictConfig
+
+from rnnbench.config import PadMode, check_common, value_of
+from rnnbench.data.batches import Split, make_split
+from rnnbench.data.load import load_rolls
+from rnnbench.data.pianoroll import N_NOTES
+from rnnbench.errors import ConfigError
+from rnnbench.metrics import evaluate, importance_nll, masked
+from rnnbench.models import STORN, build_model
+from rnnbench.models.fuse import fuse_cells
+from rnnbench.models.init import spectral_radius
+from rnnbench.floors import note_frequency_nll
+from rnnbench.engine.loop import results_header
+from rnnbench.engine.task import Outcome, Task
+from rnnbench.optim import build_optimizer
+from rnnbench.regularisers import penalty
+from rnnbench.runtime import device_name, dtype_of, resolve_device, seed_everything
+
+log = logging.getLogger("rnnbench")
+
+METRIC_FIELDS = ["epoch", "lr", "train_nll", "grad_norm", "valid_nll", "valid_nll_seq_mean", "best_valid_nll", "spectral_radius", "epoch_s"]
+
+
+def holds_state(dataset_cfg) -> bool:
+    """pad=hold: the state is held through front padding (the step mask goes into the net)."""
+    return value_of(dataset_cfg.pad) == PadMode.hold.value
+
+
+def build_splits(rolls: dict[str, list], dataset_cfg, device: torch.device) -> dict[str, Split]:
+    """Train/valid cut into chunks (front-padded), test on full sequences (000 §3.1)."""
+    for name, seqs in rolls.items():
+        if not seqs:
+            raise ConfigError(f"dataset '{dataset_cfg.name}' has an empty {name} split")
+    if dataset_cfg.chunk_len < 2:
+        raise ConfigError(f"dataset.chunk_len must be >= 2, got {dataset_cfg.chunk_len}")
+    chunked = dict(predict_first=dataset_cfg.predict_first, chunk_len=dataset_cfg.chunk_len, device=device)
+    return {
+        "train": make_split(rolls["train"], **chunked),
+        "valid": make_split(rolls["valid"], **chunked),
+        "test": make_split(rolls["test"], predict_first=dataset_cfg.predict_first, chunk_len=None, device=device),
+    }
+
+
+def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> tuple[float, float]:
+    """One pass over the shuffled training rows; returns (frame-weighted train NLL, mean grad norm)."""
+    model.train()
+    device = split.inputs.device
+    params = [p for p in model.parameters() if p.requires_grad]
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    norms = torch.zeros((), dtype=torch.float64, device=device)
+    frames, batches = 0, 0
+    perm = torch.randperm(len(split), generator=generator).to(device)
+    for index in perm.split(cfg.train.batch_size):
+        inputs, targets, loss_mask, step_mask = split.rows(index, dtype)
+        n = loss_mask.sum()
+        grad_norm = torch.zeros((), device=device)
+
+        def closure():
+            nonlocal grad_norm
+            opt.zero_grad(set_to_none=True)
+            frames = model.frame_losses(inputs, targets, step_mask if hold else None, loss_mask)
+            loss_sum = masked(frames, loss_mask).sum()
+            # mean NLL (STORN: negative ELBO) per predicted frame of the batch, plus an L1/L2
+            # penalty (001 §7) if any
+            (loss_sum / n + penalty(model, model.noise)).backward()
+            # gradient-norm clipping (000 §2.3, Pascanu et al. 2012); the norm is logged either way
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, math.inf if cfg.train.clip is None else cfg.train.clip)
+            return loss_sum.detach()
+
+        total += opt.step(closure)
+        norms += grad_norm.detach()
+        frames += n
+        batches += 1
+    return float(total) / max(int(frames), 1), float(norms) / max(batches, 1)
+
+
+def _storn_results(model, splits: dict[str, Split], cfg, dtype, hold: bool, results: dict) -> None:
+    """STORN: the importance-sampled NLL (``*_nll``, Rezende et al. 2014) and the negative ELBO
+    (``*_elbo``) of valid and test from eval.is_samples draws; train gets the one-sample bound."""
+    K = cfg.eval.is_samples
+    torch.manual_seed(cfg.seed + 2)
+    train = evaluate(model, splits["train"], cfg.train.eval_batch_size, dtype, hold)
+    results.update(train_nll=None, train_elbo=train.nll, train_frames=train.frames)
+    for split in ("valid", "test"):
+        log.info("importance sampling the %s NLL with K=%d", split, K)
+        nll, elbo = importance_nll(model, splits[split], K, dtype, hold, cfg.eval.is_batch)
+        results.update({f"{split}_nll": nll.nll, f"{split}_nll_seq_mean": nll.nll_seq_mean, f"{split}_frames": nll.frames,
+                        f"{split}_elbo": elbo.nll, f"{split}_elbo_seq_mean": elbo.nll_seq_mean})
+    results["eval_modes"] = [f"is{K}"]
+    results["is_samples"] = K
+
+
+def check_run_config(cfg) -> None:
+    """What the schema cannot check about a music run: the rules of every task (config.check_common),
+    then the music ones."""
+    check_common(cfg)
+    if cfg.model.name == "storn" and cfg.eval.mc_samples:
+        raise ConfigError("eval.mc_samples does not apply to model=storn; its test NLL is importance-sampled "
+                          "(eval.is_samples)")
+    if cfg.model.name == "storn" and (cfg.eval.is_samples < 1 or cfg.eval.is_batch < 1):
+        raise ConfigError(f"eval.is_samples and eval.is_batch must be >= 1, got {cfg.eval.is_samples} and {cfg.eval.is_batch}")
+    if cfg.train.batch_size < 1 or cfg.train.eval_batch_size < 1:
+        raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
+
+
+def epoch_row(train_nll: float, grad_norm: float, valid, w_rec) -> dict:
+    """The task's columns of metrics.csv (the spectral radius of W_rec: 000 Fig. 2)."""
+    return dict(train_nll=train_nll, grad_norm=grad_norm, valid_nll=valid.nll, valid_nll_seq_mean=valid.nll_seq_mean,
+                spectral_radius=spectral_radius(w_rec) if w_rec is not None else "")
+
+
+def evaluate_best(model, best_state: Optional[dict], splits: dict[str, Split], cfg, dtype, hold: bool,
+                  results: dict) -> Optional[dict]:
+    """Evaluate the best-validation state on every split into ``results``; the state to save."""
+    if best_state is None:
+        results.update(train_nll=None, valid_nll=None, test_nll=None)
+        return None
+    model.load_state_dict(best_state)
+    if isinstance(model, STORN):
+        _storn_results(model, splits, cfg, dtype, hold, results)
+    else:
+        for split in ("train", "valid", "test"):
+            nll = evaluate(model, splits[split], cfg.train.eval_batch_size, dtype, hold)
+            results.update({f"{split}_nll": nll.nll, f"{split}_nll_seq_mean": nll.nll_seq_mean, f"{split}_frames": nll.frames})
+        results["eval_modes"] = ["deterministic"]
+    if cfg.eval.mc_samples:  # Monte Carlo evaluation beside the deterministic one (003 §5)
+        results["eval_modes"].append(f"mc{cfg.eval.mc_samples}")
+        for split in ("valid", "test"):
+            nll = evaluate(model, splits[split], cfg.train.eval_batch_size, dtype, hold, cfg.eval.mc_samples)
+            results.update({f"{split}_nll_mc": nll.nll, f"{split}_nll_mc_seq_mean": nll.nll_seq_mean})
+    return best_state
+
+
+class MusicTask(Task):
+    """One run on a music data set (protocols.md §1): the loss is the mean NLL per predicted frame
+    (STORN: the negative ELBO), selection by the validation NLL (STORN: its bound)."""
+
+    fields = METRIC_FIELDS
+    best_column = "best_valid_nll"
+
+    def __init__(self, cfg: DictConfig, run_dir: Path):
+        check_run_config(cfg)
+        self.cfg, self.members, self.run_dirs = cfg, [cfg], [Path(run_dir)]
+        self.device = resolve_device(cfg.device)
+        self.dtype = dtype_of(cfg.train.precision)
+        seed_everything(cfg.seed)
+        rolls = load_rolls(cfg.dataset, cfg.data)
+        self.splits = build_splits(rolls, cfg.dataset, self.device)
+        # the trivial floor of the divergence rule: each note's training frequency, on the valid set
+        self.floor = note_frequency_nll(rolls["train"], rolls["valid"], cfg.dataset.predict_first)
+        self.model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser).to(device=self.device, dtype=self.dtype)
+        if cfg.train.fuse:
+            fuse_cells(self.model)
+        self.opt = build_optimizer(cfg.optim, self.model.parameters())
+        self.hold = holds_state(cfg.dataset)
+        self.generator = torch.Generator().manual_seed(cfg.seed)  # batch order, independent of the init
+        self.storn = isinstance(self.model, STORN)
+        self.watched_name = "valid bound" if self.storn else "valid NLL"
+        self.train_nll = self.grad_norm = math.nan
+        log.info("%s on %s: %d train chunks, %d valid chunks, %d test sequences, %d parameters, %s", cfg.model.name,
+                 cfg.dataset.name, len(self.splits["train"]), len(self.splits["valid"]), len(self.splits["test"]),
+                 sum(p.numel() for p in self.model.parameters() if p.requires_grad), device_name(self.device))
+
+    def headers(self) -> list[dict]:
+        return [results_header(self.cfg, self.model, self.device, model_label=self.cfg.model.name,
+                               selection="valid_elbo" if self.storn else "valid_nll", test="test_nll")]
+
+    def begin_epoch(self, epoch: int) -> list[float]:
+        lrs = super().begin_epoch(epoch)
+        if self.storn:  # KL warm-up: the weight rises linearly to 1 over kl_warmup epochs
+            warmup = self.cfg.model.storn.kl_warmup
+            self.model.kl_weight = min(1.0, epoch / warmup) if warmup else 1.0
+        return lrs
+
+    def train_epoch(self, epoch, active, resume, checkpoint) -> None:
+        self.train_nll, self.grad_norm = train_epoch(self.model, self.opt, self.splits["train"], self.cfg, self.dtype,
+                                                     self.generator, self.hold)
+
+    def validate(self, epoch, active) -> list[Outcome]:
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            # STORN's bound is stochastic: the same draws of z every epoch (common random numbers)
+            torch.manual_seed(self.cfg.seed + 1)
+            valid = evaluate(self.model, self.splits["valid"], self.cfg.train.eval_batch_size, self.dtype, self.hold)
+        row = epoch_row(self.train_nll, self.grad_norm, valid, self.model.core.recurrent_matrix())
+        return [Outcome(valid.nll, (self.train_nll,), row)]
+
+    def finish(self, i: int, best_state: Optional[dict], best: float, results: dict) -> Optional[dict]:
+        return evaluate_best(self.model, best_state, self.splits, self.cfg, self.dtype, self.hold, results)
+

@@ -1,0 +1,266 @@
+"""The engine (rnnbench/engine/): one loop for every task, the numbers of each task unchanged by the
+move, tasks chosen by dataset.task, the import layers, and resume after a kill."""
+import ast
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import rnnbench.engine.checkpoint as ckpt
+from rnnbench.errors import ConfigError
+from rnnbench.tasks import TASKS, task_class
+from rnnbench.train import train
+from tests.conftest import REPO, compose_cfg
+from tests.datafiles import write_tiny_ptb, write_tiny_scale
+from tests.engine_reference import CASES, COMMON, REFERENCE, UNSTABLE, _numbers, run_case
+
+
+def _equal(ref, got, path=""):
+    """Every entry of ``ref`` is in ``got`` with the same value (floats to 1e-12 relative, for CPUs
+    whose float64 reductions differ in the last bits)."""
+    if isinstance(ref, dict):
+        assert isinstance(got, dict), path
+        for k in ref:
+            assert k in got, f"{path}{k} missing"
+            _equal(ref[k], got[k], f"{path}{k}.")
+    elif isinstance(ref, list):
+        assert isinstance(got, list) and len(ref) == len(got), path
+        for i, (a, b) in enumerate(zip(ref, got)):
+            _equal(a, b, f"{path}{i}.")
+    elif isinstance(ref, float) and isinstance(got, float):
+        assert got == pytest.approx(ref, rel=1e-12, abs=1e-300), path
+    elif isinstance(ref, str) and isinstance(got, str) and ref != got:
+        try:  # a number in metrics.csv
+            assert float(got) == pytest.approx(float(ref), rel=1e-12), path
+        except ValueError:
+            assert got == ref, path
+    else:
+        assert got == ref, path
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_numbers_equal_the_recorded_reference(name, tmp_path):
+    """Each task's numbers on a fixed seed (float64, CPU) are those recorded before the loops became one
+    engine (tests/data/engine_reference.json, recorded at the commit it names)."""
+    reference = json.loads(REFERENCE.read_text())
+    got = run_case(name, tmp_path)
+    assert set(got) == set(reference["cases"][name])
+    _equal(reference["cases"][name], got)
+
+
+@pytest.mark.parametrize("dataset, task", [("jsb", "music"), ("nottingham", "music"), ("musedata", "music"),
+                                           ("piano-midi", "music"), ("synthetic", "music"), ("ptb", "word-lm"),
+                                           ("sentiment", "regression")])
+def test_the_data_set_names_its_task(dataset, task):
+    cfg = compose_cfg(f"dataset={dataset}")
+    assert cfg.dataset.task == task
+    assert task_class(cfg).__module__ == TASKS[task].split(":")[0]
+
+
+def test_an_unknown_task_is_a_config_error():
+    cfg = compose_cfg("dataset=synthetic", "dataset.task=vision")
+    with pytest.raises(ConfigError, match="dataset.task=vision is not a task; valid: music, word-lm, regression"):
+        task_class(cfg)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return {m for m in out if m.startswith("rnnbench")}
+
+
+# each layer, and what it must not import (the data path reads top-down: cli -> train -> tasks,
+# population -> engine -> models, data, regularisers, optim, config)
+LAYERS = {
+    "engine": ("rnnbench.tasks", "rnnbench.population", "rnnbench.tools", "rnnbench.cli", "rnnbench.train"),
+    "tasks": ("rnnbench.population", "rnnbench.tools", "rnnbench.cli", "rnnbench.train"),
+    "population": ("rnnbench.tools", "rnnbench.cli", "rnnbench.train"),
+    "models": ("rnnbench.engine", "rnnbench.tasks", "rnnbench.population", "rnnbench.tools", "rnnbench.cli"),
+    "data": ("rnnbench.engine", "rnnbench.tasks", "rnnbench.population", "rnnbench.tools", "rnnbench.cli"),
+    "regularisers": ("rnnbench.engine", "rnnbench.tasks", "rnnbench.population", "rnnbench.tools", "rnnbench.cli"),
+    "optim": ("rnnbench.engine", "rnnbench.tasks", "rnnbench.population", "rnnbench.tools", "rnnbench.cli"),
+    "config": ("rnnbench.engine", "rnnbench.tasks", "rnnbench.population", "rnnbench.tools", "rnnbench.cli"),
+}
+
+
+@pytest.mark.parametrize("layer", list(LAYERS))
+def test_no_lower_layer_imports_a_higher_one(layer):
+    bad = [(str(p.relative_to(REPO)), m) for p in (REPO / "rnnbench" / layer).glob("*.py") for m in _imports(p)
+           if m.startswith(LAYERS[layer])]
+    assert not bad
+
+
+def test_no_dataset_name_chooses_code():
+    """Tasks are chosen by dataset.task; no module tests a data set's name to decide what to run."""
+    hits = [str(p.relative_to(REPO)) for p in (REPO / "rnnbench").rglob("*.py")
+            if any(s in p.read_text() for s in ('dataset.name == "', "dataset.name in (", 'name in ("ptb"'))]
+    assert not hits
+
+
+# ------------------------------------------------------------------------------------------- resume
+
+class Killed(BaseException):
+    """Stands for kill -9 in-process: nothing catches it, nothing after it runs."""
+
+
+def _kill_at(monkeypatch, n, written: bool):
+    """Kill the run at its n-th checkpoint (or the first whose state ``n(state)`` is true): right after
+    it is on disk (written=True), or just before (the epoch's metrics row is then on disk and the
+    checkpoint is the previous one's)."""
+    real, calls = ckpt.save, {"n": 0}
+
+    def save(path, state):
+        calls["n"] += 1
+        now = n(state) if callable(n) else calls["n"] == n
+        if now and not written:
+            raise Killed
+        real(path, state)
+        if now:
+            raise Killed
+
+    monkeypatch.setattr(ckpt, "save", save)
+    return lambda: monkeypatch.setattr(ckpt, "save", real)
+
+
+def _run_numbers(run_dir: Path) -> dict:
+    out = _numbers(run_dir)
+    out["metrics"] = [{k: v for k, v in r.items() if k not in UNSTABLE} for r in out["metrics"]]
+    return out
+
+
+def _cfg(name: str, root: Path, *extra):
+    write, overrides = CASES[name]
+    if write is not None and not (root / ("ptb" if write is write_tiny_ptb else "sentiment")).exists():
+        write(root)
+    return compose_cfg(*COMMON, f"data.root={root}", *overrides, *extra)
+
+
+RESUME_CASES = [("music-srnn-fd", 2, True), ("music-srnn-fd", 2, False), ("music-storn", 1, True),
+                ("ptb-lstm-variational", 2, False), ("sentiment-gru-variational", 2, True)]
+
+
+@pytest.mark.parametrize("name, n, written", RESUME_CASES)
+def test_a_killed_run_resumes_to_the_numbers_of_an_uninterrupted_one(name, n, written, tmp_path, monkeypatch, caplog):
+    root = tmp_path / "data"
+    root.mkdir()
+    cfg = _cfg(name, root)
+    train(cfg, tmp_path / "whole")
+    assert not (tmp_path / "whole" / "checkpoint.pt").exists()  # removed once the run is finished
+    restore = _kill_at(monkeypatch, n, written)
+    with pytest.raises(Killed):
+        train(cfg, tmp_path / "killed")
+    restore()
+    assert (tmp_path / "killed" / "checkpoint.pt").is_file() and not (tmp_path / "killed" / "results.json").exists()
+    rows_before = (tmp_path / "killed" / "metrics.csv").read_text().count("\n") - 1
+    assert rows_before == n  # the epoch after the last checkpoint may be on disk: the resumed run drops it
+    res = train(cfg, tmp_path / "killed")
+    assert "resuming from" in caplog.text
+    assert res["resumed"]["after_epoch"] == n - (0 if written else 1)
+    assert _run_numbers(tmp_path / "killed") == _run_numbers(tmp_path / "whole")
+    assert not (tmp_path / "killed" / "checkpoint.pt").exists()
+
+
+def test_a_word_lm_resumes_inside_an_epoch(tmp_path, monkeypatch):
+    """PTB: train.checkpoint_every_s writes checkpoints inside an epoch (here after every window); a
+    kill inside epoch 2 resumes at the next window with the carried state and running sums."""
+    root = tmp_path / "data"
+    root.mkdir()
+    cfg = _cfg("ptb-lstm-variational", root, "train.checkpoint_every_s=0")
+    train(cfg, tmp_path / "whole")
+    restore = _kill_at(monkeypatch, lambda s: s["epoch"] == 1 and (s["partial"] or {}).get("windows") == 2, True)
+    with pytest.raises(Killed):
+        train(cfg, tmp_path / "killed")
+    restore()
+    state = torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=True)
+    assert state["epoch"] == 1 and state["partial"]["windows"] == 2
+    res = train(cfg, tmp_path / "killed")
+    assert res["resumed"]["inside_epoch"] == 2
+    assert _run_numbers(tmp_path / "killed") == _run_numbers(tmp_path / "whole")
+
+
+def test_a_killed_population_resumes(tmp_path, monkeypatch):
+    from rnnbench.population.search import run_population
+
+    root = tmp_path / "data"
+    root.mkdir()
+    cfg = _cfg("music-population-random", root)
+    run_population(cfg, tmp_path / "whole")
+    restore = _kill_at(monkeypatch, 2, False)
+    with pytest.raises(Killed):
+        run_population(cfg, tmp_path / "killed")
+    restore()
+    assert (tmp_path / "killed" / "members" / "000" / "checkpoint.pt").is_file()
+    run_population(cfg, tmp_path / "killed")
+    for member in ("000", "001", "002"):
+        assert _run_numbers(tmp_path / "killed" / "members" / member) == _run_numbers(tmp_path / "whole" / "members" / member)
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "killed").rglob("results.json")}
+    run_population(cfg, tmp_path / "killed")  # finished: every group is skipped, nothing rewritten
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "killed").rglob("results.json")} == before
+
+
+def test_resuming_with_another_configuration_is_refused(tmp_path, monkeypatch):
+    cfg = _cfg("music-srnn-fd", tmp_path)
+    restore = _kill_at(monkeypatch, 1, True)
+    with pytest.raises(Killed):
+        train(cfg, tmp_path / "run")
+    restore()
+    other = _cfg("music-srnn-fd", tmp_path, "optim.lr=0.01", "train.max_seconds=100")  # the budget may change
+    with pytest.raises(ConfigError, match=r"holds a run of another configuration \(it differs in optim.lr\)"):
+        train(other, tmp_path / "run")
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()
+
+
+def test_a_broken_checkpoint_is_named_not_loaded(tmp_path):
+    cfg = _cfg("music-srnn-fd", tmp_path)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "checkpoint.pt").write_bytes(b"\x80\x04garbage")
+    with pytest.raises(ConfigError, match="checkpoint.pt is not a readable rnnbench checkpoint .*Delete it to start"):
+        train(cfg, tmp_path / "run")
+
+
+def test_checkpoints_can_be_switched_off(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(ckpt, "save", lambda path, state: calls.append(path))
+    train(_cfg("music-srnn-fd", tmp_path, "train.checkpoint=false"), tmp_path / "run")
+    assert calls == []
+
+
+@pytest.mark.slow
+def test_kill_9_then_the_same_command_continues(tmp_path):
+    """The real thing: SIGKILL a CLI run after its second checkpoint, run the same command again."""
+    args = [sys.executable, "-m", "rnnbench", "dataset=synthetic", "dataset.n_train=400", "model.hidden=64",
+            "train.batch_size=8", "train.max_epochs=6", "train.patience=6", "device=cpu", "train.progress=false",
+            "train.precision=float64", "regulariser=fd", f"data.root={tmp_path / 'data'}"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    whole = subprocess.run(args + [f"hydra.run.dir={tmp_path / 'whole'}"], env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    run = args + [f"hydra.run.dir={tmp_path / 'killed'}"]
+    proc = subprocess.Popen(run, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path, deadline = tmp_path / "killed" / "checkpoint.pt", time.time() + 300
+    while time.time() < deadline:
+        if path.exists() and torch.load(path, weights_only=True)["epoch"] >= 2:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "killed" / "results.json").exists()
+    again = subprocess.run(run, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "resuming from" in again.stdout + again.stderr
+    assert _run_numbers(tmp_path / "killed") == _run_numbers(tmp_path / "whole")
+    finished = subprocess.run(run, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 2 and "already holds a finished run" in finished.stderr
