@@ -1,8 +1,8 @@
 """Trivial reference models ("floors"), fitted on the training split only.
 
 A trained model that does not beat these has learnt nothing; rnnbench uses them as reference rows
-in the reproduction tables (rnnbench/reproduce/) and as the line a run must stay below to count
-as converging (the divergence rule, rnnbench/loop.py).
+in the reproduction tables (rnnbench/tools/reproduce/) and as the line a run must stay below to count
+as converging (the divergence rule, rnnbench/engine/loop.py).
 
 - music, ``note_frequency``: p(x_t,i = 1) = the training frequency of note i, whatever came before
   (88 independent Bernoullis);

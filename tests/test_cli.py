@@ -121,6 +121,37 @@ def test_a_multirun_through_submitit_runs_each_job_in_its_own_process(tmp_path):
     assert report.returncode == 0 and "(2)" in report.stdout  # the two seeds, pooled
 
 
+@pytest.mark.slow
+def test_every_population_of_a_search_is_a_submitit_job(tmp_path):
+    """population.dispatch=launcher: the search's groups go to the run's submitit launcher as jobs (what
+    hydra/launcher=slurm does on a cluster), each in its own process; a second call skips them all."""
+    run = tmp_path / "run"
+    args = ["hydra/launcher=submitit_local", "population.dispatch=launcher", "dataset=synthetic", "train=debug",
+            "model.hidden=8", "device=cpu", "search=random", "search.n=4", "search.space.model.hidden=[8,16]",
+            "population.max_members=2", f"hydra.run.dir={run}"]
+    proc = run_cli(args, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((run / "population.json").read_text())
+    jobs = [g["job"] for g in summary["groups"]]
+    assert len(jobs) == len(summary["groups"]) >= 2 and len(set(jobs)) == len(jobs)
+    done = [d.name for d in (run / ".submitit").iterdir() if list(d.glob("*_result.pkl"))]
+    assert sorted(done) == sorted(jobs)  # one submitit job (one process) per population
+    assert [m["status"] for m in summary["members"]] == ["ok"] * 4
+    report = run_cli([str(run), "--pick", "best-valid"], tmp_path, module="rnnbench.tools.report.cli")
+    assert report.returncode == 0 and "(4)" in report.stdout
+    again = run_cli(args, tmp_path)  # the same command: every group is finished, nothing is submitted
+    assert again.returncode == 0, again.stderr
+    assert all(g.get("skipped") for g in json.loads((run / "population.json").read_text())["groups"])
+    assert len(list((run / ".submitit").iterdir())) == len(jobs) + 1  # the job folders and submitit's %j
+
+
+def test_dispatch_without_a_submitit_launcher_is_one_line(tmp_path):
+    proc = run_cli(["population.dispatch=launcher", "dataset=synthetic", "train=debug", "model.hidden=8", "device=cpu",
+                    "population.size=2", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "population.dispatch=launcher sends populations to a submitit launcher: add hydra/launcher=slurm" in proc.stderr
+
+
 def test_the_shipped_slurm_launcher_composes_with_overrides(tmp_path):
     proc = run_cli(["hydra/launcher=slurm", "hydra.launcher.partition=gpu", "hydra.launcher.timeout_min=30",
                     "--cfg", "hydra", "--package", "hydra.launcher"], tmp_path)

@@ -1,4 +1,4 @@
-"""The divergence rule (rnnbench/loop.py: Divergence) and the trivial floors it is measured against
+"""The divergence rule (rnnbench/engine/loop.py: Divergence) and the trivial floors it is measured against
 (rnnbench/floors.py)."""
 import json
 import math

@@ -1,5 +1,5 @@
 """logger=tensorboard: the per-epoch metrics as TensorBoard scalars and the config as hparams,
-beside metrics.csv (rnnbench/results.py)."""
+beside metrics.csv (rnnbench/engine/results.py)."""
 import csv
 
 import pytest

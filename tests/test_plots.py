@@ -1,4 +1,4 @@
-"""Figures (rnnbench/report/plots.py): what is drawn, not only that a file exists."""
+"""Figures (rnnbench/tools/report/plots.py): what is drawn, not only that a file exists."""
 import json
 
 import numpy as np

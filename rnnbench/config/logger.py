@@ -10,7 +10,7 @@ from omegaconf import MISSING
 
 @dataclass
 class LoggerConfig:
-    """Where the per-epoch metrics go (rnnbench/results.py: metrics_log)."""
+    """Where the per-epoch metrics go (rnnbench/engine/results.py: metrics_log)."""
 
     name: str = "csv"  # csv: metrics.csv; tensorboard: metrics.csv and <run dir>/tensorboard/ (scalars, hparams)
 

@@ -15,6 +15,9 @@ class PopulationConfig:
 
     size: int = 1  # > 1: this config with seeds seed .. seed+size-1, trained as one population
     max_members: int = 128  # the most members one batched group holds (larger groups are split)
+    # here: the groups train one after the other in this process; launcher: each group is a job of the
+    # run's Hydra submitit launcher (hydra/launcher=slurm or submitit_local; rnnbench/population/dispatch.py)
+    dispatch: str = "here"
 
 
 @dataclass

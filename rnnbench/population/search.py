@@ -18,6 +18,7 @@ import random
 import time
 import traceback
 from pathlib import Path
+from typing import Optional
 
 from omegaconf import OmegaConf
 
@@ -126,28 +127,42 @@ def groups(members: list, max_members: int) -> list[list[int]]:
     return [idx[k : k + max_members] for idx in by_key.values() for k in range(0, len(idx), max_members)]
 
 
-def train_groups(members: list, dirs: list[Path], max_members: int) -> tuple[list, list[dict]]:
+def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Optional[Path] = None) -> tuple[list, list[dict]]:
     """Train ``members`` as batched populations (grouped by group_key) into ``dirs``; a group that
     fails writes failed results for its members and the others go on; a group whose members are all
     finished is skipped and a killed one resumes from its checkpoint, so the same command continues an
-    interrupted search. Returns (results, per-group summary)."""
+    interrupted search. ``dispatch``: the run folder of a search whose groups go to the Hydra submitit
+    launcher as jobs (rnnbench/population/dispatch.py); None trains them here, one after the other.
+    Returns (results, per-group summary)."""
     from rnnbench.population.train import train_population
 
     plan = groups(members, max_members)
     log.info("%d members in %d batched group(s): sizes %s", len(members), len(plan), [len(g) for g in plan])
     results: list = [None] * len(members)
-    summary = []
+    summary: list = [None] * len(plan)
+    pending = []
     for k, idx in enumerate(plan):
-        t0 = time.perf_counter()
         done = [read_results(dirs[i] / "results.json") for i in idx]
         if all(r is not None and r.get("status") in FINISHED for r in done):  # a re-run of the search skips it
             log.info("group %d: its %d members are finished; skipped", k, len(idx))
             for i, r in zip(idx, done):
                 results[i] = r
-            summary.append({"members": idx, "size": len(idx), "wall_s": 0.0, "skipped": True})
-            continue
+            summary[k] = {"members": idx, "size": len(idx), "wall_s": 0.0, "skipped": True}
+        else:
+            pending.append(k)
+    jobs = {}
+    if dispatch is not None and pending:
+        from rnnbench.population.dispatch import submit_groups
+
+        submitted = submit_groups([([members[i] for i in plan[k]], [dirs[i] for i in plan[k]]) for k in pending], dispatch)
+        jobs = dict(zip(pending, submitted))
+    for k in pending:
+        idx, t0 = plan[k], time.perf_counter()
         try:
-            out = train_population([members[i] for i in idx], [dirs[i] for i in idx])
+            if k in jobs:
+                out = jobs[k].result()  # waits; the job's exception is re-raised here as submitit's error
+            else:
+                out = train_population([members[i] for i in idx], [dirs[i] for i in idx])
         except RnnbenchError as e:
             if len(plan) == 1:
                 raise
@@ -158,8 +173,17 @@ def train_groups(members: list, dirs: list[Path], max_members: int) -> tuple[lis
             log.exception("group %d failed (the other groups go on)", k)
         for i, r in zip(idx, out):
             results[i] = r
-        summary.append({"members": idx, "size": len(idx), "wall_s": time.perf_counter() - t0})
+        summary[k] = {"members": idx, "size": len(idx), "wall_s": time.perf_counter() - t0}
+        if k in jobs:
+            summary[k]["job"] = jobs[k].job_id
     return results, summary
+
+
+def dispatch_dir(cfg, run_dir: Path) -> Optional[Path]:
+    """The run folder if ``population.dispatch=launcher`` sends the populations to submitit, else None."""
+    if cfg.population.dispatch not in ("here", "launcher"):
+        raise ConfigError(f"population.dispatch must be here or launcher, got {cfg.population.dispatch}")
+    return Path(run_dir) if cfg.population.dispatch == "launcher" else None
 
 
 def run_population(cfg, run_dir: Path) -> list[dict]:
@@ -169,7 +193,7 @@ def run_population(cfg, run_dir: Path) -> list[dict]:
     run_dir = Path(run_dir)
     members, draws = expand(cfg)
     dirs = [run_dir / "members" / f"{i:03d}" for i in range(len(members))]
-    results, summary = train_groups(members, dirs, cfg.population.max_members)
+    results, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_dir(cfg, run_dir))
     write_json_atomic(run_dir / "population.json", {
         "search": cfg.search.name, "n_members": len(members), "wall_s": time.perf_counter() - start,
         "groups": [{"group": k, **g} for k, g in enumerate(summary)],

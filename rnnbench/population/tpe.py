@@ -81,7 +81,7 @@ def tpe_search(study, space: dict, n: int, per_round: int, evaluate: Callable[[l
 
 def run_tpe(cfg, run_dir: Path) -> list[dict]:
     """search=tpe for the music task: every completed trial's results."""
-    from rnnbench.population.search import member_config, search_space, train_groups
+    from rnnbench.population.search import dispatch_dir, member_config, search_space, train_groups
 
     if cfg.search.n < 1 or cfg.search.per_round < 1 or cfg.search.startup < 0:
         raise ConfigError(f"search.n and search.per_round must be >= 1 and search.startup >= 0, got {cfg.search.n}, "
@@ -95,7 +95,7 @@ def run_tpe(cfg, run_dir: Path) -> list[dict]:
     def evaluate(numbers: list[int], draws: list[dict]) -> list[Optional[float]]:
         members = [member_config(cfg, cfg.seed + k, d) for k, d in zip(numbers, draws)]
         dirs = [run_dir / "members" / f"{k:03d}" for k in numbers]
-        out, _ = train_groups(members, dirs, cfg.population.max_members)
+        out, _ = train_groups(members, dirs, cfg.population.max_members, dispatch_dir(cfg, run_dir))
         values = []
         for k, r in zip(numbers, out):
             results[k] = r or {}

@@ -1,7 +1,7 @@
 """The seed tables: for each, its rows (a paper preset as rnnbench overrides, the published numbers)
 and its columns (data sets, or model sizes for PTB). ``{col}`` in an override is the column.
 
-Published numbers come from rnnbench/report/paper.py (protocols.md), so there is one copy of them.
+Published numbers come from rnnbench/tools/report/paper.py (protocols.md), so there is one copy of them.
 ``search`` is the paper's own random search for the row (run with ``--search``), None where the
 paper reports none or rnnbench cannot run it as a population (STORN, the word tasks).
 """
