@@ -38,7 +38,7 @@ CASES = {
 }
 # what differs between two identical runs: clocks, paths, the checkout, the config's new keys
 UNSTABLE = {"wall_s", "train_s", "seconds_per_epoch", "words_per_s", "started", "commit", "config", "rnnbench_version",
-            "torch_version", "device", "time", "epoch_s", "resumed"}
+            "torch_version", "device", "time", "epoch_s", "resumed", "checkpoint_s"}
 
 
 def _numbers(run_dir: Path) -> dict:

@@ -64,10 +64,12 @@ class Checkpointer:
         self.task, self.members, self.path, self.start, self.loop_start = task, members, path, start, loop_start
         self.enabled, self.every = train.checkpoint, train.checkpoint_every_s
         self.last = time.perf_counter()
+        self.seconds = 0.0  # spent writing checkpoints (results.json: checkpoint_s)
 
     def save(self, epoch: int, partial: Optional[dict] = None) -> None:
         if not self.enabled:
             return
+        t0 = time.perf_counter()
         ckpt.save(self.path, {
             "epoch": epoch, "partial": partial, "elapsed": time.perf_counter() - self.start,
             "trained": time.perf_counter() - self.loop_start,
@@ -75,6 +77,7 @@ class Checkpointer:
             "members": [m.state_dict() for m in self.members], "rng": ckpt.rng_state(),
         })
         self.last = time.perf_counter()
+        self.seconds += self.last - t0
 
     def mid_epoch(self, epoch: int):
         """The ``checkpoint`` callback a task's train_epoch may call after each step."""
@@ -180,7 +183,7 @@ def fit(task: Task, start: float, desc: str) -> list[dict]:
     out = []
     for i, (m, r, d) in enumerate(zip(members, results, task.run_dirs)):
         r.update(status=m.status, stop_reason=m.reason, epochs=m.epochs, best_epoch=m.best_epoch, train_s=train_s,
-                 seconds_per_epoch=train_s / max(m.epochs, 1), **task.summary(i))
+                 seconds_per_epoch=train_s / max(m.epochs, 1), checkpoint_s=saver.seconds, **task.summary(i))
         state = task.finish(i, m.best_state, m.best, r)
         if state is not None and m.cfg.train.save_model:
             save_state_atomic(Path(d) / "best.pt", state)
