@@ -33,13 +33,13 @@ def _mkstemp_beside(path: Path) -> str:
     return tmp
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """``path`` gets ``data`` whole or not at all (temporary file, fsync, rename)."""
+def write_atomic(path: Path, write) -> None:
+    """``path`` gets what ``write(file)`` writes, whole or not at all (temporary file, fsync, rename)."""
     path = Path(path)
     tmp = _mkstemp_beside(path)
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -70,19 +70,14 @@ def write_json_atomic(path: Path, obj: dict) -> None:
     write_bytes_atomic(path, (json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n").encode())
 
 
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """``path`` gets ``data`` whole or not at all."""
+    write_atomic(path, lambda f: f.write(data))
+
+
 def save_torch_atomic(path: Path, obj) -> None:
-    """torch.save through a temporary file beside ``path`` (fsync, rename): whole or not at all."""
-    path = Path(path)
-    tmp = _mkstemp_beside(path)
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """torch.save through write_atomic: whole or not at all."""
+    write_atomic(path, lambda f: torch.save(obj, f))
 
 
 def save_state_atomic(path: Path, state_dict: dict) -> None:
