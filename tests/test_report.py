@@ -121,3 +121,15 @@ def test_perplexity_table_with_mc_rows_and_003_reference(tmp_path, capsys):
     assert main([str(tmp_path), "--paper", "--pick", "best-valid"]) == 0
     out = capsys.readouterr().out
     assert "test_ppl (" in out and "test_rmse (" in out and "| lstm / variational | 0.15 (1)" in out
+
+
+def test_runs_from_before_and_after_the_engine_pool():
+    """Keys the engine added (dataset.task, train.checkpoint, train.checkpoint_every_s) and the logger
+    do not split a configuration: a run from before them pools with one from after."""
+    from rnnbench.tools.report.table import _config_key
+
+    old = {"seed": 0, "dataset": {"name": "jsb", "file": "x"}, "train": {"patience": 20}, "optim": {"lr": 0.001}}
+    new = {"seed": 1, "dataset": {"name": "jsb", "task": "music", "file": "x"}, "logger": {"name": "tensorboard"},
+           "train": {"patience": 20, "checkpoint": True, "checkpoint_every_s": None}, "optim": {"lr": 0.001}}
+    assert _config_key(old) == _config_key(new)
+    assert _config_key(old) != _config_key({**new, "optim": {"lr": 0.01}})

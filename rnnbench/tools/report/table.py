@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rnnbench.config import OPERATIONAL  # what may differ between runs pooled over seeds
 from rnnbench.tools.report.paper import MUSIC_COLUMNS, PUBLISHED
 
 COLUMN_ORDER = MUSIC_COLUMNS + ("ptb", "sentiment", "synthetic")
@@ -51,11 +52,6 @@ def collect(dirs: list[Path]) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(rows, columns=columns), bad
 
 
-# Settings of how a run is executed, not of what is trained: pooled runs may differ in them. The
-# divergence rule only decides about runs that diverge, and those are never pooled.
-OPERATIONAL = {"seed": None, "device": None, "data": None,
-               "train": ("max_seconds", "progress", "save_model", "eval_batch_size", "fuse", "diverge_factor",
-                         "diverge_epochs")}
 # Keys added to the schema later, with the default that reproduces the runs made before them:
 # absent and default mean the same configuration.
 ADDED_WITH_DEFAULT = {("model", "init", "sparse_io"): True}
