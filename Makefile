@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade --quiet pip || true
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e ".[dev]"
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet -e ".[dev]"  # setuptools warns that editable is editable
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv with torch (TORCH=torch==2.13.0) and rnnbench in editable mode
