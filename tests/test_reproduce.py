@@ -131,3 +131,11 @@ def test_002_table_6_search_is_the_open_uniform_space():
     _, draws = expand(srnn)
     assert srnn.search.n == 64 and all(200 <= d["model.hidden"] <= 600 and 0.8 <= d["model.init.rho"] <= 4 for d in draws)
     assert not any(k.startswith("regulariser.") and k.endswith(".rate") for k in draws[0])  # no noise, no rates
+
+
+def test_overrides_may_follow_the_options():
+    from rnnbench.tools.reproduce.cli import parse_args
+
+    args = parse_args(["000-t1", "--rows", "fd-rnn", "model.init.sparse_io=false", "--seeds", "3", "device=cpu"])
+    assert args.table == "000-t1" and args.rows == "fd-rnn" and args.seeds == 3
+    assert args.overrides == ["model.init.sparse_io=false", "device=cpu"]

@@ -44,7 +44,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--report-only", action="store_true", help="run nothing; print the table of the runs there are")
     p.add_argument("overrides", nargs="*", default=[], help="further rnnbench overrides for every run, "
                    "e.g. device=cuda data.root=...")
-    return p.parse_args(argv)
+    return p.parse_intermixed_args(argv)  # overrides may come before, between or after the options
 
 
 class UsageError(Exception):
