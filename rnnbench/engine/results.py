@@ -138,11 +138,13 @@ class TensorBoardLog(MetricsLog):
             raise ConfigError('logger=tensorboard needs the tensorboard package: pip install "rnnbench[tensorboard]"') from None
         from torch.utils.tensorboard.summary import hparams as hparams_summary
 
-        self.writer = SummaryWriter(str(Path(path).parent / "tensorboard"))
+        # a resumed run: TensorBoard discards what the killed run logged after its checkpoint's epoch
+        resumed_at = int(rows[-1]["epoch"]) + 1 if rows else None
+        self.writer = SummaryWriter(str(Path(path).parent / "tensorboard"), purge_step=resumed_at)
         # the hparams' metrics name the scalars written below (TensorBoard shows their last value); the
         # summaries are written directly, as add_hparams would also log a scalar at step 0
         metrics = {f: 0.0 for f in fields if f not in self.SKIP and f not in ("lr", "epoch_s")}
-        for summary in hparams_summary(hparams, metrics):
+        for summary in hparams_summary(hparams, metrics) if resumed_at is None else ():  # once per run
             self.writer._get_file_writer().add_summary(summary)
 
     def append(self, row: dict) -> None:
