@@ -41,7 +41,6 @@ class Task:
     # True: the reported model is the last epoch's (no validation split: sentiment, 003 §5.2); there
     # is no early stopping then, only max_epochs and the time budget
     select_last: bool = False
-    mid_epoch_checkpoints: bool = False  # train_epoch may call its ``checkpoint`` (PTB's long epochs)
 
     cfg: object  # the run's config (a population: its first member's)
     model: torch.nn.Module  # a single-model task's model and optimiser (the defaults below use them)

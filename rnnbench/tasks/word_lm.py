@@ -108,7 +108,6 @@ class WordLMTask(Task):
     fields = FIELDS
     best_column = "best_valid_ppl"
     watched_name = "valid perplexity"
-    mid_epoch_checkpoints = True
 
     def __init__(self, cfg: DictConfig, run_dir: Path):
         if cfg.dataset.batch < 1 or cfg.dataset.bptt < 1 or cfg.dataset.eval_bptt < 1:
