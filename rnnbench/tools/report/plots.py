@@ -161,7 +161,8 @@ def published_bars(lines: list[dict], floors: list[dict], title: str, ylabel: st
             ax.hlines(fl["value"], c - 0.45, c + 0.45, colors="grey", linestyles="dashed", linewidth=1)
             ax.text(c - 0.45, fl["value"], fl["name"], fontsize=6, va="bottom", color="grey")
     ax.plot([], [], marker="_", linestyle="", markersize=15, markeredgewidth=3, color="black", label="published")
-    ax.plot([], [], linestyle="dashed", color="grey", label="trivial floors")
+    if any(fl["column"] in columns for fl in floors):  # none when the data to fit them was not found
+        ax.plot([], [], linestyle="dashed", color="grey", label="trivial floors")
     ax.set_xticks(range(len(columns)), columns)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
