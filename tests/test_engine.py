@@ -1,9 +1,7 @@
 """The engine (rnnbench/engine/): one loop for every task, the numbers of each task unchanged by the
 move, tasks chosen by dataset.task, the import layers, and resume after a kill."""
 import ast
-import csv
 import json
-import math
 import os
 import signal
 import subprocess
@@ -19,7 +17,7 @@ from rnnbench.errors import ConfigError
 from rnnbench.tasks import TASKS, task_class
 from rnnbench.train import train
 from tests.conftest import REPO, compose_cfg
-from tests.datafiles import write_tiny_ptb, write_tiny_scale
+from tests.datafiles import write_tiny_ptb
 from tests.engine_reference import CASES, COMMON, REFERENCE, UNSTABLE, _numbers, run_case
 
 

@@ -3,9 +3,8 @@ trains it (rnnbench/tasks/: music, word-lm, regression), set by the protocol the
 (conf/task/*.yaml)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
 

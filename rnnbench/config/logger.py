@@ -1,11 +1,7 @@
 """The logger group (conf/logger/*.yaml): rnnbench/engine/results.py: metrics_log."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Dict, List, Optional
-
-from omegaconf import MISSING
+from dataclasses import dataclass
 
 
 @dataclass

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, Dict, List, Optional
-
-from omegaconf import MISSING
+from typing import Any, Dict
 
 
 @dataclass

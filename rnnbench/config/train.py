@@ -1,11 +1,9 @@
 """The train group (conf/train/*.yaml): the engine's loop (rnnbench/engine/)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Dict, List, Optional
-
-from omegaconf import MISSING
+from typing import Optional
 
 
 class Precision(Enum):

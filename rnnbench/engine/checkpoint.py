@@ -56,7 +56,7 @@ def _differences(a, b, prefix: str = "") -> list[str]:
         out = []
         for key in sorted(set(a) | set(b)):
             path = f"{prefix}{key}"
-            if path in RESUMABLE_KEYS or key in RESUMABLE_KEYS and not prefix:
+            if path in RESUMABLE_KEYS:
                 continue
             out += _differences(a.get(key), b.get(key), path + ".")
         return out

@@ -63,6 +63,7 @@ class Checkpointer:
         train = task.members[0].train
         self.task, self.members, self.path, self.start, self.loop_start = task, members, path, start, loop_start
         self.enabled, self.every = train.checkpoint, train.checkpoint_every_s
+        self.configs = [ckpt.config_text(c) for c in task.members]  # they do not change while training
         self.last = time.perf_counter()
         self.seconds = 0.0  # spent writing checkpoints (results.json: checkpoint_s)
 
@@ -73,7 +74,7 @@ class Checkpointer:
         ckpt.save(self.path, {
             "epoch": epoch, "partial": partial, "elapsed": time.perf_counter() - self.start,
             "trained": time.perf_counter() - self.loop_start,
-            "configs": [ckpt.config_text(c) for c in self.task.members], "task": self.task.state_dict(),
+            "configs": self.configs, "task": self.task.state_dict(),
             "members": [m.state_dict() for m in self.members], "rng": ckpt.rng_state(),
         })
         self.last = time.perf_counter()
@@ -105,12 +106,15 @@ def _resume(task: Task, members: list[Member], path: Path) -> tuple[int, Optiona
     return state["epoch"] + 1, partial, state["elapsed"], state["trained"]
 
 
+def _measured(row: dict) -> dict:
+    """The metrics of a row (what the log line and the progress bar show)."""
+    return {k: v for k, v in row.items() if k not in ("epoch", "lr", "epoch_s") and isinstance(v, float)}
+
+
 def _log_epoch(epoch: int, members: list[Member], rows: dict[int, dict]) -> None:
     if len(members) == 1 and 0 in rows:
-        row = rows[0]
-        shown = "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "epoch_s")
-                          and isinstance(v, float))
-        log.info("epoch %d  %s  (best epoch %d)  %.2fs", epoch, shown, members[0].best_epoch, row["epoch_s"])
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in _measured(rows[0]).items())
+        log.info("epoch %d  %s  (best epoch %d)  %.2fs", epoch, shown, members[0].best_epoch, rows[0]["epoch_s"])
     else:
         log.info("epoch %d: %d of %d members training; best %.4f", epoch, sum(m.active for m in members),
                  len(members), min(m.best for m in members))
@@ -173,8 +177,7 @@ def fit(task: Task, start: float, desc: str) -> list[dict]:
             task.stop_members(stopped, [members[i].best_state for i in stopped], [m.active for m in members])
         _log_epoch(epoch, members, rows)
         if len(members) == 1 and 0 in rows:
-            bar.set_postfix({k: f"{v:.3f}" for k, v in rows[0].items() if k not in ("epoch", "lr", "epoch_s")
-                             and isinstance(v, float)})
+            bar.set_postfix({k: f"{v:.3f}" for k, v in _measured(rows[0]).items()})
         saver.save(epoch)
         if not any(m.active for m in members):
             break

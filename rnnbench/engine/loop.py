@@ -32,6 +32,11 @@ def progress(cfg, first: int, last: int, desc: str):
             yield epoch, bar
 
 
+def n_params(model) -> int:
+    """The trained parameters of ``model`` (results.json: n_params)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
 def results_header(cfg, model, device, *, model_label: str, selection: str, test: str) -> dict:
     """The fields every results.json starts with; ``selection`` and ``test`` name the metrics
     rnnbench-report selects by and reports."""
@@ -39,7 +44,7 @@ def results_header(cfg, model, device, *, model_label: str, selection: str, test
         "dataset": cfg.dataset.name, "model": model_label, "regulariser": cfg.regulariser.name,
         "optim": cfg.optim.name, "seed": cfg.seed, "status": "running",
         "selection_metric": selection, "test_metric": test,
-        "n_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "n_params": n_params(model),
         "device": device_name(device), "torch_version": torch.__version__, "rnnbench_version": rnnbench.__version__,
         "commit": git_commit(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),

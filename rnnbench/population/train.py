@@ -23,7 +23,7 @@ from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
 from rnnbench.floors import note_frequency_nll
 from rnnbench.engine.fit import fit
-from rnnbench.engine.loop import results_header
+from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome, Task
 from rnnbench.metrics import NLL, masked, per_sequence_totals, summary
 from rnnbench.models import build_model
@@ -175,7 +175,7 @@ class PopulationTask(Task):
         self.frozen: Optional[dict[str, torch.Tensor]] = None  # the weights of members that have stopped
         self.train_nll = self.grad_norm = [math.nan] * len(members)
         log.info("population of %d %s on %s: %d parameters each, %s", len(members), first.model.name,
-                 first.dataset.name, sum(p.numel() for p in self.models[0].parameters() if p.requires_grad),
+                 first.dataset.name, n_params(self.models[0]),
                  device_name(device))
 
     def headers(self) -> list[dict]:

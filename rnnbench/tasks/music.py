@@ -24,7 +24,7 @@ from rnnbench.models import STORN, build_model
 from rnnbench.models.fuse import fuse_cells
 from rnnbench.models.init import spectral_radius
 from rnnbench.floors import note_frequency_nll
-from rnnbench.engine.loop import results_header
+from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers import penalty
@@ -173,7 +173,7 @@ class MusicTask(Task):
         self.train_nll = self.grad_norm = math.nan
         log.info("%s on %s: %d train chunks, %d valid chunks, %d test sequences, %d parameters, %s", cfg.model.name,
                  cfg.dataset.name, len(self.splits["train"]), len(self.splits["valid"]), len(self.splits["test"]),
-                 sum(p.numel() for p in self.model.parameters() if p.requires_grad), device_name(self.device))
+                 n_params(self.model), device_name(self.device))
 
     def headers(self) -> list[dict]:
         return [results_header(self.cfg, self.model, self.device, model_label=self.cfg.model.name,

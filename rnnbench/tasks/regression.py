@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from rnnbench.data.sentiment import load_sentiment
 from rnnbench.errors import ConfigError
 from rnnbench.models import build_regressor
-from rnnbench.engine.loop import results_header
+from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers import penalty
@@ -74,7 +74,7 @@ class RegressionTask(Task):
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.train_mse = self.last_rmse = math.nan
         log.info("%s regression on %d train / %d test segments, %d parameters, %s", cfg.model.name, len(self.x_train),
-                 len(self.x_test), sum(p.numel() for p in self.params), device_name(self.device))
+                 len(self.x_test), n_params(self.model), device_name(self.device))
 
     def headers(self) -> list[dict]:
         # the authors' protocol has no validation split: the last epoch is reported, with its test curve.

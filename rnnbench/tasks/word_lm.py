@@ -27,7 +27,7 @@ from rnnbench.data.ptb import batchify, bptt_windows, load_ptb
 from rnnbench.errors import ConfigError
 from rnnbench.models import build_word_lm
 from rnnbench.floors import unigram_perplexity
-from rnnbench.engine.loop import results_header
+from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
 from rnnbench.regularisers.penalty import penalty
@@ -127,7 +127,7 @@ class WordLMTask(Task):
         self.words_per_s: list[float] = []
         self.train_ppl, self.epoch_words_s = math.nan, math.nan
         log.info("%d-layer %s LM on PTB: %d parameters, %d streams of %d words, %s", cfg.model.layers, cfg.model.name,
-                 sum(p.numel() for p in self.params), *self.train_data.shape, device_name(self.device))
+                 n_params(self.model), *self.train_data.shape, device_name(self.device))
 
     def headers(self) -> list[dict]:
         # the model label carries the size, so that medium and large runs stay apart in the tables
