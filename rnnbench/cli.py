@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
-import time
 import traceback
 from pathlib import Path
 from typing import Optional
@@ -17,11 +16,11 @@ from typing import Optional
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from rnnbench.config import check_common, register_configs
 from rnnbench.errors import RnnbenchError
-from rnnbench.engine.results import FINISHED, read_results, write_json_atomic
+from rnnbench.engine.results import FINISHED, read_results, write_failed
 
 log = logging.getLogger("rnnbench")
 register_configs()
@@ -30,18 +29,8 @@ register_configs()
 def _write_failed(cfg: DictConfig, run_dir: Path, error: str) -> None:
     """results.json with status failed, unless the folder holds a checkpoint: a run that can still
     resume (e.g. once the setting that made it fail is put back) is not marked finished."""
-    if (run_dir / "checkpoint.pt").exists():
-        return
-
-    def get(key):
-        return OmegaConf.select(cfg, key, default=None)
-
-    write_json_atomic(run_dir / "results.json", {
-        "dataset": get("dataset.name"), "model": get("model.name"), "regulariser": get("regulariser.name"),
-        "seed": get("seed"), "status": "failed", "error": error, "train_nll": None, "valid_nll": None,
-        "test_nll": None, "wall_s": None, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "config": OmegaConf.to_container(cfg, resolve=False, enum_to_str=True),
-    })
+    if not (run_dir / "checkpoint.pt").exists():
+        write_failed(cfg, run_dir, error)
 
 
 def selection_value(results: dict) -> float:

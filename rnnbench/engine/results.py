@@ -7,6 +7,7 @@ import json
 import math
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -58,6 +59,25 @@ def read_results(path: Path) -> Optional[dict]:
     except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
         return None
     return obj if isinstance(obj, dict) else None
+
+
+def write_failed(cfg, run_dir: Path, error: str) -> dict:
+    """A results.json with status failed for ``cfg`` in ``run_dir`` (a run that could not train, a
+    population group that failed); returns it."""
+    from omegaconf import OmegaConf
+
+    def get(key):
+        return OmegaConf.select(cfg, key, default=None)
+
+    results = {
+        "dataset": get("dataset.name"), "model": get("model.name"), "regulariser": get("regulariser.name"),
+        "seed": get("seed"), "status": "failed", "error": error, "train_nll": None, "valid_nll": None,
+        "test_nll": None, "wall_s": None, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "config": OmegaConf.to_container(cfg, resolve=False, enum_to_str=True),
+    }
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    write_json_atomic(Path(run_dir) / "results.json", results)
+    return results
 
 
 def write_text_atomic(path: Path, text: str) -> None:

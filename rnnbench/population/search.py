@@ -25,7 +25,7 @@ from omegaconf import OmegaConf
 from rnnbench.config import value_of
 from rnnbench.errors import ConfigError, RnnbenchError
 from rnnbench.regularisers.spec import SITES
-from rnnbench.engine.results import FINISHED, read_results, write_json_atomic
+from rnnbench.engine.results import FINISHED, read_results, write_failed, write_json_atomic
 
 log = logging.getLogger("rnnbench")
 
@@ -166,10 +166,10 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
         except RnnbenchError as e:
             if len(plan) == 1:
                 raise
-            out = [_failed(members[i], dirs[i], str(e)) for i in idx]
+            out = [write_failed(members[i], dirs[i], str(e)) for i in idx]
             log.error("group %d failed: %s", k, e)
         except Exception:
-            out = [_failed(members[i], dirs[i], traceback.format_exc()) for i in idx]
+            out = [write_failed(members[i], dirs[i], traceback.format_exc()) for i in idx]
             log.exception("group %d failed (the other groups go on)", k)
         for i, r in zip(idx, out):
             results[i] = r
@@ -207,12 +207,3 @@ def run_population(cfg, run_dir: Path) -> list[dict]:
         log.info("%d/%d members ok; best valid NLL %.4f (seed %s): test NLL %.4f; %.1fs in all", len(ok), len(members),
                  best["valid_nll"], best["seed"], best["test_nll"], time.perf_counter() - start)
     return results
-
-
-def _failed(member, run_dir: Path, error: str) -> dict:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    r = {"dataset": member.dataset.name, "model": member.model.name, "regulariser": member.regulariser.name,
-         "seed": member.seed, "status": "failed", "error": error, "train_nll": None, "valid_nll": None, "test_nll": None,
-         "config": OmegaConf.to_container(member, resolve=False, enum_to_str=True)}
-    write_json_atomic(run_dir / "results.json", r)
-    return r
