@@ -64,6 +64,7 @@ class Config:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    protocol: str = "paper"  # the reading the run's protocol group chose (conf/protocol/: paper | breze)
 
 
 def check_common(cfg) -> None:

@@ -8,6 +8,21 @@ from typing import Optional
 from omegaconf import MISSING
 
 
+class InitScale(Enum):
+    """How var_in / var_rec / var_out are read (protocols.md §1b)."""
+
+    variance = "variance"  # sigma^2, as 000 Table 3 and 002 Table 1 write them
+    std = "std"  # standard deviations: the authors' notebook sets par_std = 0.0001, in_to_hidden_par_std = 0.01,
+    #   Table 3's "sigma^2" column for JSB
+
+
+class H0Init(Enum):
+    """The learned initial state's starting value (protocols.md §1b)."""
+
+    zero = "zero"
+    gaussian = "gaussian"  # N(0, std) with W_rec's std (breze: every parameter drawn, h0 included)
+
+
 @dataclass
 class InitConfig:
     """Initialisation (rnnbench/models/init.py): 002 §1.3.3, 000 §2.3, Sutskever et al. 2013."""
@@ -19,6 +34,8 @@ class InitConfig:
     # which matrices get the sparse init: true = W_in, W_rec and W_out (every unit has nu incoming
     # weights, Sutskever et al. 2013); false = W_rec only (breze's separate sparsify_rec/sparsify_affine)
     sparse_io: bool = True
+    scale: InitScale = InitScale.variance  # var_* read as variances (the papers) or standard deviations (breze)
+    h0: H0Init = H0Init.zero  # the learned initial state starts at 0, or N(0, std of W_rec) (breze)
     rho: Optional[float] = 1.2  # spectral radius of W_rec (each gate block for gated cells); None = keep
     bias_hidden: float = 0.0  # b_h
     bias_out: float = -0.8  # b_y (002)
@@ -57,6 +74,9 @@ class ModelConfig:
     tie_weights: bool = False  # word models: the softmax reuses the embedding matrix (needs embedding == hidden)
     activation: Activation = Activation.tanh  # sRNN transfer function
     storn: StornConfig = field(default_factory=StornConfig)  # model=storn only
+    # next-step models: the predicted probabilities clipped to [c, 1 - c] in the loss and the metric
+    # (breze's safe sigmoid, c = 1e-7: component/varprop/transfer.py); None: exact BCE with logits
+    prob_clip: Optional[float] = None
 
 
 # (schema name, dataclass) for conf/model/*.yaml: ``/model_<name>_schema@_here_``

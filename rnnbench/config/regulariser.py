@@ -31,6 +31,36 @@ class MomentApprox(Enum):
     quadrature = "quadrature"  # 16-point Gauss-Hermite quadrature: accurate, 16x the elementwise work
 
 
+class FdRecurrentMean(Enum):
+    """The mean of fast dropout's recurrent input (protocols.md §1b)."""
+
+    keep = "keep"  # E[h~ W] = q h W, q = 1 - p (000 §2.2: the papers' math)
+    drop = "drop"  # h W x p, p the DROP rate (breze arch/model/varprop/rnn.py, recurrent_layer); V still uses q
+
+
+class FdTanh(Enum):
+    """Which function fast dropout's tanh moments are those of (protocols.md §1b)."""
+
+    tanh = "tanh"  # tanh(a) = 2 sigma(2a) - 1: sigma moments at (2m, 4v) (000 §2.2, the papers' math)
+    half = "half"  # breze component/varprop/transfer.py, tanh: sigma moments at (m, v), then (2E - 1, 4V) = tanh(a/2)
+
+
+class OutputRate(Enum):
+    """The drop rate of fast dropout's hidden->output site (protocols.md §1b)."""
+
+    own = "own"  # regulariser.output as configured (000 Table 3's row "p drop hidden->output")
+    recurrent = "recurrent"  # breze arch/model/varprop/rnn.py, rnn(): the read-out drops with the hidden rate
+    #   (p_dropouts[-1] = p_dropout_hidden; Jan-2014 learn/rnn.py ignores p_dropout_hidden_to_out)
+
+
+class FinalLayerNo(Enum):
+    """What "FD for final layer = no" (regulariser.fd_output=false) does (protocols.md §1b)."""
+
+    readout = "readout"  # an ordinary read-out on the hidden means, their variance ignored (000 Table 3)
+    readout_and_input = "readout_and_input"  # Dec-2013 breze: hidden_var_biases_sqrt[-1] = 1e-16, which for one
+    #   layer also zeroes the variance of the input projection x W_in
+
+
 class Penalty(Enum):
     none = "none"
     l1 = "l1"
@@ -66,6 +96,11 @@ class RegulariserConfig:
     tied: bool = True  # one mask for all gates of a site; false: a mask per gate (003 "untied")
     fd_output: bool = True  # moments: propagate the variance into the output layer (000 "FD for final layer")
     moment_approx: MomentApprox = MomentApprox.paper  # moments: how sigma/tanh moments are computed
+    # the authors' code as a reading (protocols.md §1b; conf/protocol/breze.yaml sets all four)
+    fd_rec_mean: FdRecurrentMean = FdRecurrentMean.keep  # moments: mean of the recurrent input x q or x p
+    fd_tanh: FdTanh = FdTanh.tanh  # moments: the tanh moments of tanh(a) or of breze's tanh(a/2)
+    output_rate: OutputRate = OutputRate.own  # moments: the read-out's rate, or the recurrent site's
+    final_layer_no: FinalLayerNo = FinalLayerNo.readout  # moments: what fd_output=false switches off
     penalty: Penalty = Penalty.none  # L1/L2 on W_in, W_rec, W_out, added to the loss (001 RNN-NBR)
     penalty_weight: float = 0.0  # lambda
 

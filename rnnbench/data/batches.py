@@ -15,10 +15,17 @@ independent sequence; short chunks are padded at the front, as 000 prepends zero
 
 The test set keeps full sequences, padded at the end (which cannot affect earlier steps).
 Every split is moved to the device once; batches are index selections on the device.
+
+The authors' code (breze; protocols.md §1b) pads the chunk's frames first and then shifts, and
+averages the loss over every position, padding included: its targets at the padding are zeros
+except at the last padding step, which predicts the chunk's first frame (``padded_targets``):
+
+    padded_targets:                 0  a  b  c  d     (train.loss=padded: every position counts)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 
@@ -52,6 +59,7 @@ class Split:
     seq_id: torch.Tensor
     lengths: torch.Tensor
     pad_front: bool
+    padded_targets: Optional[torch.Tensor] = None  # chunked splits: breze's targets, padding included
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
@@ -60,14 +68,17 @@ class Split:
     def n_frames(self) -> int:
         return int(self.loss_mask.sum())
 
-    def rows(self, index: torch.Tensor, dtype: torch.dtype):
-        """Batch of rows ``index``, cut to the longest of them; (inputs, targets, loss_mask, step_mask)."""
+    def rows(self, index: torch.Tensor, dtype: torch.dtype, padded: bool = False):
+        """Batch of rows ``index``, cut to the longest of them; (inputs, targets, loss_mask, step_mask).
+        ``padded``: the targets of breze's layout (``padded_targets``; chunked splits only)."""
         # Chunks all span the padded width; only full test sequences are cut (one sync per batch).
         T = self.inputs.shape[1] if self.pad_front else int(self.lengths[index].max())
         cols = slice(self.inputs.shape[1] - T, None) if self.pad_front else slice(0, T)
+        if padded and self.padded_targets is None:
+            raise ValueError("padded targets exist for chunked splits only")
         return (
             self.inputs[index, cols].to(dtype),
-            self.targets[index, cols].to(dtype),
+            (self.padded_targets if padded else self.targets)[index, cols].to(dtype),
             self.loss_mask[index, cols],
             self.step_mask[index, cols],
         )
@@ -109,6 +120,7 @@ def make_split(
     loss_mask = torch.zeros(N, width, dtype=torch.bool)
     step_mask = torch.zeros(N, width, dtype=torch.bool)
     lengths = torch.zeros(N, dtype=torch.long)
+    lead = torch.zeros(N, width, D, dtype=torch.uint8) if pad_front else None  # the chunk's first frame
     for i, piece in enumerate(pieces):
         inp, tgt = step_pairs(piece, predict_first)
         n = len(inp)
@@ -117,6 +129,8 @@ def make_split(
         loss_mask[i, cols] = True
         step_mask[i, cols] = True
         lengths[i] = n
+        if pad_front and not predict_first and n < width:
+            lead[i, width - n - 1] = piece[0]  # the last padding step predicts it (breze)
     if pad_front:
         # Rows are cut to the longest member of a batch from the right, so every chunk keeps the
         # full padded width: the padding the net reads is part of the protocol.
@@ -129,4 +143,19 @@ def make_split(
         seq_id=torch.tensor(owners, dtype=torch.long, device=device),
         lengths=lengths.to(device),
         pad_front=pad_front,
+        padded_targets=None if lead is None else (targets + lead).to(device),
     )
+
+
+def epoch_batches(n: int, batch_size: int, order: str, generator: torch.Generator) -> list[torch.Tensor]:
+    """The row indices of one epoch's minibatches (train.batches).
+
+    rows:   a fresh random permutation of the rows, cut into batches of ``batch_size``
+    blocks: the rows cut once into contiguous blocks (the last one shorter), the blocks' order
+            reshuffled every epoch: climin's util.iter_minibatches, what the authors' runs drew
+            (protocols.md §1b)
+    """
+    if order == "blocks":
+        blocks = torch.arange(n).split(batch_size)
+        return [blocks[i] for i in torch.randperm(len(blocks), generator=generator).tolist()]
+    return list(torch.randperm(n, generator=generator).split(batch_size))

@@ -31,13 +31,13 @@ def _core(name: str, n_in: int, cfg, hidden: int) -> RecurrentCore:
     return CORES[name](n_in, hidden, learn_h0=cfg.learn_h0)
 
 
-def _next_step(cfg, name: str, n_in: int, n_out: int, hidden: int, spec) -> NextStepModel:
+def _next_step(cfg, name: str, n_in: int, n_out: int, hidden: int, spec, prob_clip=None) -> NextStepModel:
     core = _core(name, n_in, cfg, hidden)
     try:
         init_core_(core, cfg.init)
     except ValueError as e:
         raise ConfigError(f"model.init: {e}") from None
-    model = NextStepModel(core, n_out, spec)
+    model = NextStepModel(core, n_out, spec, prob_clip)
     init_readout_(model.w_out, model.b_out, cfg.init)
     return model
 
@@ -51,9 +51,14 @@ def build_model(cfg, n_in: int, n_out: int, regulariser=None) -> NextStepModel |
         raise ConfigError(f"model.hidden must be >= 1, got {cfg.hidden}")
     if cfg.layers != 1:
         raise ConfigError(f"music models have one recurrent layer (000 §3.1), got model.layers={cfg.layers}")
+    clip = cfg.get("prob_clip") if hasattr(cfg, "get") else getattr(cfg, "prob_clip", None)  # older configs: None
     if cfg.name == "storn":
+        if clip is not None:
+            raise ConfigError("model.prob_clip applies to next-step models (srnn, lstm, gru), not to storn")
         return build_storn(cfg, n_in, n_out, regulariser)
-    return _next_step(cfg, cfg.name, n_in, n_out, cfg.hidden, build_spec(regulariser, cfg.name))
+    if clip is not None and not 0 < clip < 0.5:
+        raise ConfigError(f"model.prob_clip clips probabilities to [c, 1 - c] and must be in (0, 0.5), got {clip}")
+    return _next_step(cfg, cfg.name, n_in, n_out, cfg.hidden, build_spec(regulariser, cfg.name), clip)
 
 
 def build_storn(cfg, n_in: int, n_out: int, regulariser=None) -> STORN:

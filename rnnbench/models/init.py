@@ -16,6 +16,18 @@ def gaussian_(w: torch.Tensor, var: float) -> torch.Tensor:
     return w.normal_(0.0, var**0.5)
 
 
+def _get(cfg, key: str, default):
+    """A key of model.init added after runs were saved (configs without it: the old default)."""
+    value = cfg.get(key, default) if hasattr(cfg, "get") else getattr(cfg, key, default)
+    return getattr(value, "value", value)
+
+
+def variance(cfg, value: float) -> float:
+    """The variance of a var_* setting: itself, or its square with model.init.scale=std (the authors'
+    notebook passes 000 Table 3's "sigma^2" values as standard deviations; protocols.md §1b)."""
+    return value**2 if _get(cfg, "scale", "variance") == "std" else value
+
+
 @torch.no_grad()
 def sparsify_(w: torch.Tensor, nu: Optional[int]) -> torch.Tensor:
     """Keep ``nu`` random entries in each column of w (fan_in, fan_out); no-op if nu >= fan_in."""
@@ -51,17 +63,17 @@ def set_spectral_radius_(w: torch.Tensor, rho: Optional[float]) -> torch.Tensor:
 
 def _sparse_io(cfg) -> bool:
     """model.init.sparse_io (configs saved before the switch existed: true)."""
-    return bool(cfg.get("sparse_io", True)) if hasattr(cfg, "get") else bool(getattr(cfg, "sparse_io", True))
+    return bool(_get(cfg, "sparse_io", True))
 
 
 @torch.no_grad()
 def init_core_(core, cfg) -> None:
     """Initialise a core's w_in, w_rec and biases from an InitConfig."""
     H = core.hidden_size
-    gaussian_(core.w_in, cfg.var_in)
+    gaussian_(core.w_in, variance(cfg, cfg.var_in))
     if _sparse_io(cfg):
         sparsify_(core.w_in, cfg.sparsity)
-    gaussian_(core.w_rec, cfg.var_rec)
+    gaussian_(core.w_rec, variance(cfg, cfg.var_rec))
     n_blocks = core.w_rec.shape[1] // H
     for k in range(n_blocks):
         block = core.w_rec[:, k * H : (k + 1) * H]
@@ -72,11 +84,14 @@ def init_core_(core, cfg) -> None:
         core.b_rec.zero_()
     if core.state_names == ("h", "c"):  # LSTM: gate order i, f, g, o
         core.b[H : 2 * H] += cfg.forget_bias
+    if _get(cfg, "h0", "zero") == "gaussian":  # breze draws every parameter, the initial state included
+        for name in core.state_names:
+            gaussian_(getattr(core, f"{name}0"), variance(cfg, cfg.var_rec))
 
 
 @torch.no_grad()
 def init_readout_(w_out: torch.Tensor, b_out: torch.Tensor, cfg) -> None:
-    gaussian_(w_out, cfg.var_out)
+    gaussian_(w_out, variance(cfg, cfg.var_out))
     if _sparse_io(cfg):
         sparsify_(w_out, cfg.sparsity)
     b_out.fill_(cfg.bias_out)  # b_y = -0.8 (002): sparse piano rolls

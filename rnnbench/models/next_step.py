@@ -6,6 +6,7 @@ propagated as moments at both.
 """
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -20,16 +21,23 @@ from rnnbench.regularisers import NONE, NoiseSpec, moment_forward, sampled_forwa
 class NextStepModel(nn.Module):
     """A recurrent core with a sigmoid read-out; ``forward`` returns logits (B, T, D_out)."""
 
-    def __init__(self, core: RecurrentCore, n_out: int, noise: NoiseSpec = NONE):
+    def __init__(self, core: RecurrentCore, n_out: int, noise: NoiseSpec = NONE, prob_clip: Optional[float] = None):
         super().__init__()
         self.core = core
         self.noise = noise
+        # probabilities clipped to [c, 1 - c] = logits clamped to +-log((1 - c) / c), with T.clip's zero
+        # gradient outside (breze's safe sigmoid; protocols.md §1b); None: exact logits
+        self.logit_clip = None if prob_clip is None else math.log((1 - prob_clip) / prob_clip)
         self.w_out = nn.Parameter(torch.empty(core.hidden_size, n_out))  # (H, D)
         self.b_out = nn.Parameter(torch.zeros(n_out))  # (D,)
 
     def forward(self, x: torch.Tensor, step_mask: Optional[torch.Tensor] = None,
                 sample: Optional[bool] = None) -> torch.Tensor:
         """``sample`` (default: in training mode) draws the noise; otherwise its expectation is used."""
+        logits = self._logits(x, step_mask, sample)
+        return logits if self.logit_clip is None else logits.clamp(-self.logit_clip, self.logit_clip)
+
+    def _logits(self, x: torch.Tensor, step_mask: Optional[torch.Tensor], sample: Optional[bool]) -> torch.Tensor:
         noise = self.noise
         sample = self.training if sample is None else sample
         if noise.has_noise and noise.realise == "moments":

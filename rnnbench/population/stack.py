@@ -43,7 +43,8 @@ class _Member(nn.Module):
 def structure_of(spec: NoiseSpec) -> tuple:
     """What members of one population must share about their regulariser (not the rates)."""
     return (spec.realise, tuple((n, s.noise, s.realise) for n, s in sorted(spec.sites.items())), spec.inverted,
-            spec.tied, spec.moment_approx, spec.penalty, spec.penalty_weight)
+            spec.tied, spec.moment_approx, spec.penalty, spec.penalty_weight, spec.fd_rec_mean, spec.fd_tanh,
+            spec.final_layer_no)
 
 
 class Population:

@@ -20,6 +20,7 @@ import torch
 from rnnbench.data.batches import Split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
+from rnnbench.config import value_of
 from rnnbench.errors import ConfigError
 from rnnbench.floors import note_frequency_nll
 from rnnbench.engine.fit import fit
@@ -84,6 +85,7 @@ def _train_epoch(pop: Population, opt, split: Split, members: list, dtype, gener
     pop.train(True)
     device = split.inputs.device
     P, B = pop.P, members[0].train.batch_size
+    padded = value_of(members[0].train.get("loss", "masked")) == "padded"  # the same in every member (_check)
     params = pop.parameters()
     total = torch.zeros(P, dtype=torch.float64, device=device)
     norms = torch.zeros(P, dtype=torch.float64, device=device)
@@ -91,7 +93,8 @@ def _train_epoch(pop: Population, opt, split: Split, members: list, dtype, gener
     perms = torch.stack([torch.randperm(len(split), generator=g) for g in generators]).to(device)  # (P, N)
     for start in range(0, len(split), B):
         index = perms[:, start : start + B]  # (P, b)
-        inputs, targets, loss_mask, step_mask = (t.view(P, index.shape[1], *t.shape[1:]) for t in split.rows(index.flatten(), dtype))
+        inputs, targets, loss_mask, step_mask = (t.view(P, index.shape[1], *t.shape[1:])
+                                                 for t in split.rows(index.flatten(), dtype, padded=padded))
         n = loss_mask.sum(dim=(1, 2))  # (P,)
         grad_norm = None
 
@@ -100,8 +103,10 @@ def _train_epoch(pop: Population, opt, split: Split, members: list, dtype, gener
             opt.zero_grad(set_to_none=True)
             losses = pop.frame_losses(inputs, targets, step_mask if hold else None, loss_mask)  # (P, b, T)
             loss_sum = masked(losses, loss_mask).sum(dim=(1, 2))
-            # every member's own mean NLL per frame (+ penalty): the sum separates the gradients
-            (loss_sum / n + _penalties(pop)).sum().backward()
+            # every member's own mean NLL per frame, or per padded position (train.loss=padded), plus its
+            # penalty: the sum over members separates the gradients
+            loss = losses.mean(dim=(1, 2)) if padded else loss_sum / n
+            (loss + _penalties(pop)).sum().backward()
             grad_norm = _clip_per_member(params, clips)
             return loss_sum.detach()
 
@@ -139,6 +144,11 @@ def _check(members: list) -> None:
         raise ConfigError("population training supports model=srnn, lstm or gru, not storn")
     for cfg in members:
         check_run_config(cfg)
+        if value_of(cfg.train.get("batches", "rows")) != "rows":
+            raise ConfigError("population training draws random rows (train.batches=rows): members stepping through "
+                              "climin's blocks in their own orders would need batches of different sizes at one step")
+    if len({value_of(c.train.get("loss", "masked")) for c in members}) > 1:
+        raise ConfigError("population members must share train.loss")
 
 
 class PopulationTask(Task):

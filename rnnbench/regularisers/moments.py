@@ -49,8 +49,11 @@ def quadrature_moments(f, m: torch.Tensor, v: torch.Tensor) -> MeanVar:
 class MomentOps:
     """The elementwise algebra of rnnbench/models/ops.py on MeanVar pairs (002 eqs. 12-15)."""
 
-    def __init__(self, approx: str = "paper"):
+    def __init__(self, approx: str = "paper", tanh_half: bool = False):
         self.approx = approx
+        # breze's FD "tanh" (component/varprop/transfer.py, tanh) is the sigmoid's moments at (m, v)
+        # mapped by 2E - 1, 4V: the moments of 2 sigma(a) - 1 = tanh(a/2), not of tanh(a) (protocols.md §1b)
+        self.tanh_half = tanh_half
 
     @staticmethod
     def add(a: MeanVar, b: MeanVar) -> MeanVar:
@@ -68,9 +71,10 @@ class MomentOps:
 
     def tanh(self, a: MeanVar) -> MeanVar:
         if self.approx == "quadrature":
-            return quadrature_moments(torch.tanh, a.mean, a.var)
-        # tanh(a) = 2 sigma(2a) - 1, and 2a ~ N(2m, 4v): the argument is (2m, 4v), not (m, v)
-        s = sigmoid_moments(2 * a.mean, 4 * a.var)
+            return quadrature_moments((lambda x: torch.tanh(x / 2)) if self.tanh_half else torch.tanh, a.mean, a.var)
+        # tanh(a) = 2 sigma(2a) - 1, and 2a ~ N(2m, 4v): the argument is (2m, 4v), not (m, v);
+        # breze's reading takes sigma's moments at (m, v) itself, i.e. those of tanh(a/2)
+        s = sigmoid_moments(a.mean, a.var) if self.tanh_half else sigmoid_moments(2 * a.mean, 4 * a.var)
         return MeanVar(2 * s.mean - 1, 4 * s.var)
 
     @staticmethod
@@ -84,15 +88,26 @@ class MomentOps:
 
 MOMENTS = MomentOps("paper")
 QUADRATURE = MomentOps("quadrature")
+_OPS = {(approx, half): MomentOps(approx, half) for approx in ("paper", "quadrature") for half in (False, True)}
 
 
-def dropout_moments(x: MeanVar, site: Site, scale: float) -> MeanVar:
+def moment_ops(spec: NoiseSpec) -> MomentOps:
+    """The elementwise moment algebra a spec asks for (regulariser.moment_approx, regulariser.fd_tanh)."""
+    return _OPS[("quadrature" if spec.moment_approx == "quadrature" else "paper", spec.fd_tanh == "half")]
+
+
+def dropout_moments(x: MeanVar, site: Site, scale: float, mean_by_drop: bool = False) -> MeanVar:
     """x~ = s zeta x, zeta ~ Bernoulli(q): E = s q mu, V = s^2 (q (1 - q) mu^2 + q sigma^2) (000 §2.2,
-    keeping the variance term that Wang & Manning drop)."""
+    keeping the variance term that Wang & Manning drop).
+
+    ``mean_by_drop``: E = s p mu with p = 1 - q the DROP rate, the variance unchanged: what breze's
+    FD-RNN computes for the recurrent input (arch/model/varprop/rnn.py, recurrent_layer:
+    ``T.dot(hom_m1, weights) * p_dropout``; protocols.md §1b)."""
     if not (site.active and site.noise == "dropout"):
         return x
     q = site.keep
-    return MeanVar(scale * q * x.mean, scale**2 * (q * (1 - q) * x.mean**2 + q * x.var))
+    mean_factor = (1 - q) if mean_by_drop else q
+    return MeanVar(scale * mean_factor * x.mean, scale**2 * (q * (1 - q) * x.mean**2 + q * x.var))
 
 
 def weight_moments(w: torch.Tensor, site: Site, scale: float) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
@@ -127,15 +142,21 @@ def moment_layer(core, x: MeanVar, spec: NoiseSpec, step_mask: Optional[torch.Te
     site_in, site_rec = spec.site("input"), spec.site("recurrent")
     x = dropout_moments(x, site_in, spec.scale(site_in))
     u = linear_moments(x, *weight_moments(w["w_in"], site_in, spec.scale(site_in)), bias=w["b"])  # (B, T, G)
+    if spec.final_layer_no == "readout_and_input":
+        # Dec-2013 breze: "FD for final layer = no" set hidden_var_biases_sqrt[-1] = 1e-16, which for one
+        # layer scales the input projection's variance by 1e-32 (protocols.md §1b)
+        no_fd = ~spec.fd_output if isinstance(spec.fd_output, torch.Tensor) else not spec.fd_output
+        u = MeanVar(u.mean, torch.where(torch.as_tensor(no_fd, device=u.var.device), torch.zeros_like(u.var), u.var))
     w_rec = weight_moments(w["w_rec"], site_rec, spec.scale(site_rec))
     w_rec_sq = w_rec[0] * w_rec[0]  # once per sequence, not once per step
     b_rec = w.get("b_rec")
 
-    ops = QUADRATURE if spec.moment_approx == "quadrature" else MOMENTS
+    ops = moment_ops(spec)
+    by_drop = spec.fd_rec_mean == "drop"
     state = tuple(MeanVar(s, torch.zeros_like(s)) for s in core.initial_state(x.mean.shape[0], w))
     means, variances = [], []
     for t, u_t in enumerate(zip(u.mean.unbind(1), u.var.unbind(1))):  # unbind: see models/unroll.py
-        h = dropout_moments(state[0], site_rec, spec.scale(site_rec))
+        h = dropout_moments(state[0], site_rec, spec.scale(site_rec), mean_by_drop=by_drop)
         v = linear_moments(h, *w_rec, bias=b_rec, w_mean_sq=w_rec_sq)  # (B, G)
         y, new = core.transition(MeanVar(*u_t), v, state, ops=ops)
         if step_mask is not None:

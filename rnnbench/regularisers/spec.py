@@ -50,6 +50,10 @@ class NoiseSpec:
     moment_approx: str
     penalty: str
     penalty_weight: float
+    # the authors' code as a reading (protocols.md §1b; rnnbench/regularisers/moments.py)
+    fd_rec_mean: str = "keep"  # keep: E = q h W (000 §2.2) | drop: h W p (breze)
+    fd_tanh: str = "tanh"  # tanh | half: the moments of breze's 2 sigma(a) - 1 = tanh(a/2)
+    final_layer_no: str = "readout"  # readout | readout_and_input (Dec-2013 breze)
 
     def site(self, name: str) -> Site:
         return self.sites[name]
@@ -117,10 +121,21 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
                               "(music models read piano rolls); set regulariser.embedding.noise=none")
         if emb.noise != "dropout":
             raise ConfigError(f"regulariser.embedding supports noise=dropout (of word types) only, got {emb.noise}")
+    if realise == "moments" and _get(cfg, "output_rate", "own") == "recurrent":
+        # breze's read-out drops with the hidden rate, whatever hidden->output was set to (protocols.md §1b)
+        sites["output"] = Site(sites["recurrent"].noise, sites["recurrent"].rate, realise)
     penalty = value_of(cfg.penalty)
     if cfg.penalty_weight < 0:
         raise ConfigError(f"regulariser.penalty_weight must be >= 0, got {cfg.penalty_weight}")
     if penalty != "none" and cfg.penalty_weight == 0:
         raise ConfigError(f"regulariser.penalty={penalty} needs regulariser.penalty_weight > 0")
     return NoiseSpec(cfg.name, realise, sites, bool(cfg.inverted), bool(cfg.tied), bool(cfg.fd_output),
-                     value_of(cfg.moment_approx), penalty, float(cfg.penalty_weight))
+                     value_of(cfg.moment_approx), penalty, float(cfg.penalty_weight),
+                     _get(cfg, "fd_rec_mean", "keep"), _get(cfg, "fd_tanh", "tanh"),
+                     _get(cfg, "final_layer_no", "readout"))
+
+
+def _get(cfg, key: str, default: str) -> str:
+    """A key added after runs were saved (their config in results.json lacks it): the old default."""
+    value = cfg.get(key, default) if hasattr(cfg, "get") else getattr(cfg, key, default)
+    return value_of(value)

@@ -15,7 +15,7 @@ import torch
 from omegaconf import DictConfig
 
 from rnnbench.config import PadMode, check_common, value_of
-from rnnbench.data.batches import Split, make_split
+from rnnbench.data.batches import Split, epoch_batches, make_split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
@@ -56,16 +56,17 @@ def build_splits(rolls: dict[str, list], dataset_cfg, device: torch.device) -> d
 
 
 def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> tuple[float, float]:
-    """One pass over the shuffled training rows; returns (frame-weighted train NLL, mean grad norm)."""
+    """One pass over the training rows in the order of train.batches; returns (frame-weighted train
+    NLL over the real frames, mean grad norm)."""
     model.train()
     device = split.inputs.device
     params = [p for p in model.parameters() if p.requires_grad]
+    padded = value_of(cfg.train.get("loss", "masked")) == "padded"
     total = torch.zeros((), dtype=torch.float64, device=device)
     norms = torch.zeros((), dtype=torch.float64, device=device)
     frames, batches = 0, 0
-    perm = torch.randperm(len(split), generator=generator).to(device)
-    for index in perm.split(cfg.train.batch_size):
-        inputs, targets, loss_mask, step_mask = split.rows(index, dtype)
+    for index in epoch_batches(len(split), cfg.train.batch_size, value_of(cfg.train.get("batches", "rows")), generator):
+        inputs, targets, loss_mask, step_mask = split.rows(index.to(device), dtype, padded=padded)
         n = loss_mask.sum()
         grad_norm = torch.zeros((), device=device)
 
@@ -74,9 +75,10 @@ def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> 
             opt.zero_grad(set_to_none=True)
             frames = model.frame_losses(inputs, targets, step_mask if hold else None, loss_mask)
             loss_sum = masked(frames, loss_mask).sum()
-            # mean NLL (STORN: negative ELBO) per predicted frame of the batch, plus an L1/L2
-            # penalty (001 §7) if any
-            (loss_sum / n + penalty(model, model.noise)).backward()
+            # mean NLL (STORN: negative ELBO) per predicted frame of the batch, or (train.loss=padded,
+            # breze) per position of the padded chunk batch, plus an L1/L2 penalty (001 §7) if any
+            loss = frames.mean() if padded else loss_sum / n
+            (loss + penalty(model, model.noise)).backward()
             # gradient-norm clipping (000 §2.3, Pascanu et al. 2012); the norm is logged either way
             grad_norm = torch.nn.utils.clip_grad_norm_(params, math.inf if cfg.train.clip is None else cfg.train.clip)
             return loss_sum.detach()
@@ -115,6 +117,9 @@ def check_run_config(cfg) -> None:
         raise ConfigError(f"eval.is_samples and eval.is_batch must be >= 1, got {cfg.eval.is_samples} and {cfg.eval.is_batch}")
     if cfg.train.batch_size < 1 or cfg.train.eval_batch_size < 1:
         raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
+    if value_of(cfg.train.get("loss", "masked")) == "padded" and cfg.dataset.predict_first:
+        raise ConfigError("train.loss=padded is breze's loss on chunks that do not predict their first frame; "
+                          "it needs dataset.predict_first=false")
 
 
 def epoch_row(train_nll: float, grad_norm: float, valid, w_rec) -> dict:
