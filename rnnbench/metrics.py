@@ -32,6 +32,16 @@ def masked_nll_sum(logits: torch.Tensor, targets: torch.Tensor, loss_mask: torch
     return masked(frame_nll(logits, targets), loss_mask).sum()
 
 
+def batch_loss(frames: torch.Tensor, loss_mask: torch.Tensor, padded: bool) -> torch.Tensor:
+    """The training loss of a (..., B, T) batch of per-frame NLLs, one value per leading index:
+    the mean over the predicted frames (``loss_mask``; 000 §3.1), or with ``padded`` the mean over
+    every position of the padded chunk batch, padding included (breze: ``loss_row_wise.mean()``;
+    protocols.md §1b, train.loss=padded)."""
+    if padded:
+        return frames.mean(dim=(-2, -1))
+    return masked(frames, loss_mask).sum(dim=(-2, -1)) / loss_mask.sum(dim=(-2, -1))
+
+
 @dataclass
 class NLL:
     nll: float  # frame-weighted: total / frames

@@ -26,7 +26,7 @@ from rnnbench.floors import note_frequency_nll
 from rnnbench.engine.fit import fit
 from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome, Task
-from rnnbench.metrics import NLL, masked, per_sequence_totals, summary
+from rnnbench.metrics import NLL, batch_loss, masked, per_sequence_totals, summary
 from rnnbench.models import build_model
 from rnnbench.models.fuse import fuse_cells
 from rnnbench.optim import build_optimizer
@@ -102,13 +102,11 @@ def _train_epoch(pop: Population, opt, split: Split, members: list, dtype, gener
             nonlocal grad_norm
             opt.zero_grad(set_to_none=True)
             losses = pop.frame_losses(inputs, targets, step_mask if hold else None, loss_mask)  # (P, b, T)
-            loss_sum = masked(losses, loss_mask).sum(dim=(1, 2))
             # every member's own mean NLL per frame, or per padded position (train.loss=padded), plus its
             # penalty: the sum over members separates the gradients
-            loss = losses.mean(dim=(1, 2)) if padded else loss_sum / n
-            (loss + _penalties(pop)).sum().backward()
+            (batch_loss(losses, loss_mask, padded) + _penalties(pop)).sum().backward()
             grad_norm = _clip_per_member(params, clips)
-            return loss_sum.detach()
+            return masked(losses, loss_mask).sum(dim=(1, 2)).detach()
 
         total += opt.step(closure).double()
         norms += grad_norm.detach().double()

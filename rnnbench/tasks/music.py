@@ -19,7 +19,7 @@ from rnnbench.data.batches import Split, epoch_batches, make_split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
-from rnnbench.metrics import evaluate, importance_nll, masked
+from rnnbench.metrics import batch_loss, evaluate, importance_nll, masked
 from rnnbench.models import STORN, build_model
 from rnnbench.models.fuse import fuse_cells
 from rnnbench.models.init import spectral_radius
@@ -74,14 +74,12 @@ def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> 
             nonlocal grad_norm
             opt.zero_grad(set_to_none=True)
             frames = model.frame_losses(inputs, targets, step_mask if hold else None, loss_mask)
-            loss_sum = masked(frames, loss_mask).sum()
             # mean NLL (STORN: negative ELBO) per predicted frame of the batch, or (train.loss=padded,
             # breze) per position of the padded chunk batch, plus an L1/L2 penalty (001 §7) if any
-            loss = frames.mean() if padded else loss_sum / n
-            (loss + penalty(model, model.noise)).backward()
+            (batch_loss(frames, loss_mask, padded) + penalty(model, model.noise)).backward()
             # gradient-norm clipping (000 §2.3, Pascanu et al. 2012); the norm is logged either way
             grad_norm = torch.nn.utils.clip_grad_norm_(params, math.inf if cfg.train.clip is None else cfg.train.clip)
-            return loss_sum.detach()
+            return masked(frames, loss_mask).sum().detach()
 
         total += opt.step(closure)
         norms += grad_norm.detach()

@@ -96,8 +96,11 @@ TABLES = {t.name: t for t in [
         Row("srnn", ("experiment=fdrnn-{col}", "regulariser=none"), _published(PUBLISHED_NLL, "sRNN, plain"),
             "000 Table 1 (Bengio et al. 2012); ours: 000 Table 3's column without dropout",
             search=("dataset={col}", "regulariser=none", "search=random", "search.n=32")),
-        Row("fd-rnn", ("experiment=fdrnn-{col}",), _published(PUBLISHED_NLL, "FD-RNN"), "000 Table 1 / Table 3",
-            search=_fd_search(32)),
+        Row("fd-rnn", ("experiment=fdrnn-{col}",), _published(PUBLISHED_NLL, "FD-RNN"),
+            "000 Table 1 / Table 3; the authors' code as the reading (protocol=breze)", search=_fd_search(32)),
+        # the same presets under the papers' equations (protocols.md §1 against §1b)
+        Row("fd-rnn-paper", ("experiment=fdrnn-{col}", "protocol=paper"), _published(PUBLISHED_NLL, "FD-RNN"),
+            "000 Table 1 / Table 3; the papers' math (protocol=paper)"),
     )),
     Table("001-t1", "001 Table 1: noise and norm regularisers on the plain sRNN", "test_nll", MUSIC, tuple(
         Row(preset, (f"experiment={preset}", "dataset={col}"), _published(PUBLISHED_NLL, label), "001 Table 1",
