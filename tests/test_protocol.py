@@ -239,3 +239,28 @@ def test_protocol_breze_sets_every_point_and_paper_none():
 def test_a_misspelt_reading_names_the_valid_ones():
     with pytest.raises(Exception, match="fd_rec_mean"):
         compose_cfg("regulariser.fd_rec_mean=q")
+
+
+def test_the_ablation_switches_exactly_the_points_of_protocol_breze():
+    from benchmarks.protocol_ablation import POINTS, plan
+    from omegaconf import OmegaConf
+
+    def flat(cfg):
+        return {k: v for k, v in _leaves(OmegaConf.to_container(cfg, enum_to_str=True))}
+
+    paper, breze = flat(compose_cfg("protocol=paper")), flat(compose_cfg("protocol=breze"))
+    differ = {k for k in paper if paper[k] != breze[k]} - {"protocol"}
+    assert differ == {on.split("=")[0] for _, on, _ in POINTS}  # every point of breze.yaml, nothing else
+    for _, on, off in POINTS:
+        key = on.split("=")[0]
+        assert flat(compose_cfg("protocol=paper", on))[key] == breze[key]
+        assert flat(compose_cfg("protocol=breze", off))[key] == paper[key]
+    assert all("=" not in label and "/" not in label for label, _ in plan())  # labels are folder names
+
+
+def _leaves(d, prefix=""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _leaves(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
