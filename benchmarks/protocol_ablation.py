@@ -70,16 +70,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("preset", help="an experiment preset, e.g. fdrnn-jsb")
     parser.add_argument("epochs", type=int, help="the fixed budget: epochs per run")
     parser.add_argument("--out", default=None, help="default: outputs/ablation/<preset>")
-    parser.add_argument("--only", default=None, help="comma-separated labels to run (default: all)")
+    parser.add_argument("--only", default=None, help="comma-separated labels to run (default: all); the table "
+                                                     "also lists the runs earlier calls made in --out")
     args, overrides = parser.parse_known_args(argv)
     out = Path(args.out or f"outputs/ablation/{args.preset}")
     only = set(args.only.split(",")) if args.only else None
     rows = []
     for label, extra in plan():
-        if only is not None and label not in only:
-            continue
         run_dir = out / label
-        if not (run_dir / "results.json").exists():
+        if only is not None and label not in only:
+            if not (run_dir / "results.json").exists():
+                continue  # not asked for: listed only if an earlier call ran it
+        elif not (run_dir / "results.json").exists():
             cmd = ["rnnbench", f"experiment={args.preset}", *extra, f"train.max_epochs={args.epochs}",
                    "train.progress=false", f"hydra.run.dir={run_dir}", *overrides]
             print(f"[ablation] {label}: {' '.join(cmd)}", flush=True)
