@@ -264,3 +264,11 @@ def _leaves(d, prefix=""):
             yield from _leaves(v, f"{prefix}{k}.")
         else:
             yield f"{prefix}{k}", v
+
+
+def test_protocol_breze_is_refused_outside_the_music_task():
+    from rnnbench.config import check_common
+
+    with pytest.raises(ConfigError, match="protocol=breze is a reading of the music papers"):
+        check_common(compose_cfg("dataset=ptb", "protocol=breze"))
+    check_common(compose_cfg("dataset=ptb"))  # the default reading passes

@@ -85,6 +85,9 @@ def check_common(cfg) -> None:
         (cfg.population.size >= 1, f"population.size must be >= 1, got {cfg.population.size}"),
         (cfg.population.max_members >= 1, f"population.max_members must be >= 1, got {cfg.population.max_members}"),
         (cfg.eval.mc_samples >= 0, f"eval.mc_samples must be >= 0, got {cfg.eval.mc_samples}"),
+        (cfg.get("protocol", "paper") == "paper" or cfg.dataset.task == "music",
+         f"protocol={cfg.get('protocol')} is a reading of the music papers' code (protocols.md §1b); "
+         f"dataset={cfg.dataset.name} is a {cfg.dataset.task} task, which has its own protocol: use protocol=paper"),
     ]
     for ok, message in rules:
         if not ok:
