@@ -101,11 +101,15 @@ TABLES = {t.name: t for t in [
         # the same presets under the papers' equations (protocols.md §1 against §1b)
         Row("fd-rnn-paper", ("experiment=fdrnn-{col}", "protocol=paper"), _published(PUBLISHED_NLL, "FD-RNN"),
             "000 Table 1 / Table 3; the papers' math (protocol=paper)"),
-        # the read-out of breze's Jan-2014 learn/rnn.py: p_dropout_hidden_to_out ignored (the read-out drops
-        # with the hidden rate) and always the FD read-out, so Table 3's "FD for final layer = no" and
-        # "hidden->output -" had no effect (protocols.md §1b); chosen for Piano-midi on validation
-        Row("fd-rnn-jan2014", ("experiment=fdrnn-{col}", "regulariser.output_rate=recurrent", "regulariser.fd_output=true"),
-            _published(PUBLISHED_NLL, "FD-RNN"), "000 Table 1 / Table 3; protocol=breze with Jan-2014's read-out"),
+        # Piano-midi's preset reads Table 3's final layer through breze's Jan-2014 code (conf/experiment/
+        # fdrnn-piano-midi.yaml); this row is the literal reading, "FD for final layer = no", no read-out dropout
+        Row("fd-rnn-table3-readout", ("experiment=fdrnn-{col}", "regulariser.output_rate=own", "regulariser.fd_output=false"),
+            {"piano-midi": _published(PUBLISHED_NLL, "FD-RNN")["piano-midi"]},
+            "000 Table 1 / Table 3; protocol=breze with Table 3's final layer as written"),
+        Row("fd-rnn-paper-table3-readout", ("experiment=fdrnn-{col}", "protocol=paper", "regulariser.output_rate=own",
+                                            "regulariser.fd_output=false"),
+            {"piano-midi": _published(PUBLISHED_NLL, "FD-RNN")["piano-midi"]},
+            "000 Table 1 / Table 3; the papers' math with Table 3's final layer as written"),
     )),
     Table("001-t1", "001 Table 1: noise and norm regularisers on the plain sRNN", "test_nll", MUSIC, tuple(
         Row(preset, (f"experiment={preset}", "dataset={col}"), _published(PUBLISHED_NLL, label), "001 Table 1",
