@@ -29,6 +29,12 @@ def value_of(x: Any) -> Any:
     return x.value if isinstance(x, Enum) else x
 
 
+def setting(cfg: Any, key: str, default: Any) -> Any:
+    """``cfg.key`` as a plain value, or ``default`` where the config lacks the key (configs saved in
+    results.json before the key existed; dataclass or DictConfig alike)."""
+    return value_of(cfg.get(key, default) if hasattr(cfg, "get") else getattr(cfg, key, default))
+
+
 @dataclass
 class DataConfig:
     """Where data lives (rnnbench/data/fetch.py)."""

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import torch
 
-from rnnbench.config import value_of
+from rnnbench.config import setting, value_of
 from rnnbench.errors import ConfigError
 from rnnbench.models.core import RecurrentCore
 from rnnbench.models.gru import GRU
@@ -51,7 +51,7 @@ def build_model(cfg, n_in: int, n_out: int, regulariser=None) -> NextStepModel |
         raise ConfigError(f"model.hidden must be >= 1, got {cfg.hidden}")
     if cfg.layers != 1:
         raise ConfigError(f"music models have one recurrent layer (000 §3.1), got model.layers={cfg.layers}")
-    clip = cfg.get("prob_clip") if hasattr(cfg, "get") else getattr(cfg, "prob_clip", None)  # older configs: None
+    clip = setting(cfg, "prob_clip", None)
     if cfg.name == "storn":
         if clip is not None:
             raise ConfigError("model.prob_clip applies to next-step models (srnn, lstm, gru), not to storn")

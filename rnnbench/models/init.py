@@ -10,22 +10,18 @@ from typing import Optional
 
 import torch
 
+from rnnbench.config import setting
+
 
 @torch.no_grad()
 def gaussian_(w: torch.Tensor, var: float) -> torch.Tensor:
     return w.normal_(0.0, var**0.5)
 
 
-def _get(cfg, key: str, default):
-    """A key of model.init added after runs were saved (configs without it: the old default)."""
-    value = cfg.get(key, default) if hasattr(cfg, "get") else getattr(cfg, key, default)
-    return getattr(value, "value", value)
-
-
 def variance(cfg, value: float) -> float:
     """The variance of a var_* setting: itself, or its square with model.init.scale=std (the authors'
     notebook passes 000 Table 3's "sigma^2" values as standard deviations; protocols.md §1b)."""
-    return value**2 if _get(cfg, "scale", "variance") == "std" else value
+    return value**2 if setting(cfg, "scale", "variance") == "std" else value
 
 
 @torch.no_grad()
@@ -63,7 +59,7 @@ def set_spectral_radius_(w: torch.Tensor, rho: Optional[float]) -> torch.Tensor:
 
 def _sparse_io(cfg) -> bool:
     """model.init.sparse_io (configs saved before the switch existed: true)."""
-    return bool(_get(cfg, "sparse_io", True))
+    return bool(setting(cfg, "sparse_io", True))
 
 
 @torch.no_grad()
@@ -84,7 +80,7 @@ def init_core_(core, cfg) -> None:
         core.b_rec.zero_()
     if core.state_names == ("h", "c"):  # LSTM: gate order i, f, g, o
         core.b[H : 2 * H] += cfg.forget_bias
-    if _get(cfg, "h0", "zero") == "gaussian":  # breze draws every parameter, the initial state included
+    if setting(cfg, "h0", "zero") == "gaussian":  # breze draws every parameter, the initial state included
         for name in core.state_names:
             gaussian_(getattr(core, f"{name}0"), variance(cfg, cfg.var_rec))
 

@@ -20,7 +20,7 @@ import torch
 from rnnbench.data.batches import Split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
-from rnnbench.config import value_of
+from rnnbench.config import setting
 from rnnbench.errors import ConfigError
 from rnnbench.floors import note_frequency_nll
 from rnnbench.engine.fit import fit
@@ -85,7 +85,7 @@ def _train_epoch(pop: Population, opt, split: Split, members: list, dtype, gener
     pop.train(True)
     device = split.inputs.device
     P, B = pop.P, members[0].train.batch_size
-    padded = value_of(members[0].train.get("loss", "masked")) == "padded"  # the same in every member (_check)
+    padded = setting(members[0].train, "loss", "masked") == "padded"  # the same in every member (_check)
     params = pop.parameters()
     total = torch.zeros(P, dtype=torch.float64, device=device)
     norms = torch.zeros(P, dtype=torch.float64, device=device)
@@ -142,10 +142,10 @@ def _check(members: list) -> None:
         raise ConfigError("population training supports model=srnn, lstm or gru, not storn")
     for cfg in members:
         check_run_config(cfg)
-        if value_of(cfg.train.get("batches", "rows")) != "rows":
+        if setting(cfg.train, "batches", "rows") != "rows":
             raise ConfigError("population training draws random rows (train.batches=rows): members stepping through "
                               "climin's blocks in their own orders would need batches of different sizes at one step")
-    if len({value_of(c.train.get("loss", "masked")) for c in members}) > 1:
+    if len({setting(c.train, "loss", "masked") for c in members}) > 1:
         raise ConfigError("population members must share train.loss")
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from rnnbench.config import value_of
+from rnnbench.config import setting, value_of
 from rnnbench.errors import ConfigError
 
 SITES = ("input", "recurrent", "output", "cell", "embedding")
@@ -94,7 +94,7 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
     for name in SITES:
         site_cfg = cfg[name] if hasattr(cfg, "__getitem__") else getattr(cfg, name)
         where = f"regulariser.{name}"
-        own = value_of(site_cfg.get("realise") if hasattr(site_cfg, "get") else getattr(site_cfg, "realise", None))
+        own = setting(site_cfg, "realise", None)
         if own is not None and (realise == "moments" or own == "moments"):
             raise ConfigError(f"{where}.realise={own}: a site may choose step or sequence, and only when "
                               f"regulariser.realise is not moments (got regulariser.realise={realise})")
@@ -121,7 +121,7 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
                               "(music models read piano rolls); set regulariser.embedding.noise=none")
         if emb.noise != "dropout":
             raise ConfigError(f"regulariser.embedding supports noise=dropout (of word types) only, got {emb.noise}")
-    if realise == "moments" and _get(cfg, "output_rate", "own") == "recurrent":
+    if realise == "moments" and setting(cfg, "output_rate", "own") == "recurrent":
         # breze's read-out drops with the hidden rate, whatever hidden->output was set to (protocols.md §1b)
         sites["output"] = Site(sites["recurrent"].noise, sites["recurrent"].rate, realise)
     penalty = value_of(cfg.penalty)
@@ -131,11 +131,6 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
         raise ConfigError(f"regulariser.penalty={penalty} needs regulariser.penalty_weight > 0")
     return NoiseSpec(cfg.name, realise, sites, bool(cfg.inverted), bool(cfg.tied), bool(cfg.fd_output),
                      value_of(cfg.moment_approx), penalty, float(cfg.penalty_weight),
-                     _get(cfg, "fd_rec_mean", "keep"), _get(cfg, "fd_tanh", "tanh"),
-                     _get(cfg, "final_layer_no", "readout"))
+                     setting(cfg, "fd_rec_mean", "keep"), setting(cfg, "fd_tanh", "tanh"),
+                     setting(cfg, "final_layer_no", "readout"))
 
-
-def _get(cfg, key: str, default: str) -> str:
-    """A key added after runs were saved (their config in results.json lacks it): the old default."""
-    value = cfg.get(key, default) if hasattr(cfg, "get") else getattr(cfg, key, default)
-    return value_of(value)

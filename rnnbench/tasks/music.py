@@ -14,7 +14,7 @@ from typing import Optional
 import torch
 from omegaconf import DictConfig
 
-from rnnbench.config import PadMode, check_common, value_of
+from rnnbench.config import PadMode, check_common, setting, value_of
 from rnnbench.data.batches import Split, epoch_batches, make_split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
@@ -61,11 +61,11 @@ def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> 
     model.train()
     device = split.inputs.device
     params = [p for p in model.parameters() if p.requires_grad]
-    padded = value_of(cfg.train.get("loss", "masked")) == "padded"
+    padded = setting(cfg.train, "loss", "masked") == "padded"
     total = torch.zeros((), dtype=torch.float64, device=device)
     norms = torch.zeros((), dtype=torch.float64, device=device)
     frames, batches = 0, 0
-    for index in epoch_batches(len(split), cfg.train.batch_size, value_of(cfg.train.get("batches", "rows")), generator):
+    for index in epoch_batches(len(split), cfg.train.batch_size, setting(cfg.train, "batches", "rows"), generator):
         inputs, targets, loss_mask, step_mask = split.rows(index.to(device), dtype, padded=padded)
         n = loss_mask.sum()
         grad_norm = torch.zeros((), device=device)
@@ -115,7 +115,7 @@ def check_run_config(cfg) -> None:
         raise ConfigError(f"eval.is_samples and eval.is_batch must be >= 1, got {cfg.eval.is_samples} and {cfg.eval.is_batch}")
     if cfg.train.batch_size < 1 or cfg.train.eval_batch_size < 1:
         raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
-    if value_of(cfg.train.get("loss", "masked")) == "padded" and cfg.dataset.predict_first:
+    if setting(cfg.train, "loss", "masked") == "padded" and cfg.dataset.predict_first:
         raise ConfigError("train.loss=padded is breze's loss on chunks that do not predict their first frame; "
                           "it needs dataset.predict_first=false")
 
