@@ -7,7 +7,6 @@ import datetime
 import json
 import platform
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
@@ -49,16 +48,15 @@ def time_step(fn, device: torch.device, warmup: int, repeats: int) -> float:
 
 
 def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent)
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
+    from rnnbench.runtime import git_commit  # the one reader of the commit (with $RNNBENCH_COMMIT, -dirty)
+    return git_commit() or "unknown"
 
 
 def meta(args, device: torch.device, timing: str) -> dict:
     name = (torch.cuda.get_device_name(device) if device.type == "cuda"
             else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)")
+    if device.type == "cuda":
+        name += f" (CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()})"
     return {"date": datetime.datetime.now().isoformat(timespec="seconds"), "device": name, "torch": torch.__version__,
             "commit": _commit(), "shape": {k: getattr(args, k) for k in ("batch", "steps", "hidden")},
             "timing": f"median of {args.repeats} after {args.warmup} warm-up steps; {timing}"}

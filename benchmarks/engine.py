@@ -6,8 +6,9 @@
    srnn / lstm / gru under none / fd / variational / dropconnect, against PyTorch's nn.RNN /
    nn.LSTM / nn.GRU (cuDNN on a GPU) of the same size with a linear read-out; ``--fuse`` adds the
    cells with torch.compile'd gate math (rnnbench/models/fuse.py).
-2. The variational LSTM at the PTB-medium shape (2 x 650, batch 20, 35 steps, 10k words) against
-   cuDNN's plain 2-layer nn.LSTM of that shape: words/s.
+2. Every cell at the PTB-medium shape (2 x 650, batch 20, 35 steps, 10k words), plain, against
+   PyTorch's 2-layer nn.RNN / nn.LSTM / nn.GRU of that shape (cuDNN on a GPU), and the variational
+   LSTM of 003 against cuDNN's plain LSTM: words/s.
 3. Population training (rnnbench/population/): one update (forward, backward, rmsprop-Nesterov
    step) of P stacked JSB sRNNs against P sequential updates of one, P in --populations.
 Peak memory is torch.cuda.max_memory_allocated per row on a GPU (not measured on the CPU).
@@ -98,39 +99,46 @@ def cell_rows(args, device, x, mask) -> list[dict]:
 
 
 def ptb_rows(args, device) -> list[dict]:
-    """Variational LSTM (003) at Zaremba's medium shape against cuDNN's plain LSTM."""
-    B, T, V = 20, 35, 10000
+    """Every cell at Zaremba's medium shape (2 x 650, batch 20, 35 steps, 10k words; 003 §5.1) against
+    PyTorch's fused 2-layer layer of that cell (cuDNN on a GPU), plain; for the LSTM also the
+    variational LSTM of 003 (untied, medium). Words/s of one training step."""
+    B, T, V, H = 20, 35, 10000, 650
     g = torch.Generator().manual_seed(0)
     tokens = torch.randint(V, (B, T + 1), generator=g).to(device)
     rows = []
-    torch.manual_seed(0)
-    emb, lstm, out = nn.Embedding(V, 650).to(device), nn.LSTM(650, 650, 2, batch_first=True).to(device), nn.Linear(650, V).to(device)
-
-    def ref_step():
-        for m in (emb, lstm, out):
-            m.zero_grad(set_to_none=True)
-        logits = out(lstm(emb(tokens[:, :-1]))[0])
-        nn.functional.cross_entropy(logits.reshape(-1, V), tokens[:, 1:].reshape(-1)).backward()
-
-    t_ref, mem = _measure(ref_step, device, args)
-    rows.append({"variant": "torch.nn.LSTM plain" + (" (cuDNN)" if device.type == "cuda" else ""), "ms": 1e3 * t_ref, "words_per_s": B * T / t_ref,
-                 "vs_torch": 1.0, "peak_mib": mem})
-    for name, fused in [("variational-untied-medium", False)] + ([("variational-untied-medium", True)] if args.fuse else []):
-        cfg = _cfg("dataset=ptb", f"experiment={name}")
+    for cell in args.cells.split(","):
         torch.manual_seed(0)
-        model = build_word_lm(cfg.model, V, cfg.regulariser).to(device).train()
-        if fused:
-            fuse_cells(model)
+        emb, rnn, out = (nn.Embedding(V, H).to(device), TORCH_CELLS[cell](H, H, 2, batch_first=True).to(device),
+                         nn.Linear(H, V).to(device))
 
-        def step():
-            model.zero_grad(set_to_none=True)
-            logits, _ = model(tokens[:, :-1], model.initial_state(B))
+        def ref_step():
+            for m in (emb, rnn, out):
+                m.zero_grad(set_to_none=True)
+            logits = out(rnn(emb(tokens[:, :-1]))[0])
             nn.functional.cross_entropy(logits.reshape(-1, V), tokens[:, 1:].reshape(-1)).backward()
 
-        t, mem = _measure(step, device, args)
-        rows.append({"variant": f"rnnbench {name}" + (" fused" if fused else ""), "ms": 1e3 * t, "words_per_s": B * T / t,
-                     "vs_torch": t_ref / t, "peak_mib": mem})
-        print(f"ptb {rows[-1]['variant']:36s} {1e3 * t:9.2f} ms  ({t_ref / t:.2f}x torch)", flush=True)
+        t_ref, mem = _measure(ref_step, device, args)
+        rows.append({"cell": cell, "variant": f"torch.nn.{TORCH_CELLS[cell].__name__} plain" + (" (cuDNN)" if device.type == "cuda" else ""),
+                     "ms": 1e3 * t_ref, "words_per_s": B * T / t_ref, "vs_torch": 1.0, "peak_mib": mem})
+        variants = [("ptb-none-medium", False)]
+        if cell == "lstm":
+            variants += [("variational-untied-medium", False)] + ([("variational-untied-medium", True)] if args.fuse else [])
+        for name, fused in variants:
+            cfg = _cfg("dataset=ptb", f"experiment={name}", f"model={cell}")
+            torch.manual_seed(0)
+            model = build_word_lm(cfg.model, V, cfg.regulariser).to(device).train()
+            if fused:
+                fuse_cells(model)
+
+            def step():
+                model.zero_grad(set_to_none=True)
+                logits, _ = model(tokens[:, :-1], model.initial_state(B))
+                nn.functional.cross_entropy(logits.reshape(-1, V), tokens[:, 1:].reshape(-1)).backward()
+
+            t, mem = _measure(step, device, args)
+            rows.append({"cell": cell, "variant": f"rnnbench {name}" + (" fused" if fused else ""), "ms": 1e3 * t,
+                         "words_per_s": B * T / t, "vs_torch": t_ref / t, "peak_mib": mem})
+            print(f"ptb {cell:5s} {rows[-1]['variant']:36s} {1e3 * t:9.2f} ms  ({t_ref / t:.2f}x torch)", flush=True)
     return rows
 
 
@@ -200,9 +208,9 @@ def main() -> None:
                          lambda r: [r["cell"], r["variant"], f"{r['ms']:.2f}", f"{r['frames_per_s']:,.0f}", f"{r['vs_torch']:.2f}",
                                     "–" if r["vs_plain"] is None else f"{1 / r['vs_plain']:.2f}", _mib(r["peak_mib"])]))
     if "ptb" not in skip:
-        sections.append(("PTB-medium shape (2 x 650, batch 20, 35 steps, 10k words)", ["variant", "ms", "words/s", "× torch speed", "peak MiB"],
+        sections.append(("PTB-medium shape (2 x 650, batch 20, 35 steps, 10k words)", ["cell", "variant", "ms", "words/s", "× torch speed", "peak MiB"],
                          ptb_rows(args, device),
-                         lambda r: [r["variant"], f"{r['ms']:.2f}", f"{r['words_per_s']:,.0f}", f"{r['vs_torch']:.2f}", _mib(r["peak_mib"])]))
+                         lambda r: [r["cell"], r["variant"], f"{r['ms']:.2f}", f"{r['words_per_s']:,.0f}", f"{r['vs_torch']:.2f}", _mib(r["peak_mib"])]))
     if "population" not in skip:
         sections.append(("Population of JSB sRNNs: one update of P members vs P sequential updates",
                          ["P", "population ms", "sequential ms", "speed-up", "frames/s", "peak MiB"],

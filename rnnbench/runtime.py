@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import random
 import subprocess
 from pathlib import Path
@@ -50,8 +51,12 @@ def device_name(device: torch.device) -> str:
 @functools.lru_cache(maxsize=1)
 def git_commit() -> Optional[str]:
     """The commit of the rnnbench checkout that runs (``-dirty`` with uncommitted changes), recorded in
-    results.json so that every number names the code that produced it; None for an installed copy."""
+    results.json so that every number names the code that produced it; $RNNBENCH_COMMIT where it is set (a
+    copy of a checkout without its .git, as benchmarks/gpu.sh runs); None for an installed copy."""
     here = Path(__file__).resolve().parent
+    named = os.environ.get("RNNBENCH_COMMIT")  # a copy without .git (a GPU machine's) names its commit here
+    if named:
+        return named
     try:
         # the package must be the repository's own files, not a copy installed below it (.venv/)
         tracked = subprocess.run(["git", "-C", str(here), "ls-files", "--error-unmatch", "__init__.py"],

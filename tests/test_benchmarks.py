@@ -1,0 +1,51 @@
+"""The benchmark helpers: the commit a figure names, and the GPU summary's reading of its stages."""
+import json
+
+import pytest
+
+from benchmarks import gpu_summary
+from rnnbench import runtime
+
+
+def test_commit_named_by_the_environment_wins(monkeypatch):
+    # a copy of the checkout without .git (benchmarks/gpu.sh on a GPU machine) names its commit so
+    runtime.git_commit.cache_clear()
+    monkeypatch.setenv("RNNBENCH_COMMIT", "abc123def456")
+    try:
+        assert runtime.git_commit() == "abc123def456"
+    finally:
+        runtime.git_commit.cache_clear()
+
+
+def _engine(out, ptb_ratio, fd_plain, speedup):
+    results = {
+        "Training step per cell and regulariser vs torch.nn": [
+            {"cell": "srnn", "variant": "rnnbench none", "vs_plain": 1.0},
+            {"cell": "srnn", "variant": "rnnbench fd", "vs_plain": fd_plain}],
+        "PTB-medium shape (2 x 650, batch 20, 35 steps, 10k words)": [
+            {"cell": "lstm", "variant": "rnnbench variational-untied-medium", "vs_torch": ptb_ratio}],
+        "Population of JSB sRNNs: one update of P members vs P sequential updates": [
+            {"members": 8, "speedup": 5.0}, {"members": 32, "speedup": speedup}]}
+    (out / "engine-cuda.json").write_text(json.dumps({"results": results}))
+
+
+def test_gpu_summary_checks_each_target_and_reports_missing_figures(tmp_path):
+    _engine(tmp_path, ptb_ratio=0.9, fd_plain=0.5, speedup=12.0)   # FD step 2x plain: met
+    (tmp_path / "stages.txt").write_text("engine rc=0 s=40\nptb-medium rc=124 s=110\n")
+    summary = gpu_summary.measure(tmp_path)
+    met = {t["what"]: (t["measured"], t["met"]) for t in summary["targets"]}
+    assert met["variational LSTM / cuDNN plain LSTM throughput (PTB medium shape)"] == (0.9, True)
+    assert met["FD-sRNN step time / plain sRNN step time (music shape)"] == (pytest.approx(2.0), True)
+    assert met["population of 32 vs 32 sequential updates (speed-up)"] == (12.0, True)
+    # the PTB stage timed out: its figure is missing, not guessed
+    assert met["PTB medium words/s over one training epoch (variational, tied)"] == (None, None)
+    assert summary["stages"]["ptb-medium"] == "rc=124 s=110"
+    assert "missing" in gpu_summary.markdown(summary)
+
+
+def test_gpu_summary_marks_a_missed_target(tmp_path):
+    _engine(tmp_path, ptb_ratio=0.5, fd_plain=0.25, speedup=3.0)
+    targets = {t["what"]: t["met"] for t in gpu_summary.measure(tmp_path)["targets"]}
+    assert targets["variational LSTM / cuDNN plain LSTM throughput (PTB medium shape)"] is False
+    assert targets["FD-sRNN step time / plain sRNN step time (music shape)"] is False
+    assert targets["population of 32 vs 32 sequential updates (speed-up)"] is False
