@@ -7,10 +7,12 @@
 #      (1 x 400, batch 32, 100 steps) and at PTB-medium size (2 x 650, batch 20, 35 steps), the
 #      variational LSTM vs cuDNN's plain LSTM, populations P = 1, 8, 32, 128 vs P sequential updates;
 #   4. the fused cells (torch.compile, --fuse) of the sRNN and the LSTM, in a stage of their own;
-#   5. timed runs: one epoch of PTB medium (variational, tied) and 10 epochs of experiment=fdrnn-jsb;
-#   6. benchmarks/gpu_summary.py: one JSON + markdown of it all, the targets checked.
+#   5. benchmarks/launch_profile.py: kernel launches per step, eager vs a CUDA graph of the same step;
+#   6. timed runs: one epoch of PTB medium (variational, tied) and 10 epochs of experiment=fdrnn-jsb;
+#   7. benchmarks/gpu_summary.py: one JSON + markdown of it all, the targets checked.
 #
 #   bash benchmarks/gpu.sh [OUT]        OUT default: benchmarks/results/gpu
+#   GPU_STAGES="engine ptb-medium" bash benchmarks/gpu.sh OUT    only these stages (names as in OUT/stages.txt)
 #
 # Data: $RNNBENCH_DATA (JSB Chorales and PTB suffice). Each stage has its own time limit
 # (GPU_STAGE_S, seconds) so that one slow stage leaves the others their figures; the log of each
@@ -40,6 +42,7 @@ cd "$SRC" || exit 1
 
 stage() {  # stage NAME COMMAND...: run with the stage's time limit, log to OUT/NAME.log, record its status
   local name=$1; shift
+  if [ -n "${GPU_STAGES:-}" ] && [[ " $GPU_STAGES " != *" $name "* ]]; then return; fi
   local t0=$SECONDS
   echo "== $name: $*"
   timeout --kill-after=10 "$STAGE_S" "$@" >"$OUT/$name.log" 2>&1
@@ -61,6 +64,8 @@ stage engine python3 -m benchmarks.engine --device "$DEVICE" --warmup 5 --repeat
   $([ "$EPOCH_SCALE" = tiny ] && echo "--cells srnn --populations 1,8 --hidden 32 --steps 10 --warmup 1 --repeats 2")
 stage engine-fused python3 -m benchmarks.engine --device "$DEVICE" --warmup 5 --repeats 20 --out "$OUT" --name "engine-$DEVICE-fused" \
   --fuse --cells srnn,lstm --skip population $([ "$EPOCH_SCALE" = tiny ] && echo "--cells srnn --hidden 32 --steps 10 --warmup 1 --repeats 2")
+stage launch-profile python3 -m benchmarks.launch_profile --device "$DEVICE" --out "$OUT" \
+  $([ "$EPOCH_SCALE" = tiny ] && echo "--hidden 32 --steps 10 --warmup 1 --repeats 2 --cases srnn_none,srnn_fd")
 
 if [ "$EPOCH_SCALE" = tiny ]; then
   PTB=(model.hidden=32 train.max_seconds=20) JSB=(train.max_epochs=2 model.hidden=32)

@@ -63,6 +63,7 @@ def measure(out: Path) -> dict:
         if (out / "stages.txt").is_file() else {}
     return {"machine": (out / "machine.txt").read_text() if (out / "machine.txt").is_file() else "",
             "stages": stages,
+            "launch_profile": next((_json(p)["results"] for p in sorted(out.glob("launch_profile-*.json"))), None),
             "runs": {name: _json(out / name / "results.json") for name in ("ptb-medium", "fdrnn-jsb")},
             "targets": [{"what": k, "target": TARGETS[k][0], "measured": v,
                          "met": None if v is None else bool(TARGETS[k][1](v))} for k, v in values.items()]}
@@ -81,6 +82,12 @@ def markdown(summary: dict) -> str:
             keys = [k for k in ("status", "stop_reason", "epochs", "seconds_per_epoch", "valid_ppl", "test_ppl",
                                 "valid_nll", "test_nll", "device", "commit") if k in res]
             lines.append(f"- {name}: " + ", ".join(f"{k} {res[k]}" for k in keys))
+    if summary.get("launch_profile"):
+        lines += ["", "Launches per training step (benchmarks/launch_profile.py):", "",
+                  "| case | eager ms | CUDA-graph ms | kernels/step | aten ops/step | kernel ms |", "| --- | --- | --- | --- | --- | --- |"]
+        for r in summary["launch_profile"]:
+            graph = "–" if r["graph_ms"] is None else f"{r['graph_ms']:.2f}"
+            lines.append(f"| {r['case']} | {r['eager_ms']:.2f} | {graph} | {r['kernels']} | {r['aten_ops']} | {r['kernel_ms']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
