@@ -108,32 +108,98 @@ def summary(seq_total: torch.Tensor, seq_frames: torch.Tensor) -> NLL:
     return NLL(nll=total / frames if frames else float("nan"), nll_seq_mean=per_seq, total=total, frames=frames)
 
 
+BREZE_Q_VAR_OFFSET = 1e-4  # breze DiagGaussLatentAssumption.nll_recog_model: diag_gauss_nll(Z, stt, 1e-4)
+
+
+def first_frames(loss_mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) bool: each row's first predicted frame."""
+    return loss_mask & (loss_mask.cumsum(1) == 1)
+
+
+@dataclass
+class Bound:
+    """STORN's importance-sampled NLL, its negative ELBO from the same draws, and the Monte Carlo
+    standard error of the first (per predicted frame, delta method over each row's K weights)."""
+
+    nll: NLL
+    elbo: NLL
+    se: float
+
+
+def _batches(split: Split, samples: int, max_rows: int):
+    order = torch.argsort(split.lengths, descending=True, stable=True)
+    return order.split(max(1, max_rows // samples))
+
+
+def _log_weights(model, split: Split, index, samples: int, dtype, use_step_mask: bool, max_rows: int,
+                 skip_first: bool = False, q_var_offset: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(K, B) log weights of the rows ``index``, in passes of at most ``max_rows`` rows, and the
+    (B, T) frames they count (``skip_first``: without each row's first frame; every step still
+    draws its z and counts its latent terms)."""
+    inputs, targets, loss_mask, step_mask = split.rows(index, dtype)
+    mask = step_mask if use_step_mask else None
+    counted = loss_mask & ~first_frames(loss_mask) if skip_first else loss_mask
+    per_pass = max(1, max_rows // len(index))
+    log_w = torch.cat([model.log_weights(inputs, targets, counted, mask, samples=min(per_pass, samples - done),
+                                         latent_mask=loss_mask, q_var_offset=q_var_offset)
+                       for done in range(0, samples, per_pass)])  # (K, B)
+    return log_w, counted
+
+
 @torch.no_grad()
 def importance_nll(model, split: Split, samples: int, dtype: torch.dtype, use_step_mask: bool = False,
-                   max_rows: int = 1024) -> tuple[NLL, NLL]:
+                   max_rows: int = 1024, skip_first: bool = False) -> Bound:
     """STORN's NLL estimate by importance sampling (Rezende et al. 2014; 002 §4.4.1) and its
     negative ELBO, from the same K = ``samples`` draws z_k ~ q(z | x) per row (a test sequence, or a
     chunk): -log (1/K sum_k p(x, z_k) / q(z_k | x)) and -(1/K) sum_k log (p(x, z_k) / q(z_k | x)),
-    in float64, normalised per predicted frame like every other music NLL. By Jensen the first is
-    never above the second; it is an upper bound on the NLL that tightens as K grows.
-    Returns (importance-sampled NLL, negative ELBO)."""
+    in float64, log q at the variance z was drawn with, normalised per predicted frame like every
+    other music NLL. By Jensen the first is never above the second; it is an upper bound on the NLL
+    that tightens as K grows. ``skip_first`` (a split laid out with dataset.predict_first=true):
+    the first frame's likelihood is left out, so the bound is on the T - 1 frames of the papers'
+    protocol (its z is still drawn and weighted: later frames depend on it)."""
     if samples < 1:
         raise ValueError(f"importance sampling needs at least 1 sample, got {samples}")
     was_training = model.training
     model.eval()
     device = split.inputs.device
     n_seqs = int(split.seq_id.max()) + 1 if len(split) else 0
-    is_total, elbo_total, seq_frames = (torch.zeros(n_seqs, dtype=torch.float64, device=device) for _ in range(3))
-    order = torch.argsort(split.lengths, descending=True, stable=True)
-    for index in order.split(max(1, max_rows // samples)):
-        inputs, targets, loss_mask, step_mask = split.rows(index, dtype)
-        mask = step_mask if use_step_mask else None
-        per_pass = max(1, max_rows // len(index))
-        log_w = torch.cat([model.log_weights(inputs, targets, loss_mask, mask, samples=min(per_pass, samples - done))
-                           for done in range(0, samples, per_pass)])  # (K, B)
+    is_total, elbo_total, seq_frames, var_total = (torch.zeros(n_seqs, dtype=torch.float64, device=device)
+                                                   for _ in range(4))
+    for index in _batches(split, samples, max_rows):
+        log_w, counted = _log_weights(model, split, index, samples, dtype, use_step_mask, max_rows, skip_first)
         seq = split.seq_id[index]
-        is_total.index_add_(0, seq, -(torch.logsumexp(log_w, 0) - math.log(samples)))
+        lse = torch.logsumexp(log_w, 0)
+        is_total.index_add_(0, seq, -(lse - math.log(samples)))
         elbo_total.index_add_(0, seq, -log_w.mean(0))
-        seq_frames.index_add_(0, seq, loss_mask.sum(1).double())
+        seq_frames.index_add_(0, seq, counted.sum(1).double())
+        if samples > 1:  # delta method: var(log mean w) ~ var(w) / (K mean(w)^2), w scaled by its max
+            w = torch.exp(log_w - log_w.max(0).values)
+            var_total.index_add_(0, seq, w.var(0) / (samples * w.mean(0) ** 2))
     model.train(was_training)
-    return summary(is_total, seq_frames), summary(elbo_total, seq_frames)
+    frames = float(seq_frames.sum())
+    se = math.sqrt(float(var_total.sum())) / frames if samples > 1 and frames else float("nan")
+    return Bound(summary(is_total, seq_frames), summary(elbo_total, seq_frames), se)
+
+
+@torch.no_grad()
+def breze_importance_nll(model, split: Split, samples: int, dtype: torch.dtype, use_step_mask: bool = False,
+                         max_rows: int = 1024) -> float:
+    """breze's ``estimate_nll`` (learn/sgvb.py; protocols.md §1b) as a reading, not a bound to report
+    alone: every frame the split predicts (with dataset.predict_first=true: the first one too), log q
+    evaluated at var + 1e-4 while z is drawn with var, the log weights of every sequence summed before
+    one log-sum-exp over the K draws, divided by the number of frames. Summing first makes the
+    K-sample average one over the whole set (close to the ELBO, not the per-sequence bound); the
+    offset makes it optimistic where var << 1e-4."""
+    if samples < 1:
+        raise ValueError(f"importance sampling needs at least 1 sample, got {samples}")
+    was_training = model.training
+    model.eval()
+    total = torch.zeros(samples, dtype=torch.float64, device=split.inputs.device)
+    frames = 0
+    for index in _batches(split, samples, max_rows):
+        log_w, counted = _log_weights(model, split, index, samples, dtype, use_step_mask, max_rows,
+                                      q_var_offset=BREZE_Q_VAR_OFFSET)
+        total += log_w.sum(1)
+        frames += int(counted.sum())
+    model.train(was_training)
+    return float(-(torch.logsumexp(total, 0) - math.log(samples))) / frames

@@ -52,6 +52,10 @@ class EvalConfig:
     mc_samples: int = 0  # K stochastic passes; their predictive probabilities are averaged
     is_samples: int = 100  # STORN: K importance samples of the test/valid NLL (Rezende et al. 2014)
     is_batch: int = 512  # STORN: rows (samples x sequences) per importance-sampling pass (memory ~ rows x T x H)
+    # STORN: > 0 also reports breze's estimate_nll with this K (10 in breze) as *_nll_breze, beside the honest
+    # bound: every frame incl. the first, log-weights summed over all sequences before the log-sum-exp,
+    # log q at var + 1e-4 (rnnbench/metrics.py: breze_importance_nll; protocols.md §1b)
+    breze_samples: int = 0
 
 
 @dataclass
@@ -70,7 +74,7 @@ class Config:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    protocol: str = "paper"  # the reading the run's protocol group chose (conf/protocol/: paper | breze)
+    protocol: str = "paper"  # the reading the run's protocol group chose (conf/protocol/: paper | breze | breze-storn)
 
 
 def check_common(cfg) -> None:
@@ -94,6 +98,12 @@ def check_common(cfg) -> None:
         (cfg.get("protocol", "paper") == "paper" or cfg.dataset.task == "music",
          f"protocol={cfg.get('protocol')} is a reading of the music papers' code (protocols.md §1b); "
          f"dataset={cfg.dataset.name} is a {cfg.dataset.task} task, which has its own protocol: use protocol=paper"),
+        (cfg.get("protocol", "paper") != "breze-storn" or cfg.model.name == "storn",
+         f"protocol=breze-storn is the authors' STORN code (breze StochasticRnn) as a reading; it applies to "
+         f"model=storn, not model={cfg.model.name} (the FD-RNN's reading is protocol=breze)"),
+        (cfg.get("protocol", "paper") != "breze" or cfg.model.name != "storn",
+         "protocol=breze is the FD-RNN code's reading (probabilities clipped, padded loss); STORN's is "
+         "protocol=breze-storn"),
     ]
     for ok, message in rules:
         if not ok:

@@ -50,6 +50,21 @@ class Activation(Enum):
     sigmoid = "sigmoid"  # STORN's nets (002 §4.4.1)
 
 
+class GeneratorInput(Enum):
+    """What STORN's generating net reads beside z_t (protocols.md §1b, STORN)."""
+
+    frame = "frame"  # x_{t-1}, the previous frame (002 eq. 29 read literally)
+    recognition_state = "recognition_state"  # h^rec_{t-1}, the recognition net's hidden mean one step back
+    #   (breze learn/sgvb.py, StochasticRnn: the "shortcut"; zeros at the first step)
+
+
+class QVariance(Enum):
+    """Where q(z_t | x)'s variance comes from (protocols.md §1b, STORN)."""
+
+    squared = "squared"  # the square of a second block of read-out units (002 §4.3.2), plus var_floor
+    fd = "fd"  # the recognition net's fast-dropout output variance (002 §4.4; breze statify_latent), plus var_floor
+
+
 @dataclass
 class StornConfig:
     """STORN's latent variables and recognition net (rnnbench/models/storn.py, 002 ch. 4)."""
@@ -59,6 +74,10 @@ class StornConfig:
     recognition_hidden: Optional[int] = None  # None: model.hidden (002 §4.4.1: 300 in both nets)
     var_floor: float = 1e-6  # added to sigma^2 = ry^2 so that log sigma^2 stays finite
     kl_warmup: int = 0  # epochs over which the KL weight rises linearly to 1 (0: the plain ELBO, 002)
+    # the authors' code as a reading (breze StochasticRnn, Nov. 2014; protocols.md §1b)
+    generator_input: GeneratorInput = GeneratorInput.frame
+    q_variance: QVariance = QVariance.squared  # fd needs regulariser.realise=moments
+    learned_rates: bool = False  # the recognition net's dropout rates are parameters, sigma(theta) * 0.49 + 0.01
 
 
 @dataclass

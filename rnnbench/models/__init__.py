@@ -14,7 +14,7 @@ from rnnbench.models.lstm import LSTM
 from rnnbench.models.next_step import NextStepModel
 from rnnbench.models.regressor import SequenceRegressor
 from rnnbench.models.srnn import SRNN
-from rnnbench.models.storn import STORN
+from rnnbench.models.storn import RATE_SITES, STORN
 from rnnbench.models.word_lm import WordLM
 from rnnbench.regularisers import build_spec
 
@@ -70,16 +70,33 @@ def build_storn(cfg, n_in: int, n_out: int, regulariser=None) -> STORN:
         raise ConfigError(f"model.storn.latent must be >= 1, got {s.latent}")
     if s.var_floor < 0 or s.kl_warmup < 0:
         raise ConfigError("model.storn.var_floor and model.storn.kl_warmup must be >= 0")
+    generator_input = value_of(setting(s, "generator_input", "frame"))
+    q_variance = value_of(setting(s, "q_variance", "squared"))
+    learned = bool(setting(s, "learned_rates", False))
     rec_hidden = s.recognition_hidden or cfg.hidden
     spec = build_spec(regulariser, s.cell)
-    generator = _next_step(cfg, s.cell, n_in + s.latent, n_out, cfg.hidden, spec)
-    # The recognition read-out is linear (mu, and the root of sigma^2): its mean is the FD mean of a
-    # linear layer, so no sigmoid correction (fd_output) applies there.
-    recognition = _next_step(cfg, s.cell, 2 * n_in, 2 * s.latent, rec_hidden, replace(spec, fd_output=False))
+    moments = spec.has_noise and spec.realise == "moments"
+    if q_variance == "fd" and not moments:
+        raise ConfigError("model.storn.q_variance=fd takes q's variance from fast dropout's propagated read-out "
+                          "variance; it needs a moment regulariser (regulariser=fd, realise=moments)")
+    if q_variance == "fd" and s.var_floor <= 0:
+        raise ConfigError("model.storn.q_variance=fd needs model.storn.var_floor > 0 (a read-out variance can be 0)")
+    if learned:
+        not_dropout = [n for n in RATE_SITES if spec.site(n).noise != "dropout"]
+        if not moments or not_dropout:
+            raise ConfigError("model.storn.learned_rates learns the recognition net's fast-dropout rates; it needs "
+                              "regulariser=fd (realise=moments) with dropout on input, recurrent and output"
+                              + (f" (no dropout on: {', '.join(not_dropout)})" if not_dropout else ""))
+    gen_in = s.latent + (rec_hidden if generator_input == "recognition_state" else n_in)
+    generator = _next_step(cfg, s.cell, gen_in, n_out, cfg.hidden, spec)
+    # The recognition read-out is linear (mu, and the root of sigma^2 or, with q_variance=fd, mu alone):
+    # its mean is the FD mean of a linear layer, so no sigmoid correction (fd_output) applies there.
+    n_q = s.latent if q_variance == "fd" else 2 * s.latent
+    recognition = _next_step(cfg, s.cell, 2 * n_in, n_q, rec_hidden, replace(spec, fd_output=False))
     with torch.no_grad():  # start at q = N(0, 1) = the prior: mu-bias 0, sigma-bias 1
         recognition.b_out.zero_()
         recognition.b_out[s.latent:] = 1.0
-    return STORN(generator, recognition, s.latent, s.var_floor)
+    return STORN(generator, recognition, s.latent, s.var_floor, generator_input, q_variance, learned)
 
 
 def _uniform_or_gaussian_(model, cores, cfg) -> None:

@@ -16,6 +16,9 @@ from rnnbench.metrics import frame_nll
 from rnnbench.models.core import RecurrentCore
 from rnnbench.models.unroll import unroll
 from rnnbench.regularisers import NONE, NoiseSpec, moment_forward, sampled_forward
+from rnnbench.regularisers.moments import MeanVar, dropout_moments, linear_moments, moment_layer, weight_moments
+from rnnbench.regularisers.sampled import sampled_layer, sampled_readout
+from rnnbench.regularisers.sampling import NoiseDraw
 
 
 class NextStepModel(nn.Module):
@@ -47,6 +50,28 @@ class NextStepModel(nn.Module):
         state = self.core.initial_state(x.shape[0])
         h, _ = unroll(self.core, x, state, step_mask=step_mask)  # (B, T, H)
         return h @ self.w_out + self.b_out  # (B, T, D) logits
+
+    def hidden_and_readout(self, x: torch.Tensor, step_mask: Optional[torch.Tensor] = None,
+                           sample: Optional[bool] = None, noise: Optional[NoiseSpec] = None) -> tuple[torch.Tensor, MeanVar]:
+        """The hidden sequence (B, T, H) (its mean under moments) and the read-out's pre-activation
+        (B, T, D_out) as (mean, variance): under realise=moments the variance is the one fast dropout
+        propagates through the read-out (002 §4.4: STORN's q), else 0. ``noise`` replaces the
+        model's own spec for this pass (STORN's learned recognition rates)."""
+        noise = self.noise if noise is None else noise
+        sample = self.training if sample is None else sample
+        if noise.has_noise and noise.realise == "moments":
+            hs = moment_layer(self.core, MeanVar(x, torch.zeros_like(x)), noise, step_mask)
+            site = noise.site("output")
+            h = dropout_moments(hs, site, noise.scale(site))
+            return hs.mean, linear_moments(h, *weight_moments(self.w_out, site, noise.scale(site)), bias=self.b_out)
+        if noise.has_noise and (sample or noise.mean_differs_from_plain):
+            draw = NoiseDraw(noise, not sample, x.shape[1], x.device, x.dtype)
+            hs, _ = sampled_layer(self.core, x, noise, draw, step_mask)
+            out = sampled_readout(hs, self.w_out, self.b_out, noise, draw)
+        else:
+            hs, _ = unroll(self.core, x, self.core.initial_state(x.shape[0]), step_mask=step_mask)
+            out = hs @ self.w_out + self.b_out
+        return hs, MeanVar(out, torch.zeros_like(out))
 
     def frame_losses(self, inputs: torch.Tensor, targets: torch.Tensor, step_mask: Optional[torch.Tensor] = None,
                      loss_mask: Optional[torch.Tensor] = None) -> torch.Tensor:

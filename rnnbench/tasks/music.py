@@ -19,7 +19,7 @@ from rnnbench.data.batches import Split, epoch_batches, make_split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
-from rnnbench.metrics import batch_loss, evaluate, importance_nll, masked
+from rnnbench.metrics import batch_loss, breze_importance_nll, evaluate, importance_nll, masked
 from rnnbench.models import STORN, build_model
 from rnnbench.models.fuse import fuse_cells
 from rnnbench.models.init import spectral_radius
@@ -88,20 +88,36 @@ def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> 
     return float(total) / max(int(frames), 1), float(norms) / max(batches, 1)
 
 
+def storn_bounds(model, split: Split, K: int, cfg, dtype, hold: bool, prefix: str = "") -> dict:
+    """STORN's numbers on one split: ``nll`` = the honest importance-sampled bound (log q at the
+    variance z is drawn with, T - 1 frames: with dataset.predict_first the first frame is left
+    out), its Monte Carlo standard error ``nll_se``, the negative ELBO ``elbo`` from the same K draws,
+    and with eval.breze_samples > 0 breze's estimate ``nll_breze`` beside them (metrics.py)."""
+    bound = importance_nll(model, split, K, dtype, hold, cfg.eval.is_batch, skip_first=cfg.dataset.predict_first)
+    out = {"nll": bound.nll.nll, "nll_seq_mean": bound.nll.nll_seq_mean, "frames": bound.nll.frames,
+           "nll_se": bound.se, "elbo": bound.elbo.nll, "elbo_seq_mean": bound.elbo.nll_seq_mean}
+    breze_k = setting(cfg.eval, "breze_samples", 0)
+    if breze_k:
+        out["nll_breze"] = breze_importance_nll(model, split, breze_k, dtype, hold, cfg.eval.is_batch)
+    return {f"{prefix}{k}": v for k, v in out.items()}
+
+
 def _storn_results(model, splits: dict[str, Split], cfg, dtype, hold: bool, results: dict) -> None:
-    """STORN: the importance-sampled NLL (``*_nll``, Rezende et al. 2014) and the negative ELBO
-    (``*_elbo``) of valid and test from eval.is_samples draws; train gets the one-sample bound."""
+    """STORN: the importance-sampled NLL (``*_nll``, Rezende et al. 2014), its standard error and the
+    negative ELBO (``*_elbo``) of valid and test from eval.is_samples draws (and breze's estimate,
+    ``*_nll_breze``, with eval.breze_samples); train gets the one-sample bound."""
     K = cfg.eval.is_samples
     torch.manual_seed(cfg.seed + 2)
     train = evaluate(model, splits["train"], cfg.train.eval_batch_size, dtype, hold)
     results.update(train_nll=None, train_elbo=train.nll, train_frames=train.frames)
     for split in ("valid", "test"):
         log.info("importance sampling the %s NLL with K=%d", split, K)
-        nll, elbo = importance_nll(model, splits[split], K, dtype, hold, cfg.eval.is_batch)
-        results.update({f"{split}_nll": nll.nll, f"{split}_nll_seq_mean": nll.nll_seq_mean, f"{split}_frames": nll.frames,
-                        f"{split}_elbo": elbo.nll, f"{split}_elbo_seq_mean": elbo.nll_seq_mean})
-    results["eval_modes"] = [f"is{K}"]
+        results.update(storn_bounds(model, splits[split], K, cfg, dtype, hold, prefix=f"{split}_"))
+    breze_k = setting(cfg.eval, "breze_samples", 0)
+    results["eval_modes"] = [f"is{K}"] + ([f"breze-is{breze_k}"] if breze_k else [])
     results["is_samples"] = K
+    if isinstance(model, STORN) and model.rate_logits is not None:
+        results["recognition_rates"] = {k: float(v.detach()) for k, v in model.recognition_rates().items()}
 
 
 def check_run_config(cfg) -> None:
@@ -113,6 +129,10 @@ def check_run_config(cfg) -> None:
                           "(eval.is_samples)")
     if cfg.model.name == "storn" and (cfg.eval.is_samples < 1 or cfg.eval.is_batch < 1):
         raise ConfigError(f"eval.is_samples and eval.is_batch must be >= 1, got {cfg.eval.is_samples} and {cfg.eval.is_batch}")
+    if setting(cfg.eval, "breze_samples", 0) < 0:
+        raise ConfigError(f"eval.breze_samples must be >= 0 (0: off), got {cfg.eval.breze_samples}")
+    if setting(cfg.eval, "breze_samples", 0) and cfg.model.name != "storn":
+        raise ConfigError("eval.breze_samples is breze's estimate of STORN's NLL; it applies to model=storn only")
     if cfg.train.batch_size < 1 or cfg.train.eval_batch_size < 1:
         raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
     if setting(cfg.train, "loss", "masked") == "padded" and cfg.dataset.predict_first:

@@ -13,10 +13,10 @@ import torch
 
 from rnnbench.data.load import load_rolls
 from rnnbench.errors import RnnbenchError, cli_entry
-from rnnbench.metrics import evaluate, importance_nll
+from rnnbench.metrics import evaluate
 from rnnbench.models import STORN
 from rnnbench.tools.sample import load_run
-from rnnbench.tasks.music import build_splits, holds_state
+from rnnbench.tasks.music import build_splits, holds_state, storn_bounds
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -57,8 +57,7 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed)
     out = {"run": str(args.run_dir), "split": args.split, "seed": args.seed}
     for K in ks:
-        nll, elbo = importance_nll(model, split, K, p.dtype, hold, cfg.eval.is_batch)
-        print(json.dumps({**out, "is_samples": K, "nll": nll.nll, "nll_seq_mean": nll.nll_seq_mean, "elbo": elbo.nll}), flush=True)
+        print(json.dumps({**out, "is_samples": K, **storn_bounds(model, split, K, cfg, p.dtype, hold)}), flush=True)
     if not ks:
         nll = evaluate(model, split, cfg.train.eval_batch_size, p.dtype, hold, args.mc_samples)
         print(json.dumps({**out, "mc_samples": args.mc_samples, "nll": nll.nll, "nll_seq_mean": nll.nll_seq_mean}))
