@@ -9,7 +9,8 @@
 #   4. the fused cells (torch.compile, --fuse) of the sRNN and the LSTM, in a stage of their own;
 #   5. benchmarks/launch_profile.py: kernel launches per step, eager vs a CUDA graph of the same step;
 #   6. timed runs: one epoch of PTB medium (variational, tied) and 10 epochs of experiment=fdrnn-jsb;
-#   7. benchmarks/gpu_summary.py: one JSON + markdown of it all, the targets checked.
+#   7. benchmarks/gpu_summary.py: one JSON + markdown of it all, the targets checked;
+#   opt-in, GPU_STAGES=storn-search: benchmarks/storn_search.py, STORN's Adadelta search as parallel runs.
 #
 #   bash benchmarks/gpu.sh [OUT]        OUT default: benchmarks/results/gpu
 #   GPU_STAGES="engine ptb-medium" bash benchmarks/gpu.sh OUT    only these stages (names as in OUT/stages.txt)
@@ -43,6 +44,7 @@ cd "$SRC" || exit 1
 stage() {  # stage NAME COMMAND...: run with the stage's time limit, log to OUT/NAME.log, record its status
   local name=$1; shift
   if [ -n "${GPU_STAGES:-}" ] && [[ " $GPU_STAGES " != *" $name "* ]]; then return; fi
+  if [ -z "${GPU_STAGES:-}" ] && [ "$name" = storn-search ]; then return; fi  # opt-in: GPU_STAGES=storn-search
   local t0=$SECONDS
   echo "== $name: $*"
   timeout --kill-after=10 "$STAGE_S" "$@" >"$OUT/$name.log" 2>&1
@@ -76,4 +78,9 @@ stage ptb-medium python3 -m rnnbench experiment=variational-tied-medium device="
   train.checkpoint=false train.save_model=false train.progress=false "hydra.run.dir=$OUT/ptb-medium" "${PTB[@]}"
 stage fdrnn-jsb python3 -m rnnbench experiment=fdrnn-jsb device="$DEVICE" train.checkpoint=false train.save_model=false train.progress=false \
   "hydra.run.dir=$OUT/fdrnn-jsb" "${JSB[@]}"
+# opt-in (GPU_STAGES=storn-search): STORN's Adadelta search as parallel runs, GPU_SEARCH_N of them,
+# GPU_SEARCH_S seconds each (benchmarks/storn_search.py)
+stage storn-search python3 -m benchmarks.storn_search --n "${GPU_SEARCH_N:-12}" --parallel "${GPU_SEARCH_N:-12}" \
+  --seconds "${GPU_SEARCH_S:-240}" --is-samples 100 --device "$DEVICE" --out "$OUT/storn-search" \
+  -- experiment=storn-jsb protocol=breze-storn $([ "$EPOCH_SCALE" = tiny ] && echo "model.hidden=16 model.storn.latent=2")
 python3 -m benchmarks.gpu_summary "$OUT"
