@@ -89,7 +89,7 @@ def test_q_variance_is_the_fd_variance_of_the_recognition_readout():
     mean, var = _fd_moments_reference(model, torch.cat([inputs, targets], -1), rates)
     assert torch.allclose(q.mu, mean, rtol=1e-12, atol=1e-14)
     assert torch.allclose(q.var, var + 1e-6, rtol=1e-12, atol=1e-14)
-    assert float(var.min()) > 0  # FD's variance, not a squared output
+    assert float(var.detach().min()) > 0  # FD's variance, not a squared output
 
 
 def test_learned_rates_stay_inside_the_interval_and_train():
@@ -213,3 +213,12 @@ def test_storn_breze_reading_trains_and_reports_both_estimators(quick_cfg, tmp_p
         assert res[f"{split}_nll"] <= res[f"{split}_elbo"]
     assert set(res["recognition_rates"]) == {"input", "recurrent", "output"}
     assert all(0.01 < r < 0.5 for r in res["recognition_rates"].values())
+
+
+def test_protocol_readings_refuse_the_other_model(quick_cfg, tmp_path):
+    with pytest.raises(ConfigError, match="protocol=breze-storn"):
+        train(quick_cfg("model=storn", "protocol=breze"), tmp_path / "a")
+    with pytest.raises(ConfigError, match="applies to model=storn"):
+        train(quick_cfg("model=srnn", "protocol=breze-storn"), tmp_path / "b")
+    with pytest.raises(ConfigError, match="eval.breze_samples"):
+        train(quick_cfg("model=srnn", "eval.breze_samples=10"), tmp_path / "c")
