@@ -59,7 +59,8 @@ def test_help_lists_the_config_groups(tmp_path):
     proc = run_cli(["--help"], tmp_path)
     assert proc.returncode == 0
     for line in ("dataset: jsb, musedata, nottingham, piano-midi, ptb, sentiment, synthetic", "model: gru, lstm, srnn, storn",
-                 "optim: adadelta, adadelta-nesterov, adam, rmsprop-nesterov, sgd, sgd-zaremba",
+                 "optim: adadelta, adadelta-nesterov, adadelta-nesterov-fdrnn-jsb, adadelta-nesterov-mocap, adadelta-nesterov-zeiler, "
+                     "adam, rmsprop-nesterov, sgd, sgd-zaremba", "protocol: breze, breze-storn, paper",
                  "train: debug, default, regression, word-lm", "search: none, open, random, tpe", "logger: csv, tensorboard",
                  "task: music, regression, word-lm",
                  "regulariser: dropconnect, dropout, fd, l1, l2, noise, none, rnndrop, variational"):

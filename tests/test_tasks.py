@@ -46,4 +46,10 @@ def test_presets_keep_their_own_settings():
     fd = compose_cfg("experiment=fdrnn-piano-midi")
     assert (fd.optim.name, fd.optim.lr, fd.optim.momentum, fd.model.hidden) == ("rmsprop-nesterov", 0.005, 0.995, 600)
     storn = compose_cfg("experiment=storn-jsb")
-    assert storn.optim.name == "adadelta-nesterov"
+    assert (storn.optim.name, storn.protocol, storn.eval.is_samples, storn.eval.breze_samples) == (
+        "rmsprop-nesterov", "paper", 1000, 10)
+    storn = compose_cfg("experiment=storn-musedata", "protocol=breze-storn")
+    assert (storn.optim.lr, storn.optim.momentum, storn.model.storn.generator_input.value, storn.dataset.predict_first) == (
+        0.0005, 0.995, "recognition_state", True)
+    mocap = compose_cfg("experiment=storn-jsb", "optim=adadelta-nesterov-mocap")  # the optimiser swaps as a group
+    assert (mocap.optim.name, mocap.optim.decay, mocap.optim.offset) == ("adadelta-nesterov", 0.78, 5e-5)
