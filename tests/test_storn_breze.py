@@ -222,3 +222,14 @@ def test_protocol_readings_refuse_the_other_model(quick_cfg, tmp_path):
         train(quick_cfg("model=srnn", "protocol=breze-storn"), tmp_path / "b")
     with pytest.raises(ConfigError, match="eval.breze_samples"):
         train(quick_cfg("model=srnn", "eval.breze_samples=10"), tmp_path / "c")
+
+
+def test_learned_rates_drop_every_recognition_site_even_one_the_preset_leaves_clean():
+    """Piano-midi's preset has no read-out dropout; breze's recognition net drops all three sites."""
+    model = _storn(*BREZE, "regulariser.output.noise=none", "regulariser.output.rate=0")
+    split = make_split(_frames(), predict_first=True, chunk_len=None)
+    inputs, targets, _, _ = split.rows(torch.arange(3), torch.float64)
+    q = model.posterior(inputs, targets)
+    mean, var = _fd_moments_reference(model, torch.cat([inputs, targets], -1), [0.255] * 3)
+    assert torch.allclose(q.var, var + model.var_floor, rtol=1e-12, atol=1e-14)
+    assert model.generator.noise.site("output").noise == "none"  # the generator keeps the preset's sites

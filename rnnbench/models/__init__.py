@@ -14,7 +14,7 @@ from rnnbench.models.lstm import LSTM
 from rnnbench.models.next_step import NextStepModel
 from rnnbench.models.regressor import SequenceRegressor
 from rnnbench.models.srnn import SRNN
-from rnnbench.models.storn import RATE_SITES, STORN
+from rnnbench.models.storn import STORN
 from rnnbench.models.word_lm import WordLM
 from rnnbench.regularisers import build_spec
 
@@ -81,12 +81,9 @@ def build_storn(cfg, n_in: int, n_out: int, regulariser=None) -> STORN:
                           "variance; it needs a moment regulariser (regulariser=fd, realise=moments)")
     if q_variance == "fd" and s.var_floor <= 0:
         raise ConfigError("model.storn.q_variance=fd needs model.storn.var_floor > 0 (a read-out variance can be 0)")
-    if learned:
-        not_dropout = [n for n in RATE_SITES if spec.site(n).noise != "dropout"]
-        if not moments or not_dropout:
-            raise ConfigError("model.storn.learned_rates learns the recognition net's fast-dropout rates; it needs "
-                              "regulariser=fd (realise=moments) with dropout on input, recurrent and output"
-                              + (f" (no dropout on: {', '.join(not_dropout)})" if not_dropout else ""))
+    if learned and not moments:
+        raise ConfigError("model.storn.learned_rates learns the recognition net's fast-dropout rates (input, recurrent "
+                          "and read-out); it needs a moment regulariser (regulariser=fd, realise=moments)")
     gen_in = s.latent + (rec_hidden if generator_input == "recognition_state" else n_in)
     generator = _next_step(cfg, s.cell, gen_in, n_out, cfg.hidden, spec)
     # The recognition read-out is linear (mu, and the root of sigma^2 or, with q_variance=fd, mu alone):

@@ -28,10 +28,11 @@ The authors' code as a reading (breze ``learn/sgvb.py``, ``StochasticRnn``, Nov.
                  §4.4; breze ``statify_latent``), not the square of a second block of w units
     learned_rates  the recognition net's input, recurrent and read-out dropout rates are parameters,
                  p = sigmoid(theta) * 0.49 + 0.01 in (0.01, 0.5), theta starting at 0 (p = 0.255) as
-                 breze draws it
+                 breze draws it; every one of the three sites drops, whatever the regulariser set there
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple, Optional
 
 import torch
@@ -99,7 +100,11 @@ class STORN(nn.Module):
                   sample: Optional[bool] = None) -> Posterior:
         """q(z_t | x_{1:t}) for every step: the recognition net reads (x_{t-1}, x_t)."""
         rates = self.recognition_rates()
-        noise = None if rates is None else self.recognition.noise.with_rates(rates)
+        noise = None
+        if rates is not None:  # breze drops every site of the recognition net, at its learned rate
+            spec = self.recognition.noise
+            noise = replace(spec, sites={**spec.sites, **{n: replace(spec.site(n), noise="dropout", rate=r)
+                                                          for n, r in rates.items()}})
         hs, out = self.recognition.hidden_and_readout(torch.cat([inputs, targets], dim=-1), step_mask, sample, noise)
         if self.q_variance == "fd":  # FD's propagated read-out variance (002 §4.4)
             mu, var = out.mean, out.var + self.var_floor
