@@ -126,9 +126,25 @@ class Bound:
     se: float
 
 
-def _batches(split: Split, samples: int, max_rows: int):
+ROW_STEPS = 128  # eval.is_batch counts rows of up to this many steps; longer rows are fewer per pass
+
+
+def _row_budget(steps: int, max_rows: int) -> int:
+    """Rows per pass for rows of ``steps`` steps: rows x steps <= max_rows x ROW_STEPS (memory ~ rows x T x H;
+    MuseData's longest test piece has 4,273 steps)."""
+    return max(1, max_rows * ROW_STEPS // max(steps, ROW_STEPS))
+
+
+def _batches(split: Split, samples: int, max_rows: int) -> list[torch.Tensor]:
+    """Groups of rows, longest first, each small enough for ``samples`` draws of every row to fit
+    the row budget (a group of one row when even one row's draws do not: they are then split)."""
     order = torch.argsort(split.lengths, descending=True, stable=True)
-    return order.split(max(1, max_rows // samples))
+    groups, i = [], 0
+    while i < len(order):
+        n = max(1, _row_budget(split.width(order[i : i + 1]), max_rows) // samples)
+        groups.append(order[i : i + n])
+        i += n
+    return groups
 
 
 def _log_weights(model, split: Split, index, samples: int, dtype, use_step_mask: bool, max_rows: int,
@@ -139,7 +155,7 @@ def _log_weights(model, split: Split, index, samples: int, dtype, use_step_mask:
     inputs, targets, loss_mask, step_mask = split.rows(index, dtype)
     mask = step_mask if use_step_mask else None
     counted = loss_mask & ~first_frames(loss_mask) if skip_first else loss_mask
-    per_pass = max(1, max_rows // len(index))
+    per_pass = max(1, _row_budget(inputs.shape[1], max_rows) // len(index))
     log_w = torch.cat([model.log_weights(inputs, targets, counted, mask, samples=min(per_pass, samples - done),
                                          latent_mask=loss_mask, q_var_offset=q_var_offset)
                        for done in range(0, samples, per_pass)])  # (K, B)

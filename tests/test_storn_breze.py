@@ -233,3 +233,28 @@ def test_learned_rates_drop_every_recognition_site_even_one_the_preset_leaves_cl
     mean, var = _fd_moments_reference(model, torch.cat([inputs, targets], -1), [0.255] * 3)
     assert torch.allclose(q.var, var + model.var_floor, rtol=1e-12, atol=1e-14)
     assert model.generator.noise.site("output").noise == "none"  # the generator keeps the preset's sites
+
+
+class _ShapeProbe(torch.nn.Module):
+    """Records the (rows, steps) of every importance-sampling pass."""
+
+    def __init__(self):
+        super().__init__()
+        self.passes = []
+
+    def log_weights(self, inputs, targets, loss_mask, step_mask=None, samples=1, latent_mask=None, q_var_offset=0.0):
+        self.passes.append((samples * inputs.shape[0], inputs.shape[1], inputs.shape[0], samples))
+        return torch.zeros(samples, inputs.shape[0], dtype=torch.float64)
+
+
+def test_importance_sampling_passes_keep_rows_times_steps_bounded():
+    """MuseData's 4,273-step test piece ran a 24 GB machine out of memory at 512 rows per pass: the
+    rows of a pass now shrink with their length, and every row still gets its K draws."""
+    g = torch.Generator().manual_seed(3)
+    frames = [(torch.rand(T, 4, generator=g) < 0.3).to(torch.uint8) for T in (1000, 300, 50, 40, 40)]
+    split = make_split(frames, predict_first=False, chunk_len=None)
+    probe = _ShapeProbe()
+    importance_nll(probe, split, 10, torch.float64, max_rows=64)
+    assert all(rows * steps <= 64 * 128 or rows == 1 for rows, steps, _, _ in probe.passes), probe.passes
+    assert sum(k * n_rows for _, _, n_rows, k in probe.passes) == 10 * len(frames)  # K draws of every row
+    assert (probe.passes[0][1], probe.passes[0][3]) == (999, 8)  # the long piece's 10 draws split 8 + 2

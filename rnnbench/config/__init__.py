@@ -51,7 +51,9 @@ class EvalConfig:
 
     mc_samples: int = 0  # K stochastic passes; their predictive probabilities are averaged
     is_samples: int = 100  # STORN: K importance samples of the test/valid NLL (Rezende et al. 2014)
-    is_batch: int = 512  # STORN: rows (samples x sequences) per importance-sampling pass (memory ~ rows x T x H)
+    # STORN: rows (samples x sequences) per importance-sampling pass, for rows of up to 128 steps; longer rows
+    # are fewer per pass, rows x T <= is_batch x 128 (memory ~ rows x T x H; rnnbench/metrics.py: ROW_STEPS)
+    is_batch: int = 512
     # STORN: > 0 also reports breze's estimate_nll with this K (10 in breze) as *_nll_breze, beside the honest
     # bound: every frame incl. the first, log-weights summed over all sequences before the log-sum-exp,
     # log q at var + 1e-4 (rnnbench/metrics.py: breze_importance_nll; protocols.md §1b)

@@ -68,11 +68,15 @@ class Split:
     def n_frames(self) -> int:
         return int(self.loss_mask.sum())
 
+    def width(self, index: torch.Tensor) -> int:
+        """The steps of a batch of rows ``index``: chunks all span the padded width; full test
+        sequences are cut to the longest of them (one sync per batch)."""
+        return self.inputs.shape[1] if self.pad_front else int(self.lengths[index].max())
+
     def rows(self, index: torch.Tensor, dtype: torch.dtype, padded: bool = False):
         """Batch of rows ``index``, cut to the longest of them; (inputs, targets, loss_mask, step_mask).
         ``padded``: the targets of breze's layout (``padded_targets``; chunked splits only)."""
-        # Chunks all span the padded width; only full test sequences are cut (one sync per batch).
-        T = self.inputs.shape[1] if self.pad_front else int(self.lengths[index].max())
+        T = self.width(index)
         cols = slice(self.inputs.shape[1] - T, None) if self.pad_front else slice(0, T)
         if padded and self.padded_targets is None:
             raise ValueError("padded targets exist for chunked splits only")
