@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     args.out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    todo = list(enumerate(members(args.n, args.seed)))
+    drawn = members(args.n, args.seed)
+    todo = list(enumerate(drawn))
     running: list[tuple[int, tuple, subprocess.Popen]] = []
     while (todo or running) and not args.report_only:
         while todo and len(running) < args.parallel:
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(2)
         running = [r for r in running if r[2].poll() is None]
     rows = []
-    for i, settings in enumerate(members(args.n, args.seed)):
+    for i, settings in enumerate(drawn):
         path = args.out / f"member-{i:02d}" / "results.json"
         res = json.loads(path.read_text()) if path.is_file() else {}
         rows.append({"member": i, "settings": list(settings), "status": res.get("status", "failed"),

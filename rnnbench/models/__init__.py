@@ -14,7 +14,7 @@ from rnnbench.models.lstm import LSTM
 from rnnbench.models.next_step import NextStepModel
 from rnnbench.models.regressor import SequenceRegressor
 from rnnbench.models.srnn import SRNN
-from rnnbench.models.storn import STORN
+from rnnbench.models.storn import RATE_SITES, STORN
 from rnnbench.models.word_lm import WordLM
 from rnnbench.regularisers import build_spec
 
@@ -89,7 +89,10 @@ def build_storn(cfg, n_in: int, n_out: int, regulariser=None) -> STORN:
     # The recognition read-out is linear (mu, and the root of sigma^2 or, with q_variance=fd, mu alone):
     # its mean is the FD mean of a linear layer, so no sigmoid correction (fd_output) applies there.
     n_q = s.latent if q_variance == "fd" else 2 * s.latent
-    recognition = _next_step(cfg, s.cell, 2 * n_in, n_q, rec_hidden, replace(spec, fd_output=False))
+    rec_spec = replace(spec, fd_output=False)
+    if learned:  # breze drops every site of the recognition net; the rates come from theta at each pass
+        rec_spec = replace(rec_spec, sites={**spec.sites, **{n: replace(spec.site(n), noise="dropout") for n in RATE_SITES}})
+    recognition = _next_step(cfg, s.cell, 2 * n_in, n_q, rec_hidden, rec_spec)
     with torch.no_grad():  # start at q = N(0, 1) = the prior: mu-bias 0, sigma-bias 1
         recognition.b_out.zero_()
         recognition.b_out[s.latent:] = 1.0

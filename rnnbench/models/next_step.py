@@ -16,7 +16,7 @@ from rnnbench.metrics import frame_nll
 from rnnbench.models.core import RecurrentCore
 from rnnbench.models.unroll import unroll
 from rnnbench.regularisers import NONE, NoiseSpec, moment_forward, sampled_forward
-from rnnbench.regularisers.moments import MeanVar, dropout_moments, linear_moments, moment_layer, weight_moments
+from rnnbench.regularisers.moments import MeanVar, moment_layer, readout_moments
 from rnnbench.regularisers.sampled import sampled_layer, sampled_readout
 from rnnbench.regularisers.sampling import NoiseDraw
 
@@ -61,9 +61,7 @@ class NextStepModel(nn.Module):
         sample = self.training if sample is None else sample
         if noise.has_noise and noise.realise == "moments":
             hs = moment_layer(self.core, MeanVar(x, torch.zeros_like(x)), noise, step_mask)
-            site = noise.site("output")
-            h = dropout_moments(hs, site, noise.scale(site))
-            return hs.mean, linear_moments(h, *weight_moments(self.w_out, site, noise.scale(site)), bias=self.b_out)
+            return hs.mean, readout_moments(hs, self.w_out, self.b_out, noise)
         if noise.has_noise and (sample or noise.mean_differs_from_plain):
             draw = NoiseDraw(noise, not sample, x.shape[1], x.device, x.dtype)
             hs, _ = sampled_layer(self.core, x, noise, draw, step_mask)

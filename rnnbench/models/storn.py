@@ -32,7 +32,6 @@ The authors' code as a reading (breze ``learn/sgvb.py``, ``StochasticRnn``, Nov.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import NamedTuple, Optional
 
 import torch
@@ -99,12 +98,8 @@ class STORN(nn.Module):
     def posterior(self, inputs: torch.Tensor, targets: torch.Tensor, step_mask: Optional[torch.Tensor] = None,
                   sample: Optional[bool] = None) -> Posterior:
         """q(z_t | x_{1:t}) for every step: the recognition net reads (x_{t-1}, x_t)."""
-        rates = self.recognition_rates()
-        noise = None
-        if rates is not None:  # breze drops every site of the recognition net, at its learned rate
-            spec = self.recognition.noise
-            noise = replace(spec, sites={**spec.sites, **{n: replace(spec.site(n), noise="dropout", rate=r)
-                                                          for n, r in rates.items()}})
+        rates = self.recognition_rates()  # the recognition spec drops all three sites (models.build_storn)
+        noise = None if rates is None else self.recognition.noise.with_rates(rates)
         hs, out = self.recognition.hidden_and_readout(torch.cat([inputs, targets], dim=-1), step_mask, sample, noise)
         if self.q_variance == "fd":  # FD's propagated read-out variance (002 §4.4)
             mu, var = out.mean, out.var + self.var_floor

@@ -176,16 +176,23 @@ def moment_readout(hs: MeanVar, w_out: torch.Tensor, b_out: torch.Tensor, spec: 
     the mean the loss is taken on (000 §2.2); without it the output layer is an ordinary forward
     pass on the mean of the hidden units, ignoring their variance (000 "FD for final layer = no").
     """
+    if isinstance(spec.fd_output, torch.Tensor):  # a population's per-member switch (rnnbench/population/)
+        a = readout_moments(hs, w_out, b_out, spec)
+        return torch.where(spec.fd_output, a.mean / torch.sqrt(1 + math.pi * a.var / 8), a.mean)
+    if not spec.fd_output:  # the mean alone: no variance to compute
+        site_out = spec.site("output")
+        hs = dropout_moments(hs, site_out, spec.scale(site_out))
+        return hs.mean @ weight_moments(w_out, site_out, spec.scale(site_out))[0] + b_out
+    a = readout_moments(hs, w_out, b_out, spec)
+    return a.mean / torch.sqrt(1 + math.pi * a.var / 8)
+
+
+def readout_moments(hs: MeanVar, w_out: torch.Tensor, b_out: torch.Tensor, spec: NoiseSpec) -> MeanVar:
+    """Moments of the read-out's pre-activation a = h~ W~_out + b_out, the output site's noise
+    propagated (STORN's q takes its variance from here, 002 §4.4)."""
     site_out = spec.site("output")
     hs = dropout_moments(hs, site_out, spec.scale(site_out))
-    w_mean, w_var = weight_moments(w_out, site_out, spec.scale(site_out))
-    if isinstance(spec.fd_output, torch.Tensor):  # a population's per-member switch (rnnbench/population/)
-        a = linear_moments(hs, w_mean, w_var, bias=b_out)
-        return torch.where(spec.fd_output, a.mean / torch.sqrt(1 + math.pi * a.var / 8), a.mean)
-    if not spec.fd_output:
-        return hs.mean @ w_mean + b_out
-    a = linear_moments(hs, w_mean, w_var, bias=b_out)
-    return a.mean / torch.sqrt(1 + math.pi * a.var / 8)
+    return linear_moments(hs, *weight_moments(w_out, site_out, spec.scale(site_out)), bias=b_out)
 
 
 def moment_forward(model, x: torch.Tensor, spec: NoiseSpec, step_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
