@@ -7,6 +7,7 @@ the sweep goes on with the next job.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 import traceback
@@ -20,17 +21,16 @@ from omegaconf import DictConfig
 
 from rnnbench.config import check_common, register_configs
 from rnnbench.errors import RnnbenchError
-from rnnbench.engine.results import FINISHED, read_results, write_failed
+from rnnbench.engine.results import FINISHED, read_results, remove_leftovers, write_failed
 
 log = logging.getLogger("rnnbench")
 register_configs()
 
 
-def _write_failed(cfg: DictConfig, run_dir: Path, error: str) -> None:
-    """results.json with status failed, unless the folder holds a checkpoint: a run that can still
-    resume (e.g. once the setting that made it fail is put back) is not marked finished."""
-    if not (run_dir / "checkpoint.pt").exists():
-        write_failed(cfg, run_dir, error)
+RECORD = ".hydra"  # Hydra's record of the config, written by rnnbench once the run holds its folder
+LOG = "rnnbench.log"
+OUTPUTS = ("results.json", "metrics.csv", "checkpoint.pt", "best.pt")  # what a run writes (README)
+ACTIVE: dict = {}  # the run folder this process trains, for the message of Ctrl-C
 
 
 def selection_value(results: dict) -> float:
@@ -41,28 +41,128 @@ def selection_value(results: dict) -> float:
 
 
 def finished_run(run_dir: Path) -> Optional[dict]:
-    """The results of a finished run in ``run_dir`` (status ok, diverged or failed), else None."""
+    """The results of a finished run in ``run_dir`` (status ok, diverged, failed or no better than
+    the floor), else None."""
     results = read_results(run_dir / "results.json")
     return results if results is not None and results.get("status") in FINISHED else None
 
 
+def tidy(run_dir: Path, finished: bool) -> None:
+    """What a killed process left behind in the folder this process now holds: temporary files of an
+    atomic write and, beside a finished results.json, the checkpoint it was about to remove (a
+    population group tidies its members' folders under its own lock: rnnbench/population/train.py)."""
+    remove_leftovers(run_dir)
+    if finished and (run_dir / "checkpoint.pt").is_file():
+        (run_dir / "checkpoint.pt").unlink()
+        log.info("removed %s/checkpoint.pt (the run had finished when it was killed)", run_dir)
+
+
+def record(cfg: DictConfig, run_dir: Path) -> logging.Handler:
+    """Hydra's record of the run (.hydra/config.yaml, hydra.yaml, overrides.yaml, written atomically)
+    and the log file, once the run holds its folder and its checks passed; returns the log's handler."""
+    from omegaconf import OmegaConf
+
+    from rnnbench.engine.results import write_text_atomic
+
+    folder = run_dir / RECORD
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(folder / "config.yaml", OmegaConf.to_yaml(cfg))
+    if HydraConfig.initialized():  # run_job called from Python (tests) has no Hydra record beyond the config
+        hc = HydraConfig.get()
+        write_text_atomic(folder / "hydra.yaml", OmegaConf.to_yaml({"hydra": hc}))
+        write_text_atomic(folder / "overrides.yaml", OmegaConf.to_yaml(hc.overrides.task))
+    handler = logging.FileHandler(run_dir / LOG)
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    logging.getLogger().addHandler(handler)
+    return handler
+
+
+def unrecord(run_dir: Path) -> None:
+    """Undo record() for a run that was refused while loading (a bad data file) and wrote nothing else:
+    the folder is left as it was (removed if this command made it and it is empty again)."""
+    if any((run_dir / name).exists() for name in OUTPUTS):
+        return
+    for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
+        (run_dir / RECORD / name).unlink(missing_ok=True)
+    (run_dir / LOG).unlink(missing_ok=True)
+    try:
+        (run_dir / RECORD).rmdir()  # only if empty
+    except OSError:
+        pass
+    ACTIVE["unrecorded"] = True  # run_job removes the folder too if it is empty once the lock is released
+
+
+def odd_file(run_dir: Path) -> Optional[str]:
+    """A run output that exists but is not a regular file (a folder, a FIFO that would block a reader)."""
+    for name in OUTPUTS:
+        path = run_dir / name
+        if path.exists() and not path.is_file():
+            return (f"{path} exists but is not a regular file; nothing was changed. Remove it (or choose another "
+                    "hydra.run.dir)")
+    return None
+
+
+def refuse(message: str, multirun: bool) -> float:
+    """A job that cannot run: one line and exit 2 (a single run), or a logged error (a sweep goes on)."""
+    if not multirun:
+        print(f"rnnbench: error: {message}", file=sys.stderr)
+        sys.exit(2)
+    log.error("job skipped: %s", message)
+    return float("inf")
+
+
 def run_job(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[float]:
-    """Train; return the run's selection metric (what a Hydra sweeper minimises). A folder that holds
-    a finished run is never written into: a single run stops with an error, a sweep skips the job; a
-    folder that holds a killed run's checkpoint resumes it (rnnbench/engine/fit.py)."""
+    """Train; return the run's selection metric (what a Hydra sweeper minimises). The run holds its
+    folder's lock while it works (rnnbench/engine/lock.py): a second process on it is refused. A
+    folder that holds a finished run is never written into (a single run stops with an error, a sweep
+    skips the job); one that holds a killed run's checkpoint resumes it (rnnbench/engine/fit.py). A
+    refused command changes nothing in the folder: .hydra/ and the log are written after the checks."""
+    from rnnbench.engine.lock import RunLock
+
+    try:
+        lock = RunLock(run_dir).acquire()
+    except RnnbenchError as e:
+        return refuse(str(e), multirun)
+    ACTIVE["run_dir"] = run_dir
+    try:
+        return _run_locked(cfg, run_dir, multirun)
+    finally:
+        lock.release()
+        if ACTIVE.pop("unrecorded", False):
+            try:
+                run_dir.rmdir()  # a folder this refused command left empty (Hydra makes it before the checks)
+            except OSError:
+                pass
+
+
+def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[float]:
+    problem = odd_file(run_dir)
+    if problem:
+        return refuse(problem, multirun)
     done = finished_run(run_dir)
+    tidy(run_dir, finished=done is not None)
     if done is not None:
         if multirun:
             log.info("%s holds a finished run (%s): skipped", run_dir, done["status"])
             return selection_value(done)
-        print(f"rnnbench: error: {run_dir} already holds a finished run (status {done['status']}); nothing was "
-              "changed. Choose another hydra.run.dir, or delete that folder to run it again", file=sys.stderr)
-        sys.exit(2)
-    from rnnbench.train import train  # torch is imported only once the config is valid
-
+        return refuse(f"{run_dir} already holds a finished run (status {done['status']}); nothing was changed. "
+                      "Choose another hydra.run.dir, or delete that folder to run it again", multirun)
     try:
         check_common(cfg)
-        if cfg.search.name != "none" or cfg.population.size > 1:
+        population = cfg.search.name != "none" or cfg.population.size > 1
+        if not population:  # a killed run of another configuration is refused before anything is written
+            from rnnbench.engine.checkpoint import check_resumable
+
+            check_resumable(run_dir / "checkpoint.pt", [cfg])
+    except RnnbenchError as e:
+        if multirun:
+            write_failed(cfg, run_dir, str(e))
+        return refuse(str(e), multirun)
+    from rnnbench.train import train  # torch is imported only once the config is valid
+
+    handler, error = record(cfg, run_dir), None
+    try:
+        if population:
             if cfg.search.name == "tpe":  # optuna's ask/tell rounds (rnnbench/population/tpe.py)
                 from rnnbench.population.tpe import run_tpe as run_members
             else:  # seeds or a random search (rnnbench/population/search.py)
@@ -71,19 +171,24 @@ def run_job(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[float]:
             results = min(members, key=selection_value) if members else {}
         else:
             results = train(cfg, run_dir)
-    except RnnbenchError as e:
-        _write_failed(cfg, run_dir, str(e))
-        if not multirun:
-            print(f"rnnbench: error: {e}", file=sys.stderr)
-            sys.exit(2)
-        log.error("job failed: %s", e)
-        return float("inf")
+    except RnnbenchError as e:  # a user mistake found while loading (a data file): fix it, run the same command
+        error = e
     except Exception:
-        _write_failed(cfg, run_dir, traceback.format_exc())
+        if not (run_dir / "checkpoint.pt").exists():  # a run that can still resume is not marked finished
+            write_failed(cfg, run_dir, traceback.format_exc())
         if not multirun:
             raise
         log.exception("job failed (the sweep goes on)")
         return float("inf")
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    if error is not None:
+        if multirun and not (run_dir / "checkpoint.pt").exists():
+            write_failed(cfg, run_dir, str(error))
+        elif not multirun:
+            unrecord(run_dir)
+        return refuse(str(error), multirun)
     return selection_value(results)
 
 
@@ -108,18 +213,68 @@ def output_dir_problem(argv: list[str]) -> Optional[str]:
         key = "hydra.sweep.dir=" if multirun else "hydra.run.dir="
         if a.startswith(key):
             target = a[len(key):].split("${")[0] or "."
-    path = Path(target)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=path).close()
+    path = Path(target).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists() or p == Path(p.anchor))
+    flag = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    if not existing.is_dir():
+        return f"cannot write the output folder {target}: {existing} is a file; point {flag}=... to a folder"
+    try:  # a folder made and removed where the output folder would be made: nothing is left behind
+        os.rmdir(tempfile.mkdtemp(dir=existing))
     except OSError as e:
-        return (f"cannot write the output folder {path} ({e.strerror}); run from a writable folder or point "
-                f"{'hydra.sweep.dir' if multirun else 'hydra.run.dir'}=... to one")
+        return (f"cannot write the output folder {target} ({e.strerror}); run from a writable folder or point "
+                f"{flag}=... to one")
     return None
 
 
+def one_line(message: str) -> str:
+    """Hydra's multi-line messages (a bad override, an unknown option) as one line."""
+    lines = [ln.strip() for ln in str(message).splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith(("full_key:", "reference_type", "object_type"))]
+    for i, ln in enumerate(lines):
+        if ln.startswith("Available options in"):
+            options = lines[i + 1:]
+            options = options[:options.index("Config search path:")] if "Config search path:" in options else options
+            return "; ".join(lines[:i] + [f"{ln.rstrip(':').lower()}: {', '.join(options)}"])
+    return "; ".join(ln.rstrip(".") for ln in lines)
+
+
+def config_problem(argv: list[str]) -> Optional[str]:
+    """A single run's config composed and checked before Hydra starts (so that a refused value writes
+    nothing, not even the run folder): the one-line error, or None. Sweeps (-m) and Hydra's own options
+    are left to Hydra; a sweep's bad job is recorded as failed and the sweep goes on."""
+    if any(a.startswith("-") for a in argv):
+        return None
+    overrides = [a for a in argv if not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    from hydra import compose, initialize_config_module
+
+    try:
+        with initialize_config_module(config_module="rnnbench.conf", version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides)
+    except Exception as e:  # Hydra's and OmegaConf's errors of a bad override: printed by Hydra on many lines
+        cause = e.__cause__ or e.__context__
+        return one_line(f"{e}: {cause}" if cause is not None and str(cause) not in str(e) else str(e))
+    try:
+        check_common(cfg)
+    except RnnbenchError as e:
+        return str(e)
+    return None
+
+
+def interrupted() -> str:
+    """What Ctrl-C prints: where the run stands and that the same command resumes it."""
+    run_dir = ACTIVE.get("run_dir")
+    if run_dir is None:
+        return "rnnbench: interrupted before the run started; nothing was trained"
+    if (Path(run_dir) / "checkpoint.pt").is_file():
+        return (f"rnnbench: interrupted; {run_dir} holds its checkpoint: run the same command (same "
+                "hydra.run.dir) to resume it")
+    return (f"rnnbench: interrupted before the first checkpoint of {run_dir}; the same command (same hydra.run.dir) "
+            "starts it over")
+
+
 def main() -> None:
-    problem = output_dir_problem(sys.argv[1:])
+    argv = sys.argv[1:]
+    problem = output_dir_problem(argv) or config_problem(argv)
     if problem:
         print(f"rnnbench: error: {problem}", file=sys.stderr)
         sys.exit(2)
@@ -127,8 +282,11 @@ def main() -> None:
         _app()
     except BrokenPipeError:  # `rnnbench --help | head`
         sys.stdout = None
+    except KeyboardInterrupt:
+        print(interrupted(), file=sys.stderr)
+        sys.exit(130)
     except ValueError as e:  # Hydra's command-line checks (e.g. -m with --cfg); errors of a run never get here
-        print(f"rnnbench: error: {e}", file=sys.stderr)
+        print(f"rnnbench: error: {one_line(str(e))}", file=sys.stderr)
         sys.exit(2)
 
 

@@ -21,10 +21,22 @@ class DataError(RnnbenchError):
     """Missing, corrupt or unreadable data."""
 
 
-def cli_entry(prog: str, main: Callable[[], int]) -> int:
-    """Run a console script's ``main``: a user mistake prints ``<prog>: error: <message>``, exit 2."""
+def cli_entry(prog: str, main: Callable[[], int], interrupted: str = "interrupted; nothing was changed") -> int:
+    """Run a console script's ``main``: a user mistake prints ``<prog>: error: <message>`` (exit 2), a
+    path that cannot be read or written the same (OSError, e.g. an --out that is a file), Ctrl-C one
+    line (exit 130), a closed pipe (``| head``) nothing."""
     try:
         return main()
     except RnnbenchError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: {interrupted}", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        sys.stdout = None
+        return 0
+    except OSError as e:  # a user's path: unwritable, a file where a folder must be, a folder where a file must be
+        where = f" {e.filename}" if e.filename else ""
+        print(f"{prog}: error: cannot use{where}: {e.strerror or e}", file=sys.stderr)
         return 2

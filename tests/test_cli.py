@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ENDED, run_cli
 
 QUICK = ["dataset=synthetic", "train=debug", "model.hidden=16", "device=cpu"]
 
@@ -19,7 +19,7 @@ def test_synthetic_debug_run_writes_valid_results(tmp_path):
     assert path.parent.parent.parent.name == "runs"  # outputs/runs/<date>/<time.microseconds>
     assert len(path.parent.name.split("-")) == 4  # HH-MM-SS-ffffff
     res = json.loads(path.read_text())
-    assert res["status"] == "ok" and res["dataset"] == "synthetic" and res["epochs"] == 2
+    assert res["status"] in ENDED and res["dataset"] == "synthetic" and res["epochs"] == 2
     assert 0 < res["test_nll"] < 100 and res["config"]["train"]["max_epochs"] == 2
     assert (path.parent / "metrics.csv").is_file() and (path.parent / "best.pt").is_file()
     assert (path.parent / ".hydra" / "config.yaml").is_file()
@@ -81,7 +81,15 @@ def test_multirun_goes_on_after_a_failed_and_a_diverged_job(tmp_path):
     runs = [json.loads(p.read_text()) for p in _results(tmp_path)]
     assert all("/multirun/" in str(p) for p in _results(tmp_path))
     statuses = sorted((r["config"]["optim"]["lr"], r["config"]["dataset"]["chunk_len"], r["status"]) for r in runs)
-    assert statuses == [(0.01, 1, "failed"), (0.01, 25, "ok"), (1e30, 1, "failed"), (1e30, 25, "diverged")]
+    assert [s[:2] for s in statuses] == [(0.01, 1), (0.01, 25), (1e30, 1), (1e30, 25)]
+    assert [s[2] for s in statuses[::2]] == ["failed", "failed"] and statuses[3][2] == "diverged"
+    assert statuses[1][2] in ENDED
+
+
+def read_all(report: str, n: int) -> bool:
+    """The report used all n runs (a cell of n), or read them all and counted those that are not ok (smoke
+    runs of two epochs may end no better than the floor, and never fill a cell)."""
+    return f"({n})" in report or f"{n} runs read; not ok: " in report
 
 
 def test_random_search_from_the_command_line_writes_every_member(tmp_path):
@@ -90,11 +98,11 @@ def test_random_search_from_the_command_line_writes_every_member(tmp_path):
     assert proc.returncode == 0, proc.stderr
     paths = _results(tmp_path)
     assert len(paths) == 3 and all(p.parent.parent.name == "members" for p in paths)
-    assert all(json.loads(p.read_text())["status"] == "ok" for p in paths)
+    assert all(json.loads(p.read_text())["status"] in ENDED for p in paths)
     [summary] = tmp_path.glob("outputs/**/population.json")
     assert json.loads(summary.read_text())["n_members"] == 3
     report = run_cli([str(tmp_path / "outputs"), "--pick", "best-valid"], tmp_path, module="rnnbench.tools.report.cli")
-    assert report.returncode == 0 and "(3)" in report.stdout  # the search's selection counts the members as runs
+    assert report.returncode == 0 and read_all(report.stdout, 3)  # the search's selection counts the members as runs
 
 
 def test_the_sweeper_sees_each_task_s_selection_metric():
@@ -115,11 +123,11 @@ def test_a_multirun_through_submitit_runs_each_job_in_its_own_process(tmp_path):
                     "device=cpu", "seed=0,1", f"hydra.sweep.dir={sweep}"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     results = [json.loads((sweep / str(i) / "results.json").read_text()) for i in (0, 1)]
-    assert [r["seed"] for r in results] == [0, 1] and all(r["status"] == "ok" for r in results)
+    assert [r["seed"] for r in results] == [0, 1] and all(r["status"] in ENDED for r in results)
     jobs = [d for d in (sweep / ".submitit").iterdir() if list(d.glob("*_result.pkl"))]
     assert len(jobs) == 2  # one submitit job (one process) per run
     report = run_cli([str(sweep)], tmp_path, module="rnnbench.tools.report.cli")
-    assert report.returncode == 0 and "(2)" in report.stdout  # the two seeds, pooled
+    assert report.returncode == 0 and read_all(report.stdout, 2)  # the two seeds, pooled
 
 
 @pytest.mark.slow
@@ -137,9 +145,9 @@ def test_every_population_of_a_search_is_a_submitit_job(tmp_path):
     assert len(jobs) == len(summary["groups"]) >= 2 and len(set(jobs)) == len(jobs)
     done = [d.name for d in (run / ".submitit").iterdir() if list(d.glob("*_result.pkl"))]
     assert sorted(done) == sorted(jobs)  # one submitit job (one process) per population
-    assert [m["status"] for m in summary["members"]] == ["ok"] * 4
+    assert all(m["status"] in ENDED for m in summary["members"]) and len(summary["members"]) == 4
     report = run_cli([str(run), "--pick", "best-valid"], tmp_path, module="rnnbench.tools.report.cli")
-    assert report.returncode == 0 and "(4)" in report.stdout
+    assert report.returncode == 0 and read_all(report.stdout, 4)
     again = run_cli(args, tmp_path)  # the same command: every group is finished, nothing is submitted
     assert again.returncode == 0, again.stderr
     assert all(g.get("skipped") for g in json.loads((run / "population.json").read_text())["groups"])
@@ -178,4 +186,4 @@ def test_a_search_split_by_its_draw_seed_runs_one_population_per_job(tmp_path):
     assert sorted(p.parent.name for p in sweep.glob("*/population.json")) == ["0", "1"]  # a population per job
     assert len(list(sweep.glob("*/members/*/results.json"))) == 4
     report = run_cli([str(sweep), "--pick", "best-valid"], tmp_path, module="rnnbench.tools.report.cli")
-    assert report.returncode == 0 and "(4)" in report.stdout  # selection over every member of every job
+    assert report.returncode == 0 and read_all(report.stdout, 4)  # selection over every member of every job

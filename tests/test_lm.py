@@ -10,7 +10,7 @@ from rnnbench.tasks.word_lm import evaluate_lm
 from rnnbench.train import train as train_lm
 from rnnbench.models import build_word_lm
 from rnnbench.errors import ConfigError
-from tests.conftest import compose_cfg, run_cli
+from tests.conftest import ENDED, compose_cfg, run_cli
 from tests.datafiles import WORDS, write_tiny_ptb
 
 
@@ -77,7 +77,7 @@ def test_lm_training_lowers_perplexity_and_writes_results(tiny_ptb, tmp_path):
     rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
     first, last = float(rows[1].split(",")[3]), float(rows[-1].split(",")[3])
     assert last < first < len(WORDS) + 1  # below the uniform guess, and improving
-    assert res["status"] == "ok" and res["eval_modes"] == ["deterministic", "mc2"]
+    assert res["status"] in ENDED and res["eval_modes"] == ["deterministic", "mc2"]
 
 
 def test_moments_are_refused_for_word_models(tiny_ptb, tmp_path):
@@ -94,7 +94,7 @@ def test_ptb_end_to_end_in_a_subprocess(tiny_ptb, tmp_path):
     assert proc.returncode == 0, proc.stderr
     [path] = list(tmp_path.glob("outputs/runs/*/*/results.json"))
     res = json.loads(path.read_text())
-    assert res["dataset"] == "ptb" and res["status"] == "ok" and res["test_ppl"] > 1
+    assert res["dataset"] == "ptb" and res["status"] in ENDED and res["test_ppl"] > 1
 
 
 PTB_PRESETS = {  # preset -> (hidden, realise of input, input rate, cell rate, embedding rate, tied, mc samples)

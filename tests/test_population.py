@@ -10,6 +10,7 @@ from rnnbench.errors import ConfigError
 from rnnbench.population.search import expand, flatten_space, groups, run_population
 from rnnbench.population.train import train_population
 from rnnbench.train import train
+from tests.conftest import ENDED
 
 
 def _search(quick_cfg, *overrides):
@@ -61,11 +62,11 @@ def test_a_diverging_member_is_frozen_and_the_others_go_on(quick_cfg, tmp_path):
     cfg = quick_cfg("model.hidden=8", "population.size=3", "train.max_epochs=3", "train.patience=3",
                     "train.precision=float64")
     members, _ = expand(cfg)
-    members[1].optim.lr = math.inf  # the first update makes it non-finite
+    members[1].optim.lr = 1e300  # the first update makes it non-finite
     members[1].train.clip = None
     results = train_population(members, [tmp_path / "pop" / f"{i}" for i in range(3)])
     assert results[1]["status"] == "diverged" and "non-finite" in results[1]["stop_reason"]
-    assert [r["status"] for r in (results[0], results[2])] == ["ok", "ok"]
+    assert all(r["status"] in ENDED for r in (results[0], results[2]))
     for i in (0, 2):
         alone = train(members[i], tmp_path / f"alone-{i}")
         assert alone["test_nll"] == pytest.approx(results[i]["test_nll"], abs=1e-10)
@@ -100,7 +101,7 @@ def test_population_writes_member_results_and_summary(quick_cfg, tmp_path):
     assert summary["n_members"] == 2 and [g["size"] for g in summary["groups"]] == [2]
     for k in range(2):
         res = json.loads((tmp_path / "members" / f"{k:03d}" / "results.json").read_text())
-        assert res["status"] == "ok" and res["seed"] == k and res["population"] == {"size": 2, "member": k}
+        assert res["status"] in ENDED and res["seed"] == k and res["population"] == {"size": 2, "member": k}
         assert res["config"]["population"]["size"] == 1  # each member re-runs alone as it is
 
 

@@ -10,7 +10,7 @@ from rnnbench.models import build_model
 from rnnbench.regularisers import build_spec, penalty, sampled_forward
 from rnnbench.regularisers.sampling import NoiseDraw, per_step
 from rnnbench.train import train
-from tests.conftest import compose_cfg
+from tests.conftest import ENDED, compose_cfg
 
 PRESETS = ["fd", "variational", "dropout", "dropconnect", "noise", "l1", "l2"]
 
@@ -168,7 +168,7 @@ def test_untied_masks_reach_every_gate():
 @pytest.mark.parametrize("preset, model", [(p, m) for p in PRESETS for m in ("srnn", "lstm", "gru")] + [("rnndrop", "lstm")])
 def test_every_preset_trains_on_every_cell(quick_cfg, tmp_path, preset, model):
     res = train(quick_cfg(f"model={model}", f"regulariser={preset}", "train.max_epochs=1", "eval.mc_samples=2"), tmp_path)
-    assert res["status"] == "ok" and res["regulariser"] == preset
+    assert res["status"] in ENDED and res["regulariser"] == preset
     assert math.isfinite(res["test_nll"]) and math.isfinite(res["test_nll_mc"])
     assert res["eval_modes"] == ["deterministic", "mc2"]
 
@@ -215,7 +215,7 @@ def test_000_table_3_presets():
 @pytest.mark.parametrize("name", ["fdrnn-piano-midi", "rnn-mns", "rnn-ff", "rnn-nbr"])
 def test_experiment_presets_run(quick_cfg, tmp_path, name):
     res = train(quick_cfg(f"experiment={name}", "dataset=synthetic", "model.hidden=12", "train.max_epochs=1"), tmp_path)
-    assert res["status"] == "ok" and math.isfinite(res["test_nll"])
+    assert res["status"] in ENDED and math.isfinite(res["test_nll"])
 
 
 def test_word_type_dropout_drops_every_occurrence_of_a_word_together():
@@ -245,7 +245,7 @@ def test_moment_propagated_weight_noise_trains(quick_cfg, tmp_path, noise):
                  "regulariser.recurrent.rate=0.1", "train.max_epochs=2", "regulariser.inverted=false")
     a = train(quick_cfg(*overrides), tmp_path / "a")
     b = train(quick_cfg(*overrides, "seed=1"), tmp_path / "b")
-    assert a["status"] == "ok" and math.isfinite(a["test_nll"]) and a["test_nll"] != b["test_nll"]
+    assert a["status"] in ENDED and math.isfinite(a["test_nll"]) and a["test_nll"] != b["test_nll"]
     model = _model(*overrides[:5])
     assert torch.equal(model(_x()), model(_x()))  # deterministic in training mode too
 

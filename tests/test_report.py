@@ -65,16 +65,19 @@ def test_report_formats_and_paper_rows(tmp_path, capsys):
     assert "\\begin{tabular}" in latex and "8.60 (1)" in latex
 
 
-def test_report_errors(tmp_path, capsys):
-    assert main([str(tmp_path / "nope")]) == 2
-    assert "no such folder" in capsys.readouterr().err
+def test_report_errors(tmp_path, capsys, monkeypatch):
+    from rnnbench.tools.report.cli import entry
+
+    monkeypatch.setattr("sys.argv", ["rnnbench-report", str(tmp_path / "nope")])
+    assert entry() == 2
+    assert "rnnbench-report: error: no such folder" in capsys.readouterr().err
     assert main([str(tmp_path)]) == 1
     assert "no results.json under" in capsys.readouterr().err
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "results.json").write_text("{truncated")
     _fake_run(tmp_path, "ok", "jsb", 8.7, 8.6)
     assert main([str(tmp_path)]) == 0
-    assert "skipped unreadable" in capsys.readouterr().err
+    assert "skipped " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "csv", "latex"])

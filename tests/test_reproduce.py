@@ -6,7 +6,7 @@ import pytest
 
 from rnnbench.tools.reproduce import cli
 from rnnbench.tools.reproduce.tables import TABLES, Row, Table
-from tests.conftest import compose_cfg
+from tests.conftest import ENDED, compose_cfg
 
 SEED_TABLES = ["000-t1", "001-t1", "002-t6", "002-t13", "003-t1", "003-sentiment", "zaremba-small"]
 
@@ -54,11 +54,16 @@ def test_report_only_before_any_run(capsys, tmp_path):
     (["no-such-table"], "unknown table 'no-such-table'; valid: 000-t1, 001-t1"),
     (["000-t1", "--rows", "fd-rn"], "unknown row fd-rn; valid: srnn, fd-rnn"),
     (["000-t1", "--datasets", "jsb,bach"], "unknown column bach; valid: piano-midi, nottingham, musedata, jsb"),
-    (["000-t1", "--seeds", "0"], "--seeds must be >= 1, got 0"),
+    (["000-t1", "--seeds", "0"], "argument --seeds: must be in [1, 1000], got 0 (see rnnbench-reproduce --help)"),
     (["002-t13", "--search"], "row storn of 002-t13: the paper reports no random search"),
 ])
-def test_usage_errors_are_one_line(capsys, args, message):
-    assert cli.main(args + ["--dry-run"]) == 2
+def test_usage_errors_are_one_line(capsys, monkeypatch, args, message):
+    monkeypatch.setattr("sys.argv", ["rnnbench-reproduce", *args, "--dry-run"])
+    try:
+        code = cli.entry()
+    except SystemExit as e:  # argparse's own checks (Parser.error)
+        code = e.code
+    assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("rnnbench-reproduce: error: ") and message in err and len(err.splitlines()) == 1
 
@@ -71,7 +76,7 @@ def test_a_table_runs_reports_and_resumes(monkeypatch, capsys, tmp_path):
     assert cli.main(["tiny", "--seeds", "2", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     results = [json.loads((tmp_path / f"tiny/srnn/synthetic/seed-{s}/results.json").read_text()) for s in (0, 1)]
-    assert [r["seed"] for r in results] == [0, 1] and all(r["status"] == "ok" for r in results)
+    assert [r["seed"] for r in results] == [0, 1] and all(r["status"] in ENDED for r in results)
     values = [r["test_nll"] for r in results]
     mean = sum(values) / 2
     std = abs(values[0] - values[1]) / 2 ** 0.5
@@ -105,7 +110,7 @@ def test_search_rows_run_as_populations_and_select_by_validation(monkeypatch, ca
     assert cli.main(["tiny", "--search", "--out", str(tmp_path)]) == 0
     folder = tmp_path / "tiny/fd-search/synthetic/seed-0"
     members = [json.loads(p.read_text()) for p in sorted(folder.glob("members/*/results.json"))]
-    assert len(members) == 3 and all(m["status"] == "ok" for m in members)
+    assert len(members) == 3 and all(m["status"] in ENDED for m in members)
     best = min(members, key=lambda m: m["valid_nll"])
     report = (tmp_path / "tiny/reproduction-search.md").read_text()
     assert "Random search (best validation per seed)" in report

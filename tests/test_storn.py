@@ -12,7 +12,7 @@ from rnnbench.metrics import evaluate, importance_nll
 from rnnbench.models import STORN, build_model
 from rnnbench.models.storn import gaussian_kl
 from rnnbench.train import train
-from tests.conftest import compose_cfg
+from tests.conftest import ENDED, compose_cfg
 
 D = 88
 
@@ -105,7 +105,7 @@ def test_posterior_sees_the_frame_it_explains_and_nothing_later():
 def test_storn_trains_and_reports_is_and_elbo(quick_cfg, tmp_path):
     res = train(quick_cfg("model=storn", "model.storn.latent=4", "regulariser=fd", "optim=adadelta-nesterov",
                           "optim.lr=0.1", "eval.is_samples=16", "model.storn.kl_warmup=2"), tmp_path)
-    assert res["status"] == "ok" and res["eval_modes"] == ["is16"] and res["selection_metric"] == "valid_elbo"
+    assert res["status"] in ENDED and res["eval_modes"] == ["is16"] and res["selection_metric"] == "valid_elbo"
     for split in ("valid", "test"):
         assert math.isfinite(res[f"{split}_nll"]) and res[f"{split}_nll"] <= res[f"{split}_elbo"]
     assert res["test_nll"] < 88 * math.log(2)  # better than a coin per note

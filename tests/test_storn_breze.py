@@ -16,7 +16,7 @@ from rnnbench.models import build_model
 from rnnbench.models.storn import gaussian_log_ratio
 from rnnbench.regularisers.moments import sigmoid_moments
 from rnnbench.train import train
-from tests.conftest import compose_cfg
+from tests.conftest import ENDED, compose_cfg
 
 BREZE = ("regulariser=fd", "model.storn.generator_input=recognition_state", "model.storn.q_variance=fd",
          "model.storn.learned_rates=true")
@@ -207,7 +207,7 @@ def test_storn_breze_reading_trains_and_reports_both_estimators(quick_cfg, tmp_p
     res = train(quick_cfg("model=storn", "model.storn.latent=4", *BREZE, "dataset.predict_first=true",
                           "optim=adadelta-nesterov", "optim.lr=0.1", "eval.is_samples=8", "eval.breze_samples=10"),
                 tmp_path)
-    assert res["status"] == "ok" and res["eval_modes"] == ["is8", "breze-is10"]
+    assert res["status"] in ENDED and res["eval_modes"] == ["is8", "breze-is10"]
     for split in ("valid", "test"):
         assert math.isfinite(res[f"{split}_nll_breze"]) and res[f"{split}_nll_se"] > 0
         assert res[f"{split}_nll"] <= res[f"{split}_elbo"]

@@ -7,6 +7,7 @@ import torch
 
 from rnnbench.errors import ConfigError
 from rnnbench.train import train
+from tests.conftest import ENDED
 
 
 def test_same_seed_gives_bit_identical_numbers(quick_cfg, tmp_path):
@@ -29,7 +30,7 @@ def test_results_json_has_the_promised_fields(quick_cfg, tmp_path):
     for key in ["dataset", "model", "regulariser", "seed", "status", "epochs", "best_epoch", "train_nll", "valid_nll",
                 "test_nll", "n_params", "wall_s", "device", "torch_version", "config", "test_nll_seq_mean"]:
         assert key in on_disk, key
-    assert on_disk["status"] == "ok" and on_disk["epochs"] == 3 and 1 <= on_disk["best_epoch"] <= 3
+    assert on_disk["status"] in ENDED and on_disk["epochs"] == 3 and 1 <= on_disk["best_epoch"] <= 3
     assert on_disk["config"]["model"]["hidden"] == 16 and on_disk["config"]["dataset"]["pad"] == "zeros"
     assert res["test_frames"] == sum(L - 1 for L in _synthetic_test_lengths())
     rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
@@ -54,8 +55,8 @@ def test_training_lowers_the_nll(quick_cfg, tmp_path):
 
 
 def test_patience_stops_early_and_reports_the_best_epoch(quick_cfg, tmp_path):
-    res = train(quick_cfg("train.max_epochs=50", "train.patience=3", "optim=sgd", "optim.lr=0.0"), tmp_path)
-    assert res["epochs"] == 4 and res["best_epoch"] == 1  # a frozen model never improves
+    res = train(quick_cfg("train.max_epochs=50", "train.patience=3", "optim=sgd", "optim.lr=1e-30"), tmp_path)
+    assert res["epochs"] == 4 and res["best_epoch"] == 1  # a frozen model never improves (steps below float32's resolution)
     assert "no improvement for 3 epochs" in res["stop_reason"]
 
 
@@ -67,9 +68,9 @@ def test_non_finite_loss_ends_the_run_as_diverged(quick_cfg, tmp_path):
 
 
 @pytest.mark.parametrize("override, message", [
-    ("dataset.chunk_len=1", "dataset.chunk_len must be >= 2"),
-    ("train.batch_size=0", "train.batch_size and train.eval_batch_size must be >= 1"),
-    ("model.init.sparsity=0", "model.init: sparsity nu must be >= 1"),
+    ("dataset.chunk_len=1", "dataset.chunk_len=1 is not valid: dataset.chunk_len must be a whole number in \\[2, 1000000\\]"),
+    ("train.batch_size=0", "train.batch_size=0 is not valid: train.batch_size must be a whole number in \\[1, 1000000\\]"),
+    ("model.init.sparsity=0", "model.init.sparsity=0 is not valid: model.init.sparsity must be a whole number >= 1"),
     ("device=tpu", "unknown device 'tpu'"),
     ("model.name=rnn", "unknown model 'rnn'; valid: gru, lstm, srnn"),
     ("regulariser=rnndrop", "drops the LSTM cell state \\(RNNDrop\\), but model=srnn has no cell state"),
@@ -78,7 +79,7 @@ def test_non_finite_loss_ends_the_run_as_diverged(quick_cfg, tmp_path):
     ("regulariser=variational regulariser.embedding.noise=dropout regulariser.embedding.rate=0.1",
      "drops embeddings, but this model has no embedding"),
     ("regulariser=l2 regulariser.penalty_weight=0", "regulariser.penalty=l2 needs regulariser.penalty_weight > 0"),
-    ("eval.mc_samples=-1", "eval.mc_samples must be >= 0"),
+    ("eval.mc_samples=-1", "eval.mc_samples=-1 is not valid: eval.mc_samples must be a whole number in \\[0, 10000\\]"),
 ])
 def test_impossible_values_are_config_errors(quick_cfg, tmp_path, override, message):
     with pytest.raises(ConfigError, match=message):
@@ -92,4 +93,4 @@ def test_predict_first_switch_counts_every_frame(quick_cfg, tmp_path):
 
 def test_float64_training_runs(quick_cfg, tmp_path):
     res = train(quick_cfg("train.precision=float64", "train.max_epochs=1", "dataset.pad=hold"), tmp_path)
-    assert res["status"] == "ok" and math.isfinite(res["test_nll"])
+    assert res["status"] in ENDED and math.isfinite(res["test_nll"])

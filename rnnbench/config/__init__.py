@@ -15,6 +15,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from rnnbench.config import dataset, logger, model, optim, regulariser, search, train
+from rnnbench.config.checks import SEED_MAX, bounded, check_memory, check_values
 from rnnbench.config.dataset import MusicDatasetConfig, PadMode, PTBDatasetConfig, SentimentDatasetConfig, SyntheticDatasetConfig  # noqa: F401
 from rnnbench.config.logger import LoggerConfig
 from rnnbench.config.model import Activation, InitConfig, ModelConfig, StornConfig  # noqa: F401
@@ -49,15 +50,15 @@ class EvalConfig:
     """Evaluation (rnnbench/metrics.py): deterministic always; Monte Carlo when mc_samples > 0;
     importance sampling for STORN."""
 
-    mc_samples: int = 0  # K stochastic passes; their predictive probabilities are averaged
-    is_samples: int = 100  # STORN: K importance samples of the test/valid NLL (Rezende et al. 2014)
+    mc_samples: int = bounded(0, ge=0, le=10_000)  # K stochastic passes; their predictive probabilities are averaged
+    is_samples: int = bounded(100, ge=1, le=100_000)  # STORN: K importance samples of the test/valid NLL (Rezende et al. 2014)
     # STORN: rows (samples x sequences) per importance-sampling pass, for rows of up to 128 steps; longer rows
     # are fewer per pass, rows x T <= is_batch x 128 (memory ~ rows x T x H; rnnbench/metrics.py: ROW_STEPS)
-    is_batch: int = 512
+    is_batch: int = bounded(512, ge=1, le=1_000_000)
     # STORN: > 0 also reports breze's estimate_nll with this K (10 in breze) as *_nll_breze, beside the honest
     # bound: every frame incl. the first, log-weights summed over all sequences before the log-sum-exp,
     # log q at var + 1e-4 (rnnbench/metrics.py: breze_importance_nll; protocols.md §1b)
-    breze_samples: int = 0
+    breze_samples: int = bounded(0, ge=0, le=10_000)
 
 
 @dataclass
@@ -74,29 +75,25 @@ class Config:
     population: PopulationConfig = field(default_factory=PopulationConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
-    seed: int = 0
+    seed: int = bounded(0, ge=0, le=SEED_MAX)  # a member k of a population or search trains with seed + k
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     protocol: str = "paper"  # the reading the run's protocol group chose (conf/protocol/: paper | breze | breze-storn)
 
 
 def check_common(cfg) -> None:
-    """What the schemas cannot check, for every task (called by the CLI before any work): values that
-    the types admit but that would make a run meaningless. Raises ConfigError naming the key."""
+    """Every value of ``cfg`` against the schemas' ranges (rnnbench/config/checks.py), then what one
+    value's range cannot say: settings that disagree, a reading applied to the wrong model, a model too
+    large for the device's memory. Called by the CLI before anything is written or allocated; raises
+    ConfigError naming the key."""
     from rnnbench.errors import ConfigError
 
-    t = cfg.train
+    check_values(cfg, Config)
+    ds, size = cfg.dataset, max(cfg.population.size, cfg.search.n if cfg.search.name != "none" else 1)
     rules = [
-        (t.clip is None or t.clip > 0, f"train.clip must be > 0 (or null for no clipping), got {t.clip}: a negative "
-                                       "threshold would turn descent into ascent"),
-        (t.patience >= 1, f"train.patience must be >= 1 epoch, got {t.patience}"),
-        (t.max_epochs >= 1, f"train.max_epochs must be >= 1, got {t.max_epochs}"),
-        (t.max_seconds is None or t.max_seconds > 0, f"train.max_seconds must be > 0 (or null), got {t.max_seconds}"),
-        (t.diverge_factor is None or t.diverge_factor > 1, f"train.diverge_factor must be > 1 (or null to keep only "
-                                                           f"the non-finite rule), got {t.diverge_factor}"),
-        (t.diverge_epochs >= 1, f"train.diverge_epochs must be >= 1, got {t.diverge_epochs}"),
-        (cfg.population.size >= 1, f"population.size must be >= 1, got {cfg.population.size}"),
-        (cfg.population.max_members >= 1, f"population.max_members must be >= 1, got {cfg.population.max_members}"),
-        (cfg.eval.mc_samples >= 0, f"eval.mc_samples must be >= 0, got {cfg.eval.mc_samples}"),
+        (cfg.seed + size - 1 <= SEED_MAX, f"seed={cfg.seed} with {size} members would train seeds up to "
+                                          f"{cfg.seed + size - 1}, past {SEED_MAX}; choose a smaller seed"),
+        ("min_len" not in ds or ds.min_len <= ds.max_len,
+         f"dataset.min_len={ds.get('min_len')} is above dataset.max_len={ds.get('max_len')}"),
         (cfg.get("protocol", "paper") == "paper" or cfg.dataset.task == "music",
          f"protocol={cfg.get('protocol')} is a reading of the music papers' code (protocols.md §1b); "
          f"dataset={cfg.dataset.name} is a {cfg.dataset.task} task, which has its own protocol: use protocol=paper"),
@@ -110,6 +107,9 @@ def check_common(cfg) -> None:
     for ok, message in rules:
         if not ok:
             raise ConfigError(message)
+    if cfg.search.name != "none":
+        search.check_space(cfg)
+    check_memory(cfg)
 
 
 def register_configs() -> None:

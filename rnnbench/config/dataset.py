@@ -8,6 +8,8 @@ from enum import Enum
 
 from omegaconf import MISSING
 
+from rnnbench.config.checks import SEED_MAX, bounded
+
 
 class PadMode(Enum):
     """What the recurrence sees in front padding (rnnbench/data/batches.py).
@@ -28,7 +30,7 @@ class MusicDatasetConfig:
     name: str = MISSING  # jsb | nottingham | musedata | piano-midi
     task: str = MISSING  # the task that trains it (rnnbench/tasks/), set by conf/task/<task>.yaml
     file: str = MISSING  # path below the data root, e.g. "music/JSB Chorales.pickle"
-    chunk_len: int = 100  # train/valid sequences are cut into chunks of this many steps
+    chunk_len: int = bounded(100, ge=2, le=1_000_000)  # train/valid sequences are cut into chunks of this many steps
     pad: PadMode = PadMode.zeros  # short chunks are padded at the front
     predict_first: bool = False  # also predict frame 1 from the initial state (000 uses T-1)
 
@@ -38,13 +40,13 @@ class SyntheticDatasetConfig(MusicDatasetConfig):
     """A small generated piano-roll set for tests and demos (rnnbench/data/synthetic.py)."""
 
     file: str = ""
-    n_train: int = 48
-    n_valid: int = 16
-    n_test: int = 16
-    min_len: int = 20
-    max_len: int = 60
-    n_voices: int = 3  # notes sounding per frame, moving by small steps
-    data_seed: int = 1234  # the data are the same whatever the training seed
+    n_train: int = bounded(48, ge=1, le=100_000)
+    n_valid: int = bounded(16, ge=1, le=100_000)
+    n_test: int = bounded(16, ge=1, le=100_000)
+    min_len: int = bounded(20, ge=2, le=100_000)  # a sequence needs two frames to predict one
+    max_len: int = bounded(60, ge=2, le=100_000)
+    n_voices: int = bounded(3, ge=1, le=88)  # notes sounding per frame, moving by small steps
+    data_seed: int = bounded(1234, ge=0, le=SEED_MAX)  # the data are the same whatever the training seed
 
 
 @dataclass
@@ -53,9 +55,9 @@ class PTBDatasetConfig:
 
     name: str = "ptb"
     task: str = MISSING  # the task that trains it (rnnbench/tasks/), set by conf/task/<task>.yaml
-    batch: int = 20  # parallel streams in training
-    bptt: int = 35  # unrolled steps per update; the state is carried (detached) across windows
-    eval_bptt: int = 35  # window of the evaluation pass: one stream, state carried, so it does not change the result
+    batch: int = bounded(20, ge=1, le=100_000)  # parallel streams in training
+    bptt: int = bounded(35, ge=1, le=100_000)  # unrolled steps per update; the state is carried (detached) across windows
+    eval_bptt: int = bounded(35, ge=1, le=100_000)  # window of the evaluation pass: one stream, state carried, so it does not change the result
 
 
 @dataclass
@@ -64,11 +66,11 @@ class SentimentDatasetConfig:
 
     name: str = "sentiment"
     task: str = MISSING  # the task that trains it (rnnbench/tasks/), set by conf/task/<task>.yaml
-    vocab: int = 20000  # top words kept; the rest become the out-of-vocabulary id
-    segment: int = 200  # non-overlapping segments of every review, each with the review's rating
-    test_split: float = 0.2  # the last 20% of the shuffled segments
-    split_seed: int = 0  # NumPy legacy seed of the review shuffle (the authors': 0)
-    batch: int = 128
+    vocab: int = bounded(20000, ge=1, le=10_000_000)  # top words kept; the rest become the out-of-vocabulary id
+    segment: int = bounded(200, ge=1, le=1_000_000)  # non-overlapping segments of every review, each with the review's rating
+    test_split: float = bounded(0.2, gt=0, lt=1)  # the last 20% of the shuffled segments
+    split_seed: int = bounded(0, ge=0, le=SEED_MAX)  # NumPy legacy seed of the review shuffle (the authors': 0)
+    batch: int = bounded(128, ge=1, le=1_000_000)
 
 
 # (schema name, dataclass) for conf/dataset/*.yaml: ``/dataset_<name>_schema@_here_``

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Optional
 
+from rnnbench.config.checks import bounded
+
 
 class Noise(Enum):
     """The noise process at one site (002 §2.3.4): what is corrupted, and how."""
@@ -72,7 +74,7 @@ class SiteConfig:
     """One site of the network; ``rate`` is a drop probability or a noise standard deviation."""
 
     noise: Noise = Noise.none
-    rate: float = 0.0
+    rate: float = bounded(0.0, ge=0)  # a drop probability must also be < 1 (rnnbench/regularisers/spec.py)
     realise: Optional[Realise] = None  # step | sequence for this site only; None: the regulariser's
 
 
@@ -102,7 +104,7 @@ class RegulariserConfig:
     output_rate: OutputRate = OutputRate.own  # moments: the read-out's rate, or the recurrent site's
     final_layer_no: FinalLayerNo = FinalLayerNo.readout  # moments: what fd_output=false switches off
     penalty: Penalty = Penalty.none  # L1/L2 on W_in, W_rec, W_out, added to the loss (001 RNN-NBR)
-    penalty_weight: float = 0.0  # lambda
+    penalty_weight: float = bounded(0.0, ge=0)  # lambda
 
 
 # (schema name, dataclass) for conf/regulariser/*.yaml: ``/regulariser_<name>_schema@_here_``

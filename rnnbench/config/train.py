@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Optional
 
+from rnnbench.config.checks import bounded
+
 
 class Precision(Enum):
     float32 = "float32"
@@ -30,24 +32,25 @@ class BatchOrder(Enum):
 class TrainConfig:
     """The training loop (rnnbench/engine/fit.py)."""
 
-    max_epochs: int = 500
-    patience: int = 20  # stop after this many epochs without a better validation NLL
-    batch_size: int = 32  # not given in the papers (their notebook used small batches)
-    eval_batch_size: int = 64
-    clip: Optional[float] = 225.0  # gradient-norm clipping threshold (000 §2.3); None = off
+    max_epochs: int = bounded(500, ge=1, le=1_000_000)
+    patience: int = bounded(20, ge=1)  # stop after this many epochs without a better validation NLL
+    batch_size: int = bounded(32, ge=1, le=1_000_000)  # not given in the papers (their notebook used small batches)
+    eval_batch_size: int = bounded(64, ge=1, le=1_000_000)
+    # gradient-norm clipping threshold (000 §2.3); None = off
+    clip: Optional[float] = bounded(225.0, gt=0, why="a negative threshold would turn descent into ascent")
     loss: LossReading = LossReading.masked  # music: the training loss over real frames, or every padded position
     batches: BatchOrder = BatchOrder.rows  # music: random rows, or climin's shuffled contiguous blocks
-    max_seconds: Optional[float] = None  # wall-clock budget for the training loop
+    max_seconds: Optional[float] = bounded(None, gt=0)  # wall-clock budget for the training loop
     # divergence (rnnbench/engine/loop.py: Divergence): the run stops as `diverged` once its validation metric
     # has been above the task's trivial floor and diverge_factor x its best for diverge_epochs epochs
-    diverge_factor: Optional[float] = 1.1  # None: only a non-finite loss counts as divergence
-    diverge_epochs: int = 3
+    diverge_factor: Optional[float] = bounded(1.1, gt=1)  # None: only a non-finite loss counts as divergence
+    diverge_epochs: int = bounded(3, ge=1)
     precision: Precision = Precision.float32
     progress: bool = True  # tqdm bar (off anyway when stderr is not a terminal)
     save_model: bool = True  # write best.pt (state dict of the best-validation model)
     # checkpoint.pt after every epoch, so that the same command resumes a killed run (rnnbench/engine/checkpoint.py)
     checkpoint: bool = True
-    checkpoint_every_s: Optional[float] = None  # also inside an epoch, this often (tasks with long epochs: PTB)
+    checkpoint_every_s: Optional[float] = bounded(None, gt=0)  # also inside an epoch, this often (tasks with long epochs: PTB)
     fuse: bool = False  # torch.compile the cells' gate math into fused kernels (rnnbench/models/fuse.py)
 
 

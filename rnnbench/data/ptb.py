@@ -11,6 +11,7 @@ from collections import Counter
 import torch
 
 from rnnbench.data.fetch import data_root, ensure_file
+from rnnbench.data.text import read_text
 from rnnbench.errors import DataError
 
 FILES = {split: f"ptb/ptb.{split}.txt" for split in ("train", "valid", "test")}
@@ -41,11 +42,7 @@ def load_ptb(data_cfg) -> tuple[dict[str, int], dict[str, torch.Tensor]]:
     tokens = {}
     for split, rel in FILES.items():
         path = ensure_file(rel, root, download=data_cfg.download, check=data_cfg.verify)
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise DataError(f"{path} is not a text file (byte {e.start} is not UTF-8); replace it with Mikolov's "
-                            f"ptb.{split}.txt, or delete it to download it anew") from None
+        text = read_text(path, "utf-8", f"replace it with Mikolov's ptb.{split}.txt, or delete it to download it anew")
         tokens[split] = tokenize(text)
         if not any(w != EOS for w in tokens[split]):
             raise DataError(f"{path} holds no words; replace it with Mikolov's ptb.{split}.txt, or delete it to "

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 
 from rnnbench.data.fetch import data_root, ensure_file
+from rnnbench.data.text import numbers, read_text
+from rnnbench.errors import DataError
 
 CRITICS = ("Dennis+Schwartz", "James+Berardinelli", "Scott+Renshaw", "Steve+Rhodes")
 PAD, START, OOV, INDEX_FROM = 0, 1, 2, 3
@@ -78,6 +80,12 @@ def load_sentiment(data_cfg, **protocol) -> SentimentData:
         base = f"sentiment/scaledata/{critic}"
         subj = ensure_file(f"{base}/subj.{critic}", root, download=data_cfg.download, check=data_cfg.verify)
         rating = ensure_file(f"{base}/rating.{critic}", root, download=data_cfg.download, check=data_cfg.verify)
-        texts += subj.read_text(encoding="latin-1").splitlines(keepends=True)
-        ratings += [float(r) for r in rating.read_text().split()]
+        fix = "replace it with the file of Pang & Lee's scale data v1.0, or delete it to download it anew"
+        reviews = read_text(subj, "latin-1", fix).splitlines(keepends=True)
+        scores = numbers(rating, read_text(rating, "ascii", fix), 0.0, 1.0, fix)
+        if len(reviews) != len(scores):  # line k of the ratings is the rating of line k of the reviews
+            raise DataError(f"{rating} has {len(scores)} lines but {subj.name} has {len(reviews)} reviews: every rating "
+                            f"would be paired with the wrong review; {fix}")
+        texts += reviews
+        ratings += scores
     return prepare(texts, ratings, **protocol)

@@ -86,3 +86,9 @@ def load(path: Path, members: list) -> Optional[dict]:
         raise ConfigError(f"{path} holds a run of another configuration (it differs in {', '.join(diff[:6])}); resume "
                           "with the same settings, or choose another hydra.run.dir")
     return state
+
+
+def check_resumable(path: Path, members: list) -> None:
+    """Raise ConfigError, as load would, if ``path`` holds a checkpoint these configs cannot resume
+    (the CLI checks it before it writes anything into the folder)."""
+    load(path, members)

@@ -22,7 +22,7 @@ from typing import Optional
 
 from rnnbench.engine import checkpoint as ckpt
 from rnnbench.engine.loop import Divergence, progress, stop_reason
-from rnnbench.engine.results import metrics_log, save_state_atomic, write_json_atomic
+from rnnbench.engine.results import FLOOR_STATUS, metrics_log, save_state_atomic, write_json_atomic
 from rnnbench.engine.task import Task
 
 log = logging.getLogger("rnnbench")
@@ -90,12 +90,13 @@ class Checkpointer:
         return offer
 
 
-def _resume(task: Task, members: list[Member], path: Path) -> tuple[int, Optional[dict], float, float]:
+def _resume(task: Task, members: list[Member], path: Path) -> tuple[int, Optional[dict], float, float, bool]:
     """(first epoch to train, its partial state or None, seconds since the run began, seconds of
-    training) from the checkpoint at ``path``, or a fresh start when there is none."""
+    training, whether a checkpoint was resumed) from the checkpoint at ``path``, or a fresh start
+    when there is none."""
     state = ckpt.load(path, task.members)
     if state is None:
-        return 1, None, 0.0, 0.0
+        return 1, None, 0.0, 0.0, False
     task.load_state_dict(state["task"])
     for m, s in zip(members, state["members"]):
         m.load_state_dict(s)
@@ -103,7 +104,7 @@ def _resume(task: Task, members: list[Member], path: Path) -> tuple[int, Optiona
     partial = state["partial"]
     where = f"inside epoch {state['epoch'] + 1}" if partial else f"after epoch {state['epoch']}"
     log.warning("resuming from %s (%s)", path, where)
-    return state["epoch"] + 1, partial, state["elapsed"], state["trained"]
+    return state["epoch"] + 1, partial, state["elapsed"], state["trained"], True
 
 
 def _measured(row: dict) -> dict:
@@ -125,10 +126,10 @@ def fit(task: Task, start: float, desc: str) -> list[dict]:
     ``start``: when the run began (the time budget counts from it)."""
     members = [Member(cfg, Divergence(cfg, task.floor, task.watched_name)) for cfg in task.members]
     path = Path(task.run_dirs[0]) / "checkpoint.pt"
-    first, partial, spent, trained = _resume(task, members, path)
-    start = time.perf_counter() - spent if spent else start
+    first, partial, spent, trained, resumed = _resume(task, members, path)
+    start = time.perf_counter() - spent if resumed else start
     results = task.headers()
-    if first > 1:
+    if resumed:  # also a run killed inside its first epoch (a mid-epoch checkpoint of epoch 1)
         for r in results:
             r["resumed"] = {"from": path.name, "after_epoch": first - 1 if partial is None else None,
                             "inside_epoch": first if partial is not None else None}
@@ -185,6 +186,11 @@ def fit(task: Task, start: float, desc: str) -> list[dict]:
 
     out = []
     for i, (m, r, d) in enumerate(zip(members, results, task.run_dirs)):
+        if m.status == "ok" and not m.best < task.floor:  # learnt nothing a trivial model does not know
+            why = (f"best {task.watched_name} {m.best:.4g} is no better than the task's trivial floor {task.floor:.4g} "
+                   f"({task.floor_name})")
+            m.status, m.reason = FLOOR_STATUS, f"{m.reason}; {why}"
+            log.warning("%s%s", f"member {i}: " if len(members) > 1 else "", why)
         r.update(status=m.status, stop_reason=m.reason, epochs=m.epochs, best_epoch=m.best_epoch, train_s=train_s,
                  seconds_per_epoch=train_s / max(m.epochs, 1), checkpoint_s=saver.seconds, **task.summary(i))
         state = task.finish(i, m.best_state, m.best, r)

@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-import torch
-
 
 def _jsonable(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
@@ -34,6 +32,17 @@ def _mkstemp_beside(path: Path) -> str:
     return tmp
 
 
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Remove the temporary files (``<name>.<random>.tmp``, from _mkstemp_beside) that a process killed
+    inside write_atomic left in ``folder``; call it only while holding the folder (rnnbench/engine/lock.py)."""
+    removed = []
+    for tmp in Path(folder).glob("*.tmp"):
+        if tmp.is_file() and tmp.name.split(".")[0] in ("results", "metrics", "best", "checkpoint", "population"):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
 def write_atomic(path: Path, write) -> None:
     """``path`` gets what ``write(file)`` writes, whole or not at all (temporary file, fsync, rename)."""
     path = Path(path)
@@ -49,11 +58,17 @@ def write_atomic(path: Path, write) -> None:
         raise
 
 
-FINISHED = ("ok", "diverged", "failed")  # the statuses of a run that has ended (results.json)
+# a run whose best validation metric is no better than its task's trivial floor (rnnbench/floors.py): it ended,
+# but it is not `ok` (rnnbench-report counts it as not ok and names the floor)
+FLOOR_STATUS = "no_better_than_floor"
+FINISHED = ("ok", "diverged", "failed", FLOOR_STATUS)  # the statuses of a run that has ended (results.json)
 
 
 def read_results(path: Path) -> Optional[dict]:
-    """A results.json (or population.json) as a dict; None if it is missing, unreadable or not an object."""
+    """A results.json (or population.json) as a dict; None if it is missing, unreadable, not a regular
+    file (a FIFO would block the reader forever) or not an object."""
+    if not Path(path).is_file():
+        return None
     try:
         obj = json.loads(Path(path).read_text())
     except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
@@ -97,6 +112,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def save_torch_atomic(path: Path, obj) -> None:
     """torch.save through write_atomic: whole or not at all."""
+    import torch
+
     write_atomic(path, lambda f: torch.save(obj, f))
 
 

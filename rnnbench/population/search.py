@@ -23,6 +23,8 @@ from typing import Optional
 from omegaconf import OmegaConf
 
 from rnnbench.config import value_of
+from rnnbench.config.checks import check_setting
+from rnnbench.config.search import flatten_space, space_range
 from rnnbench.errors import ConfigError, RnnbenchError
 from rnnbench.regularisers.spec import SITES
 from rnnbench.engine.results import FINISHED, read_results, write_failed, write_json_atomic
@@ -38,30 +40,14 @@ MEMBER_KEYS = ("seed", "model.init", "optim.lr", "optim.momentum", "optim.decay"
 def _draw(spec, rng: random.Random):
     """One value of a search-space entry: a list of choices or {low, high, log, int}."""
     if OmegaConf.is_list(spec) or isinstance(spec, list):
+        if not len(spec):
+            raise ConfigError("search.space: an empty list of choices; give at least one value")
         return rng.choice(list(spec))
     if OmegaConf.is_dict(spec) or isinstance(spec, dict):
-        low, high = float(spec["low"]), float(spec["high"])
-        log_scale = bool(spec.get("log", False))
-        if log_scale and low <= 0:
-            raise ConfigError(f"search.space: a log-uniform range needs low > 0, got {low}")
+        low, high, log_scale = space_range(spec)
         x = math.exp(rng.uniform(math.log(low), math.log(high))) if log_scale else rng.uniform(low, high)
         return int(round(x)) if spec.get("int", False) else x
     raise ConfigError(f"search.space entries are lists of choices or {{low, high, log, int}}, got {spec!r}")
-
-
-def _is_leaf(node) -> bool:
-    return OmegaConf.is_list(node) or isinstance(node, list) or "low" in node
-
-
-def flatten_space(space, prefix: str = "") -> dict:
-    """{dotted config key: leaf} of a nested (or dotted) search space."""
-    out = {}
-    for key, node in space.items():
-        path = f"{prefix}{key}"
-        if node is None or not (OmegaConf.is_list(node) or OmegaConf.is_dict(node) or isinstance(node, (list, dict))):
-            raise ConfigError(f"search.space.{path}: expected a list of choices or {{low, high}}, got {node!r}")
-        out.update({path: node} if _is_leaf(node) else flatten_space(node, path + "."))
-    return out
 
 
 def member_config(cfg, seed: int, overrides: dict):
@@ -72,6 +58,7 @@ def member_config(cfg, seed: int, overrides: dict):
     member.search = {"name": "none", "n": cfg.search.n, "seed": cfg.search.seed, "space": {}}
     member.seed = seed
     for key, value in overrides.items():
+        check_setting(cfg, key, value, "search.space")  # the range of the schema field the draw lands in
         try:
             OmegaConf.update(member, key, value, merge=False)
         except Exception as e:  # an unknown key
@@ -145,6 +132,7 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
         done = [read_results(dirs[i] / "results.json") for i in idx]
         if all(r is not None and r.get("status") in FINISHED for r in done):  # a re-run of the search skips it
             log.info("group %d: its %d members are finished; skipped", k, len(idx))
+            (dirs[idx[0]] / "checkpoint.pt").unlink(missing_ok=True)  # a kill after the results, before its removal
             for i, r in zip(idx, done):
                 results[i] = r
             summary[k] = {"members": idx, "size": len(idx), "wall_s": 0.0, "skipped": True}

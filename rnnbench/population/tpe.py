@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from rnnbench.errors import ConfigError
-from rnnbench.engine.results import write_json_atomic
+from rnnbench.engine.results import FLOOR_STATUS, write_json_atomic
 
 log = logging.getLogger("rnnbench")
 
@@ -67,6 +67,10 @@ def tpe_search(study, space: dict, n: int, per_round: int, evaluate: Callable[[l
         done = len(study.get_trials(states=(TrialState.COMPLETE,)))
         if done >= n and not running:
             return
+        if len(study.trials) >= 2 * n and not running:  # as many failed as asked for: the space does not train
+            log.warning("tpe: %d trials, only %d completed; the search stops (every failed trial is in population.json)",
+                        len(study.trials), done)
+            return
         if running:
             numbers, draws, running = [t.number for t in running], [dict(t.params) for t in running], []
         else:
@@ -99,7 +103,8 @@ def run_tpe(cfg, run_dir: Path) -> list[dict]:
         values = []
         for k, r in zip(numbers, out):
             results[k] = r or {}
-            ok = r and r.get("status") == "ok" and isinstance(r.get("valid_nll"), (int, float))
+            # a run no better than the floor is a real (bad) measurement: optuna is told its value
+            ok = r and r.get("status") in ("ok", FLOOR_STATUS) and isinstance(r.get("valid_nll"), (int, float))
             values.append(r["valid_nll"] if ok else None)
         log.info("tpe round: trials %s -> %s", numbers, [None if v is None else round(v, 4) for v in values])
         return values

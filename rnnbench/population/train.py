@@ -24,6 +24,8 @@ from rnnbench.config import setting
 from rnnbench.errors import ConfigError
 from rnnbench.floors import note_frequency_nll
 from rnnbench.engine.fit import fit
+from rnnbench.engine.lock import RunLock
+from rnnbench.engine.results import remove_leftovers
 from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome, Task
 from rnnbench.metrics import NLL, batch_loss, masked, per_sequence_totals, summary
@@ -165,6 +167,7 @@ class PopulationTask(Task):
         rolls = load_rolls(first.dataset, first.data)
         self.splits = build_splits(rolls, first.dataset, device)
         self.floor = note_frequency_nll(rolls["train"], rolls["valid"], first.dataset.predict_first)
+        self.floor_name = "each note at its training frequency, on the validation set"
         self.models = []
         for cfg in members:  # each member is initialised exactly as its single run
             seed_everything(cfg.seed)
@@ -245,8 +248,11 @@ def train_population(members: list, run_dirs: list[Path]) -> list[dict]:
     """Train ``members`` (configs of one structure) together; one results.json per run dir. The
     population's checkpoint is in the first member's folder."""
     start = time.perf_counter()
-    task = PopulationTask(members, run_dirs)
-    return fit(task, start, desc=f"population of {len(members)}")
+    with RunLock(run_dirs[0], what="population group"):  # where the group's checkpoint is (a job of its own with dispatch=launcher)
+        for d in run_dirs:
+            remove_leftovers(d)
+        task = PopulationTask(members, run_dirs)
+        return fit(task, start, desc=f"population of {len(members)}")
 
 
 @torch.no_grad()

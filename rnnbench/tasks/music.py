@@ -185,6 +185,7 @@ class MusicTask(Task):
         self.splits = build_splits(rolls, cfg.dataset, self.device)
         # the trivial floor of the divergence rule: each note's training frequency, on the valid set
         self.floor = note_frequency_nll(rolls["train"], rolls["valid"], cfg.dataset.predict_first)
+        self.floor_name = "each note at its training frequency, on the validation set"
         self.model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser).to(device=self.device, dtype=self.dtype)
         if cfg.train.fuse:
             fuse_cells(self.model)

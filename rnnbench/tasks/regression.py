@@ -54,6 +54,7 @@ class RegressionTask(Task):
     # trivial floor (predicting the training mean) is 1
     watched_name = "train MSE"
     floor = 1.0
+    floor_name = "the training mean for every segment"
     select_last = True
 
     def __init__(self, cfg: DictConfig, run_dir: Path):
@@ -108,9 +109,10 @@ class RegressionTask(Task):
         return [Outcome(self.train_mse, (rmse,), dict(train_mse=self.train_mse, test_rmse=rmse))]
 
     def finish(self, i: int, best_state: Optional[dict], best: float, results: dict) -> Optional[dict]:
-        """The last epoch's model (``best_state`` with select_last), if the run ended ok."""
+        """The last epoch's model (``best_state`` with select_last), unless the run diverged (its last state is
+        the one that blew up)."""
         results["eval_modes"] = ["deterministic"]
-        if results["status"] != "ok" or best_state is None:
+        if results["status"] == "diverged" or best_state is None:
             results["test_rmse"] = None
             return None
         data, cfg = self.data, self.cfg

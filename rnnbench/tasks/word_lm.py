@@ -124,6 +124,7 @@ class WordLMTask(Task):
         self.opt = build_optimizer(cfg.optim, self.params)
         # the trivial floor of the divergence rule: the training unigram's validation perplexity
         self.floor = unigram_perplexity(self.streams["train"], self.streams["valid"][1:], len(self.vocab))
+        self.floor_name = "the training unigram's validation perplexity"
         self.words_per_s: list[float] = []
         self.train_ppl, self.epoch_words_s = math.nan, math.nan
         log.info("%d-layer %s LM on PTB: %d parameters, %d streams of %d words, %s", cfg.model.layers, cfg.model.name,

@@ -4,28 +4,34 @@ NLL and the negative ELBO with ``--is-samples K`` (several K: ``--is-samples 10,
 Prints one JSON object per evaluation; the run's results.json is not changed."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import torch
 
+from rnnbench.config import EvalConfig
+from rnnbench.config.checks import upper
 from rnnbench.data.load import load_rolls
 from rnnbench.errors import RnnbenchError, cli_entry
 from rnnbench.metrics import evaluate
 from rnnbench.models import STORN
+from rnnbench.tools.args import Parser, count
 from rnnbench.tools.sample import load_run
 from rnnbench.tasks.music import build_splits, holds_state, storn_bounds
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="rnnbench-eval", description=__doc__.split("\n\n")[0].replace("``", ""))
+MAX_MC, MAX_IS = upper(EvalConfig, "mc_samples"), upper(EvalConfig, "is_samples")  # the caps of eval.* (README: Limits)
+
+
+def parse_args(argv=None):
+    p = Parser(prog="rnnbench-eval", description=__doc__.split("\n\n")[0].replace("``", ""))
     p.add_argument("run_dir", type=Path)
     p.add_argument("--split", default="test", choices=["train", "valid", "test"])
-    p.add_argument("--is-samples", default="", help="STORN: comma-separated K values")
-    p.add_argument("--mc-samples", type=int, default=0, help="deterministic models: Monte Carlo with K passes")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--is-samples", default="", help=f"STORN: comma-separated K values (each at most {MAX_IS})")
+    p.add_argument("--mc-samples", type=int, default=0,
+                   help=f"deterministic models: Monte Carlo with K passes (at most {MAX_MC})")
+    p.add_argument("--seed", type=count(0, 2**63 - 1), default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-root", default=None)
     return p.parse_args(argv)
@@ -38,13 +44,15 @@ def _sample_counts(text: str) -> list[int]:
         raise RnnbenchError(f"--is-samples takes comma-separated whole numbers, e.g. 10,100,1000; got '{text}'") from None
     if any(k < 1 for k in ks):
         raise RnnbenchError(f"--is-samples values must be >= 1, got {text}")
+    if any(k > MAX_IS for k in ks):
+        raise RnnbenchError(f"--is-samples values must be <= {MAX_IS} (README: Limits), got {text}")
     return ks
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.mc_samples < 0:
-        raise RnnbenchError(f"--mc-samples must be >= 0 (0: deterministic), got {args.mc_samples}")
+    if not 0 <= args.mc_samples <= MAX_MC:
+        raise RnnbenchError(f"--mc-samples must be >= 0 (0: deterministic) and <= {MAX_MC}, got {args.mc_samples}")
     ks = _sample_counts(args.is_samples)
     cfg, model = load_run(args.run_dir, args.device)
     if args.data_root:

@@ -11,17 +11,17 @@ exact for every realisation (moments included), O(T^2) in the number of frames.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
+from rnnbench.config.saved import saved_config
 
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import RnnbenchError, cli_entry
+from rnnbench.tools.args import Parser, count, number
 from rnnbench.tools.export import midi_bytes, roll_to_midi, roll_to_png
 from rnnbench.models import STORN, build_model
 from rnnbench.engine.results import write_bytes_atomic, write_json_atomic
@@ -30,6 +30,9 @@ from rnnbench.runtime import resolve_device
 
 class SampleError(RnnbenchError):
     pass
+
+
+MAX_SAMPLES, MAX_FRAMES = 256, 4096  # README "Limits": generation costs O(frames^2) net steps per sample
 
 
 @torch.no_grad()
@@ -72,13 +75,13 @@ def load_weights(path: Path) -> dict:
 def load_run(run_dir: Path, device: str = "cpu"):
     """(config, model with the best weights) of a finished music run."""
     results_path, weights = run_dir / "results.json", run_dir / "best.pt"
-    if not results_path.is_file():
-        raise SampleError(f"{run_dir} has no results.json: not an rnnbench run folder")
+    if not results_path.is_file():  # also a FIFO or a folder of that name: never opened
+        raise SampleError(f"{run_dir} has no results.json (a regular file): not an rnnbench run folder")
     if not weights.is_file():
         raise SampleError(f"{run_dir} has no best.pt (the run saved no model: train.save_model=false, or it failed)")
     try:
         results = json.loads(results_path.read_text())
-        cfg = OmegaConf.create(results["config"])
+        cfg = saved_config(results["config"])
         # runs written before dataset.task existed: a music data set is the one cut into chunks
         task = cfg.dataset.get("task") or ("music" if "chunk_len" in cfg.dataset else cfg.dataset.name)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:
@@ -98,15 +101,19 @@ def load_run(run_dir: Path, device: str = "cpu"):
     return cfg, model.to(device=resolve_device(device), dtype=dtype)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="rnnbench-sample", description=__doc__.split("\n\n")[0].replace("``", ""))
+def parse_args(argv=None):
+    p = Parser(prog="rnnbench-sample", description=__doc__.split("\n\n")[0].replace("``", ""))
     p.add_argument("run_dir", type=Path, help="a run folder (results.json + best.pt)")
-    p.add_argument("-n", "--samples", type=int, default=4, help="sequences to draw (default 4)")
-    p.add_argument("--frames", type=int, default=128, help="frames to draw after the primer (default 128)")
-    p.add_argument("--primer", type=int, default=0, help="frames of a test sequence to read first (default 0)")
-    p.add_argument("--primer-seq", type=int, default=0, help="which test sequence gives the primer (default 0)")
-    p.add_argument("--frame-seconds", type=float, default=0.5, help="duration of one frame in the MIDI file")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-n", "--samples", type=count(1, MAX_SAMPLES), default=4,
+                   help=f"sequences to draw (default 4, at most {MAX_SAMPLES})")
+    p.add_argument("--frames", type=count(1, MAX_FRAMES), default=128,
+                   help=f"frames to draw after the primer (default 128, at most {MAX_FRAMES}: each frame re-runs the net "
+                   "over the prefix)")
+    p.add_argument("--primer", type=count(0, MAX_FRAMES), default=0, help="frames of a test sequence to read first (default 0)")
+    p.add_argument("--primer-seq", type=count(0, 10**9), default=0, help="which test sequence gives the primer (default 0)")
+    p.add_argument("--frame-seconds", type=number(gt=0, le=60), default=0.5,
+                   help="duration of one frame in the MIDI file (seconds, in (0, 60])")
+    p.add_argument("--seed", type=count(0, 2**63 - 1), default=0)
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
     p.add_argument("--data-root", default=None, help="where the data sets are (for --primer); default: the run's")
     p.add_argument("-o", "--out", type=Path, default=None, help="output folder (default RUN_DIR/samples)")
@@ -115,8 +122,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.samples < 1 or args.frames < 1 or args.primer < 0 or args.frame_seconds <= 0:
-        raise SampleError("--samples and --frames must be >= 1, --primer >= 0 and --frame-seconds > 0")
     cfg, model = load_run(args.run_dir, args.device)
     primer = None
     if args.primer:
@@ -146,7 +151,7 @@ def main(argv=None) -> int:
 
 
 def entry() -> int:
-    return cli_entry("rnnbench-sample", main)
+    return cli_entry("rnnbench-sample", main, "interrupted; the samples written so far are complete files")
 
 if __name__ == "__main__":
     sys.exit(entry())

@@ -1,15 +1,18 @@
 """``rnnbench-report [DIR ...]``: print the comparison table of every results.json under DIRs."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from rnnbench.errors import RnnbenchError, cli_entry
+from rnnbench.tools.args import Parser, count
+
+from rnnbench.engine.results import FLOOR_STATUS
 from rnnbench.tools.report.table import best_runs, collect, pivot, render, seed_groups
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+def parse_args(argv=None):
+    p = Parser(
         prog="rnnbench-report",
         description="Rows model / regulariser, columns data sets. Each cell pools the runs of one configuration "
         "that differ only in the seed: mean ± std of the test metric (seeds in brackets), for the configuration "
@@ -23,7 +26,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "single run with the best validation metric (the papers' selection over a search)")
     p.add_argument("--plot", type=Path, metavar="DIR", help="also write figures (PNG and PDF) into DIR: learning "
                    "curves per data set, the spectral radius of W_rec (sRNN), seeds as mean ± std")
-    p.add_argument("--digits", type=int, default=2, help="decimals shown (markdown, latex)")
+    p.add_argument("--digits", type=count(0, 12), default=2, help="decimals shown (markdown, latex; 0 to 12)")
     return p.parse_args(argv)
 
 
@@ -31,11 +34,12 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     missing = [str(d) for d in args.dirs if not d.is_dir()]
     if missing:
-        print(f"rnnbench-report: error: no such folder: {', '.join(missing)}", file=sys.stderr)
-        return 2
+        raise RnnbenchError(f"no such folder: {', '.join(missing)}")
+    if args.plot is not None:  # checked before the table is printed, so that a bad folder is not found last
+        _check_writable(args.plot)
     runs, bad = collect(args.dirs)
     for line in bad:
-        print(f"rnnbench-report: skipped unreadable {line}", file=sys.stderr)
+        print(f"rnnbench-report: skipped {line}", file=sys.stderr)
     if runs.empty and not args.paper:
         print(f"rnnbench-report: no results.json under {', '.join(map(str, args.dirs))}", file=sys.stderr)
         return 1
@@ -59,15 +63,27 @@ def main(argv=None) -> int:
     if len(not_ok) and args.format != "csv":
         counts = not_ok["status"].value_counts().to_dict()
         print(f"\n{len(runs)} runs read; not ok: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        for _, run in not_ok[not_ok["status"] == FLOOR_STATUS].iterrows():
+            print(f"  {run['run_dir']}: {run['reason']}")
     return 0
 
 
-def entry() -> int:
+def _check_writable(folder: Path) -> None:
+    """--plot's folder exists (or can be made) and takes files; nothing is left behind by the check."""
+    import os
+    import tempfile
+
+    existing = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise RnnbenchError(f"--plot {folder}: {existing} is a file, not a folder")
     try:
-        return main()
-    except BrokenPipeError:  # `rnnbench-report | head`
-        sys.stdout = None
-        return 0
+        os.rmdir(tempfile.mkdtemp(dir=existing))
+    except OSError as e:
+        raise RnnbenchError(f"--plot {folder} cannot be written ({e.strerror})") from None
+
+
+def entry() -> int:
+    return cli_entry("rnnbench-report", main)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,20 @@ COLUMN_ORDER = MUSIC_COLUMNS + ("ptb", "sentiment", "synthetic")
 
 
 def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _unusable(r: dict, sel: str, test: str) -> str:
+    """Why a results.json cannot fill a cell ("" if it can): every ended run must name its data set,
+    and an ``ok`` run needs finite metrics (NaN or Infinity in the file: a run that is not ok)."""
+    for key in ("dataset", "model", "regulariser"):
+        if not isinstance(r.get(key), str) or not r.get(key):
+            return f"no '{key}' (a results.json that rnnbench did not write, or was edited)"
+    if r["status"] == "ok":
+        for key in (sel, test):
+            if not _finite(r.get(key)):
+                return f"status ok but {key} is {r.get(key)!r}, not a finite number: left out of the table"
+    return ""
 
 
 def collect(dirs: list[Path]) -> tuple[pd.DataFrame, list[str]]:
@@ -30,6 +43,9 @@ def collect(dirs: list[Path]) -> tuple[pd.DataFrame, list[str]]:
     rows, bad = [], []
     for d in dirs:
         for path in sorted(Path(d).rglob("results.json")):
+            if not path.is_file():  # a FIFO would block the report forever; a folder is no file
+                bad.append(f"{path}: not a regular file")
+                continue
             try:
                 r = json.loads(path.read_text())
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -42,13 +58,18 @@ def collect(dirs: list[Path]) -> tuple[pd.DataFrame, list[str]]:
                 bad.append(f"{path}: no status (expected ok, diverged or failed)")
                 continue
             sel, test = r.get("selection_metric", "valid_nll"), r.get("test_metric", "test_nll")
+            problem = _unusable(r, sel, test)
+            if problem:
+                bad.append(f"{path}: {problem}")
+                continue
             row = {"dataset": r.get("dataset"), "model": r.get("model"), "regulariser": r.get("regulariser"),
-                   "status": r.get("status"), "metric": test, "valid": r.get(sel), "test": r.get(test),
+                   "status": r.get("status"), "reason": r.get("stop_reason"), "metric": test, "valid": r.get(sel),
+                   "test": r.get(test),
                    "run_dir": str(path.parent), "group": _config_key(r.get("config"))}
             rows.append(row)
             if f"{test}_mc" in r:  # Monte Carlo evaluation of the same run: a row of its own
                 rows.append({**row, "regulariser": f"{row['regulariser']} (MC)", "test": r[f"{test}_mc"]})
-    columns = ["dataset", "model", "regulariser", "status", "metric", "valid", "test", "run_dir", "group"]
+    columns = ["dataset", "model", "regulariser", "status", "reason", "metric", "valid", "test", "run_dir", "group"]
     return pd.DataFrame(rows, columns=columns), bad
 
 

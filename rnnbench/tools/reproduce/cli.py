@@ -12,7 +12,6 @@ validation only: a search contributes the member with the best validation metric
 """
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import statistics
@@ -22,21 +21,23 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from rnnbench.errors import RnnbenchError, cli_entry
+from rnnbench.tools.args import Parser, count, number
 from rnnbench.tools.reproduce.tables import TABLES, Row, Table
 from rnnbench.engine.results import FINISHED, read_metrics, read_results, write_text_atomic
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+def parse_args(argv=None):
+    p = Parser(
         prog="rnnbench-reproduce",
         description="Run the rows of a paper's table (presets, or the paper's random search with --search) and "
         "print ours (mean ± std over seeds) next to the published numbers. Tables: " + ", ".join(TABLES),
     )
     p.add_argument("table", help="one of: " + ", ".join(TABLES))
-    p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per row and column (default 1)")
+    p.add_argument("--seeds", type=count(1, 1000), default=1, help="seeds 0..N-1 per row and column (default 1, at most 1000)")
     p.add_argument("--rows", help="comma-separated row names (default: all); --dry-run lists them")
     p.add_argument("--datasets", help="comma-separated columns: data sets, or medium,large for 003-t1 (default: all)")
-    p.add_argument("--max-seconds", type=float, help="time budget of each run (train.max_seconds)")
+    p.add_argument("--max-seconds", type=number(gt=0), help="time budget of each run (train.max_seconds)")
     p.add_argument("--search", action="store_true", help="run the paper's random search (as populations) where "
                    "the paper reports one, instead of the preset")
     p.add_argument("--out", type=Path, default=Path("outputs/reproduce"), help="root of the run folders")
@@ -47,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_intermixed_args(argv)  # overrides may come before, between or after the options
 
 
-class UsageError(Exception):
+class UsageError(RnnbenchError):
     pass
 
 
@@ -282,14 +283,7 @@ def main(argv=None) -> int:
 
 
 def entry() -> int:
-    try:
-        return main()
-    except BrokenPipeError:
-        sys.stdout = None
-        return 0
-    except KeyboardInterrupt:
-        print("rnnbench-reproduce: interrupted; run the same command again to continue", file=sys.stderr)
-        return 130
+    return cli_entry("rnnbench-reproduce", main, "interrupted; run the same command again to continue")
 
 
 if __name__ == "__main__":
