@@ -7,6 +7,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from rnnbench.config import check_common
 from rnnbench.engine.fit import fit
 from rnnbench.tasks import task_class
 
@@ -15,6 +16,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     """Train one configuration; write results.json, metrics.csv and best.pt into ``run_dir`` (resuming
     from its checkpoint.pt if a killed run left one)."""
     start = time.perf_counter()
+    check_common(cfg)  # every value in its range (the CLI checked it already; train() may be called from Python)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     task = task_class(cfg)(cfg, run_dir)

@@ -41,7 +41,9 @@ def test_a_finished_run_is_never_clobbered(tmp_path):
     for extra in ([], ["train.clip=-1"]):  # the same command again; a bad override into the same folder
         again = run_cli([*QUICK, *extra, f"hydra.run.dir={run}"], tmp_path)
         assert again.returncode == 2 and "Traceback" not in again.stderr
-        assert f"{run} already holds a finished run (status ok); nothing was changed" in again.stderr
+        status = json.loads(before)["status"]
+        expected = "train.clip=-1.0 is not valid" if extra else f"{run} already holds a finished run (status {status}); nothing was changed"
+        assert expected in again.stderr
         assert (run / "results.json").read_bytes() == before
     bad = run_cli([*QUICK, "train.clip=-1", f"hydra.run.dir={tmp_path / 'other'}"], tmp_path)
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("rnnbench: error: train.clip=-1.0 is not valid")

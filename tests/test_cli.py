@@ -41,18 +41,16 @@ def test_config_mistakes_exit_non_zero_with_a_clear_message(tmp_path, override, 
 
 def test_unknown_option_lists_the_valid_choices(tmp_path):
     proc = run_cli(["model=lstmm"], tmp_path)
-    assert "Available options in 'model':" in proc.stderr
-    for name in ("gru", "lstm", "srnn"):
-        assert f"\t{name}\n" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1  # one line
+    assert "available options in 'model': gru, lstm, srnn, storn" in proc.stderr
 
 
 def test_user_error_is_one_line_not_a_traceback(tmp_path):
     proc = run_cli(["dataset=jsb", "data.download=false", f"data.root={tmp_path / 'empty'}"], tmp_path)
     assert proc.returncode == 2
     assert "rnnbench: error: 'music/JSB Chorales.pickle' is not in data root" in proc.stderr
-    assert "Traceback" not in proc.stderr
-    [path] = _results(tmp_path)
-    assert json.loads(path.read_text())["status"] == "failed"
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not _results(tmp_path) and not list((tmp_path / "outputs").rglob("*.*"))  # fix the data, run again
 
 
 def test_help_lists_the_config_groups(tmp_path):

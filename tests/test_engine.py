@@ -187,6 +187,14 @@ def test_a_word_lm_resumes_inside_an_epoch(tmp_path, monkeypatch):
     res = train(cfg, tmp_path / "killed")
     assert res["resumed"]["inside_epoch"] == 2
     assert _run_numbers(tmp_path / "killed") == _run_numbers(tmp_path / "whole")
+    # killed inside its first epoch (the checkpoint says epoch 0): the resumed run says so too
+    restore = _kill_at(monkeypatch, lambda s: s["epoch"] == 0 and (s["partial"] or {}).get("windows") == 2, True)
+    with pytest.raises(Killed):
+        train(cfg, tmp_path / "first")
+    restore()
+    res = train(cfg, tmp_path / "first")
+    assert res["resumed"] == {"from": "checkpoint.pt", "after_epoch": None, "inside_epoch": 1}
+    assert _run_numbers(tmp_path / "first") == _run_numbers(tmp_path / "whole")
 
 
 def test_a_killed_population_resumes(tmp_path, monkeypatch):

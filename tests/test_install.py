@@ -6,7 +6,7 @@ import sysconfig
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import LEARNS, REPO
 
 
 @pytest.mark.slow
@@ -37,7 +37,7 @@ def test_the_wheel_runs_where_the_checkout_cannot_be_seen(tmp_path):
     where = run("-c", "import rnnbench, rnnbench.regularisers, rnnbench.tools.reproduce; print(rnnbench.__file__)")
     assert where.returncode == 0, where.stderr
     assert where.stdout.startswith(str(target)), where.stdout  # the installed copy, not the checkout
-    trained = run("-m", "rnnbench", "dataset=synthetic", "train=debug", "model.hidden=8", "regulariser=fd")
+    trained = run("-m", "rnnbench", "dataset=synthetic", "train=debug", *LEARNS, "regulariser=fd")
     assert trained.returncode == 0, trained.stderr
     assert len(list(work.glob("outputs/runs/*/*/results.json"))) == 1
     report = run("-m", "rnnbench.tools.report.cli")

@@ -6,7 +6,7 @@ import pytest
 
 from rnnbench.tools.reproduce import cli
 from rnnbench.tools.reproduce.tables import TABLES, Row, Table
-from tests.conftest import ENDED, compose_cfg
+from tests.conftest import ENDED, LEARNS, compose_cfg
 
 SEED_TABLES = ["000-t1", "001-t1", "002-t6", "002-t13", "003-t1", "003-sentiment", "zaremba-small"]
 
@@ -71,7 +71,7 @@ def test_usage_errors_are_one_line(capsys, monkeypatch, args, message):
 @pytest.mark.slow
 def test_a_table_runs_reports_and_resumes(monkeypatch, capsys, tmp_path):
     tiny = Table("tiny", "a tiny table", "test_nll", ("synthetic",), (
-        Row("srnn", ("dataset={col}", "train=debug", "model.hidden=8", "device=cpu"), {"synthetic": 30.0}, "made up"),))
+        Row("srnn", ("dataset={col}", "train=debug", *LEARNS, "device=cpu"), {"synthetic": 30.0}, "made up"),))
     monkeypatch.setitem(TABLES, "tiny", tiny)
     assert cli.main(["tiny", "--seeds", "2", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -104,14 +104,15 @@ def test_test_curves_are_tabulated_per_epoch(tmp_path):
 def test_search_rows_run_as_populations_and_select_by_validation(monkeypatch, capsys, tmp_path):
     tiny = Table("tiny", "a tiny search", "test_nll", ("synthetic",), (
         Row("fd", ("dataset={col}",), {"synthetic": 30.0}, "made up",
-            search=("dataset={col}", "regulariser=fd", "train=debug", "model.hidden=8", "device=cpu", "search=random",
-                    "search.n=3", "search.space.model.hidden=[8]")),))
+            search=("dataset={col}", "regulariser=fd", "train=debug", *LEARNS, "device=cpu", "search=random",
+                    "search.n=3", "search.space.model.hidden=[32]", "search.space.optim.lr=[0.01]",
+                    "search.space.model.init.var_in=[0.3]", "search.space.model.init.sparsity=[null]")),))
     monkeypatch.setitem(TABLES, "tiny", tiny)
     assert cli.main(["tiny", "--search", "--out", str(tmp_path)]) == 0
     folder = tmp_path / "tiny/fd-search/synthetic/seed-0"
     members = [json.loads(p.read_text()) for p in sorted(folder.glob("members/*/results.json"))]
     assert len(members) == 3 and all(m["status"] in ENDED for m in members)
-    best = min(members, key=lambda m: m["valid_nll"])
+    best = min((m for m in members if m["status"] == "ok"), key=lambda m: m["valid_nll"])
     report = (tmp_path / "tiny/reproduction-search.md").read_text()
     assert "Random search (best validation per seed)" in report
     assert f"| fd | synthetic | {best['test_nll']:.3f} ± 0.000 (1) |" in report  # the best-validation member

@@ -47,8 +47,6 @@ def build_model(cfg, n_in: int, n_out: int, regulariser=None) -> NextStepModel |
     None = plain), initialised with the global torch RNG."""
     if cfg.name not in MUSIC_MODELS:
         raise ConfigError(f"unknown model '{cfg.name}'; valid: {', '.join(sorted(MUSIC_MODELS))}")
-    if cfg.hidden < 1:
-        raise ConfigError(f"model.hidden must be >= 1, got {cfg.hidden}")
     if cfg.layers != 1:
         raise ConfigError(f"music models have one recurrent layer (000 §3.1), got model.layers={cfg.layers}")
     clip = setting(cfg, "prob_clip", None)
@@ -66,10 +64,6 @@ def build_storn(cfg, n_in: int, n_out: int, regulariser=None) -> STORN:
     s = cfg.storn
     if s.cell not in CORES:
         raise ConfigError(f"unknown model.storn.cell '{s.cell}'; valid: {', '.join(sorted(CORES))}")
-    if s.latent < 1:
-        raise ConfigError(f"model.storn.latent must be >= 1, got {s.latent}")
-    if s.var_floor < 0 or s.kl_warmup < 0:
-        raise ConfigError("model.storn.var_floor and model.storn.kl_warmup must be >= 0")
     generator_input = value_of(setting(s, "generator_input", "frame"))
     q_variance = value_of(setting(s, "q_variance", "squared"))
     learned = bool(setting(s, "learned_rates", False))
@@ -136,8 +130,6 @@ def build_word_lm(cfg, vocab_size: int, regulariser=None) -> WordLM:
     """Embedding -> ``cfg.layers`` cores of ``cfg.name`` -> softmax (rnnbench/models/word_lm.py)."""
     if cfg.name not in CORES:
         raise ConfigError(f"unknown model '{cfg.name}'; valid: {', '.join(sorted(CORES))}")
-    if cfg.layers < 1 or cfg.hidden < 1:
-        raise ConfigError(f"model.layers and model.hidden must be >= 1, got {cfg.layers} and {cfg.hidden}")
     E = cfg.embedding or cfg.hidden
     if cfg.tie_weights and E != cfg.hidden:
         raise ConfigError(f"model.tie_weights needs model.embedding == model.hidden, got {E} and {cfg.hidden}")

@@ -77,16 +77,12 @@ def search_space(cfg) -> dict:
 def expand(cfg) -> tuple[list, list[dict]]:
     """(member configs, their overrides) for ``cfg``'s population or random search."""
     if cfg.search.name == "random":
-        if cfg.search.n < 1:
-            raise ConfigError(f"search.n must be >= 1, got {cfg.search.n}")
         rng = random.Random(cfg.search.seed)
         space = search_space(cfg)
         draws = [{k: _draw(v, rng) for k, v in space.items()} for _ in range(cfg.search.n)]
         return [member_config(cfg, cfg.seed + i, d) for i, d in enumerate(draws)], draws
     if cfg.search.name != "none":
         raise ConfigError(f"unknown search '{cfg.search.name}'; valid: none, random, tpe")
-    if cfg.population.size < 1:
-        raise ConfigError(f"population.size must be >= 1, got {cfg.population.size}")
     return [member_config(cfg, cfg.seed + i, {}) for i in range(cfg.population.size)], [{}] * cfg.population.size
 
 
@@ -106,8 +102,6 @@ def group_key(member) -> str:
 
 def groups(members: list, max_members: int) -> list[list[int]]:
     """Indices of members, grouped by group_key, split into chunks of at most ``max_members``."""
-    if max_members < 1:
-        raise ConfigError(f"population.max_members must be >= 1, got {max_members}")
     by_key: dict[str, list[int]] = {}
     for i, m in enumerate(members):
         by_key.setdefault(group_key(m), []).append(i)

@@ -87,9 +87,6 @@ def run_tpe(cfg, run_dir: Path) -> list[dict]:
     """search=tpe for the music task: every completed trial's results."""
     from rnnbench.population.search import dispatch_dir, member_config, search_space, train_groups
 
-    if cfg.search.n < 1 or cfg.search.per_round < 1 or cfg.search.startup < 0:
-        raise ConfigError(f"search.n and search.per_round must be >= 1 and search.startup >= 0, got {cfg.search.n}, "
-                          f"{cfg.search.per_round}, {cfg.search.startup}")
     start = time.perf_counter()
     run_dir.mkdir(parents=True, exist_ok=True)
     space = _plain(search_space(cfg))

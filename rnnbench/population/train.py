@@ -20,7 +20,7 @@ import torch
 from rnnbench.data.batches import Split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
-from rnnbench.config import setting
+from rnnbench.config import check_common, setting
 from rnnbench.errors import ConfigError
 from rnnbench.floors import note_frequency_nll
 from rnnbench.engine.fit import fit
@@ -143,6 +143,7 @@ def _check(members: list) -> None:
     if first.model.name == "storn":
         raise ConfigError("population training supports model=srnn, lstm or gru, not storn")
     for cfg in members:
+        check_common(cfg)
         check_run_config(cfg)
         if setting(cfg.train, "batches", "rows") != "rows":
             raise ConfigError("population training draws random rows (train.batches=rows): members stepping through "

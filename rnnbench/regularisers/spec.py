@@ -101,8 +101,6 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
         site = Site(value_of(site_cfg.noise), float(site_cfg.rate), own or realise)
         if site.noise in DROP and not 0.0 <= site.rate < 1.0:
             raise ConfigError(f"{where}.rate is a drop probability and must be in [0, 1), got {site.rate}")
-        if site.noise in GAUSSIAN and site.rate < 0:
-            raise ConfigError(f"{where}.rate is a noise standard deviation and must be >= 0, got {site.rate}")
         if site.noise == "none" and site.rate != 0:
             raise ConfigError(f"{where}.rate={site.rate} has no effect with noise=none; set {where}.noise too")
         sites[name] = site
@@ -125,8 +123,6 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
         # breze's read-out drops with the hidden rate, whatever hidden->output was set to (protocols.md §1b)
         sites["output"] = Site(sites["recurrent"].noise, sites["recurrent"].rate, realise)
     penalty = value_of(cfg.penalty)
-    if cfg.penalty_weight < 0:
-        raise ConfigError(f"regulariser.penalty_weight must be >= 0, got {cfg.penalty_weight}")
     if penalty != "none" and cfg.penalty_weight == 0:
         raise ConfigError(f"regulariser.penalty={penalty} needs regulariser.penalty_weight > 0")
     return NoiseSpec(cfg.name, realise, sites, bool(cfg.inverted), bool(cfg.tied), bool(cfg.fd_output),

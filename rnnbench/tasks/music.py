@@ -14,7 +14,7 @@ from typing import Optional
 import torch
 from omegaconf import DictConfig
 
-from rnnbench.config import PadMode, check_common, setting, value_of
+from rnnbench.config import PadMode, setting, value_of
 from rnnbench.data.batches import Split, epoch_batches, make_split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
@@ -42,11 +42,6 @@ def holds_state(dataset_cfg) -> bool:
 
 def build_splits(rolls: dict[str, list], dataset_cfg, device: torch.device) -> dict[str, Split]:
     """Train/valid cut into chunks (front-padded), test on full sequences (000 §3.1)."""
-    for name, seqs in rolls.items():
-        if not seqs:
-            raise ConfigError(f"dataset '{dataset_cfg.name}' has an empty {name} split")
-    if dataset_cfg.chunk_len < 2:
-        raise ConfigError(f"dataset.chunk_len must be >= 2, got {dataset_cfg.chunk_len}")
     chunked = dict(predict_first=dataset_cfg.predict_first, chunk_len=dataset_cfg.chunk_len, device=device)
     return {
         "train": make_split(rolls["train"], **chunked),
@@ -121,20 +116,13 @@ def _storn_results(model, splits: dict[str, Split], cfg, dtype, hold: bool, resu
 
 
 def check_run_config(cfg) -> None:
-    """What the schema cannot check about a music run: the rules of every task (config.check_common),
-    then the music ones."""
-    check_common(cfg)
+    """What the schemas' ranges cannot check about a music run (those are checked by config.check_common,
+    called by train() and the population trainer): settings that do not fit together."""
     if cfg.model.name == "storn" and cfg.eval.mc_samples:
         raise ConfigError("eval.mc_samples does not apply to model=storn; its test NLL is importance-sampled "
                           "(eval.is_samples)")
-    if cfg.model.name == "storn" and (cfg.eval.is_samples < 1 or cfg.eval.is_batch < 1):
-        raise ConfigError(f"eval.is_samples and eval.is_batch must be >= 1, got {cfg.eval.is_samples} and {cfg.eval.is_batch}")
-    if setting(cfg.eval, "breze_samples", 0) < 0:
-        raise ConfigError(f"eval.breze_samples must be >= 0 (0: off), got {cfg.eval.breze_samples}")
     if setting(cfg.eval, "breze_samples", 0) and cfg.model.name != "storn":
         raise ConfigError("eval.breze_samples is breze's estimate of STORN's NLL; it applies to model=storn only")
-    if cfg.train.batch_size < 1 or cfg.train.eval_batch_size < 1:
-        raise ConfigError("train.batch_size and train.eval_batch_size must be >= 1")
     if setting(cfg.train, "loss", "masked") == "padded" and cfg.dataset.predict_first:
         raise ConfigError("train.loss=padded is breze's loss on chunks that do not predict their first frame; "
                           "it needs dataset.predict_first=false")

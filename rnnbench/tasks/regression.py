@@ -17,7 +17,6 @@ import torch
 from omegaconf import DictConfig
 
 from rnnbench.data.sentiment import load_sentiment
-from rnnbench.errors import ConfigError
 from rnnbench.models import build_regressor
 from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome, Task
@@ -59,8 +58,6 @@ class RegressionTask(Task):
 
     def __init__(self, cfg: DictConfig, run_dir: Path):
         ds = cfg.dataset
-        if ds.batch < 1 or ds.segment < 1 or not 0 < ds.test_split < 1:
-            raise ConfigError("dataset.batch and dataset.segment must be >= 1 and dataset.test_split in (0, 1)")
         self.cfg, self.members, self.run_dirs = cfg, [cfg], [Path(run_dir)]
         self.device = resolve_device(cfg.device)
         dtype = dtype_of(cfg.train.precision)

@@ -24,7 +24,6 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 
 from rnnbench.data.ptb import batchify, bptt_windows, load_ptb
-from rnnbench.errors import ConfigError
 from rnnbench.models import build_word_lm
 from rnnbench.floors import unigram_perplexity
 from rnnbench.engine.loop import n_params, results_header
@@ -110,8 +109,6 @@ class WordLMTask(Task):
     watched_name = "valid perplexity"
 
     def __init__(self, cfg: DictConfig, run_dir: Path):
-        if cfg.dataset.batch < 1 or cfg.dataset.bptt < 1 or cfg.dataset.eval_bptt < 1:
-            raise ConfigError("dataset.batch, dataset.bptt and dataset.eval_bptt must be >= 1")
         self.cfg, self.members, self.run_dirs = cfg, [cfg], [Path(run_dir)]
         self.device = resolve_device(cfg.device)
         dtype = dtype_of(cfg.train.precision)
