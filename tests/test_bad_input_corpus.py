@@ -129,6 +129,8 @@ DATA_CASES = [
     ("ptb", lambda r: _ptb(r, b"\xef\xbb\xbf the cat \n"), "ptb.train.txt starts with a UTF-8 byte-order mark (line 1)"),
     ("ptb", lambda r: _ptb(r, b" the cat \n the \xff dog \n"), "ptb.train.txt line 2 is not utf-8 text"),
     ("ptb", lambda r: _ptb(r, b" the cat \n\x00\n"), "ptb.train.txt line 2 holds a NUL byte"),
+    ("ptb", lambda r: (_ptb(r, b""), (r / "ptb" / "ptb.train.txt").unlink(), os.mkfifo(r / "ptb" / "ptb.train.txt")),
+     "ptb.train.txt exists but is not a regular file"),
     ("sentiment", lambda r: _sentiment(r, [b"a film\n", b"another\n"], b"0.1\n0.2\n0.3\n"),
      "has 3 lines but subj.Dennis+Schwartz has 2 reviews"),
     ("sentiment", lambda r: _sentiment(r, [b"a film\n", b"another\n"], b"0.1\n7\n"),

@@ -7,6 +7,7 @@ import torch
 
 from rnnbench.data.batches import make_split
 from rnnbench.data.synthetic import make_synthetic
+from rnnbench.config import check_common
 from rnnbench.errors import ConfigError
 from rnnbench.metrics import evaluate, importance_nll
 from rnnbench.models import STORN, build_model
@@ -118,8 +119,8 @@ def test_storn_config_errors(quick_cfg, tmp_path):
         train(quick_cfg("model=storn", "eval.mc_samples=5"), tmp_path)
     with pytest.raises(ConfigError, match="applies to the sRNN only"):
         build_model(compose_cfg("model=storn", "model.storn.cell=lstm").model, D, D)
-    with pytest.raises(ConfigError, match="model.storn.latent"):
-        build_model(compose_cfg("model=storn", "model.storn.latent=0").model, D, D)
+    with pytest.raises(ConfigError, match="model.storn.latent=0 is not valid"):  # the schema's range
+        check_common(compose_cfg("model=storn", "model.storn.latent=0"))
 
 
 def test_sigmoid_srnn_step():

@@ -50,7 +50,7 @@ class TrainConfig:
     save_model: bool = True  # write best.pt (state dict of the best-validation model)
     # checkpoint.pt after every epoch, so that the same command resumes a killed run (rnnbench/engine/checkpoint.py)
     checkpoint: bool = True
-    checkpoint_every_s: Optional[float] = bounded(None, gt=0)  # also inside an epoch, this often (tasks with long epochs: PTB)
+    checkpoint_every_s: Optional[float] = bounded(None, ge=0)  # also inside an epoch, this often (PTB); 0: every step
     fuse: bool = False  # torch.compile the cells' gate math into fused kernels (rnnbench/models/fuse.py)
 
 

@@ -145,6 +145,9 @@ def ensure_file(relpath: str, root: str | os.PathLike | None, *, download: bool 
     """Return the path of ``relpath`` under the data root, downloading and verifying it if needed."""
     root = data_root(root)
     path = root / relpath
+    if path.exists() and not path.is_file():  # a folder, or a FIFO that would block every reader
+        raise DataError(f"{path} exists but is not a regular file; remove it (it is downloaded again) or put the data "
+                        "file there")
     if path.is_file():
         if check:
             verify(path, relpath, root)
