@@ -7,9 +7,7 @@ the sweep goes on with the next job.
 from __future__ import annotations
 
 import logging
-import os
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 from typing import Optional
@@ -21,7 +19,7 @@ from omegaconf import DictConfig
 
 from rnnbench.config import check_common, register_configs
 from rnnbench.errors import RnnbenchError
-from rnnbench.engine.results import FINISHED, read_results, remove_leftovers, write_failed
+from rnnbench.engine.results import FINISHED, folder_problem, read_results, remove_leftovers, write_failed
 
 log = logging.getLogger("rnnbench")
 register_configs()
@@ -213,16 +211,10 @@ def output_dir_problem(argv: list[str]) -> Optional[str]:
         key = "hydra.sweep.dir=" if multirun else "hydra.run.dir="
         if a.startswith(key):
             target = a[len(key):].split("${")[0] or "."
-    path = Path(target).absolute()
-    existing = next(p for p in (path, *path.parents) if p.exists() or p == Path(p.anchor))
-    flag = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    if not existing.is_dir():
-        return f"cannot write the output folder {target}: {existing} is a file; point {flag}=... to a folder"
-    try:  # a folder made and removed where the output folder would be made: nothing is left behind
-        os.rmdir(tempfile.mkdtemp(dir=existing))
-    except OSError as e:
-        return (f"cannot write the output folder {target} ({e.strerror}); run from a writable folder or point "
-                f"{flag}=... to one")
+    problem = folder_problem(Path(target))
+    if problem:
+        flag = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+        return f"cannot write the output folder {target} ({problem}); run from a writable folder or point {flag}=... to one"
     return None
 
 

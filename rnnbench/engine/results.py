@@ -32,6 +32,20 @@ def _mkstemp_beside(path: Path) -> str:
     return tmp
 
 
+def folder_problem(folder: Path) -> Optional[str]:
+    """Why files cannot be written into ``folder`` (made if missing), or None; checked where the folder would
+    be made, and nothing is left behind by the check."""
+    folder = Path(folder).absolute()
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == Path(p.anchor))
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=existing))
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
+
+
 def remove_leftovers(folder: Path) -> list[Path]:
     """Remove the temporary files (``<name>.<random>.tmp``, from _mkstemp_beside) that a process killed
     inside write_atomic left in ``folder``; call it only while holding the folder (rnnbench/engine/lock.py)."""

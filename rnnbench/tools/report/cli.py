@@ -7,7 +7,7 @@ from pathlib import Path
 from rnnbench.errors import RnnbenchError, cli_entry
 from rnnbench.tools.args import Parser, count
 
-from rnnbench.engine.results import FLOOR_STATUS
+from rnnbench.engine.results import FLOOR_STATUS, folder_problem
 from rnnbench.tools.report.table import best_runs, collect, pivot, render, seed_groups
 
 
@@ -35,8 +35,9 @@ def main(argv=None) -> int:
     missing = [str(d) for d in args.dirs if not d.is_dir()]
     if missing:
         raise RnnbenchError(f"no such folder: {', '.join(missing)}")
-    if args.plot is not None:  # checked before the table is printed, so that a bad folder is not found last
-        _check_writable(args.plot)
+    problem = folder_problem(args.plot) if args.plot is not None else None
+    if problem:  # checked before the table is printed, so that a bad folder is not found last
+        raise RnnbenchError(f"--plot {args.plot} cannot be written ({problem})")
     runs, bad = collect(args.dirs)
     for line in bad:
         print(f"rnnbench-report: skipped {line}", file=sys.stderr)
@@ -66,20 +67,6 @@ def main(argv=None) -> int:
         for _, run in not_ok[not_ok["status"] == FLOOR_STATUS].iterrows():
             print(f"  {run['run_dir']}: {run['reason']}")
     return 0
-
-
-def _check_writable(folder: Path) -> None:
-    """--plot's folder exists (or can be made) and takes files; nothing is left behind by the check."""
-    import os
-    import tempfile
-
-    existing = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
-    if not existing.is_dir():
-        raise RnnbenchError(f"--plot {folder}: {existing} is a file, not a folder")
-    try:
-        os.rmdir(tempfile.mkdtemp(dir=existing))
-    except OSError as e:
-        raise RnnbenchError(f"--plot {folder} cannot be written ({e.strerror})") from None
 
 
 def entry() -> int:
