@@ -279,8 +279,8 @@ def _call(entry, argv, monkeypatch, capsys):
 
 TOOL_CASES = [
     ("report", ["--digits", "-1"], "argument --digits: must be in [0, 12], got -1"),
-    ("report", ["--plot", "/proc/rnnbench-no"], "--plot /proc/rnnbench-no cannot be written"),
-    ("report", ["--plot", "{run}/results.json/x"], "results.json is a file, not a folder)"),
+    ("report", ["{run}", "--plot", "/proc/rnnbench-no"], "--plot /proc/rnnbench-no cannot be written"),
+    ("report", ["{run}", "--plot", "{run}/results.json/x"], "results.json is a file, not a folder)"),
     ("report", ["{run}/nope"], "no such folder"),
     ("sample", ["{run}", "--frame-seconds", "nan"], "argument --frame-seconds: must be a finite number > 0 and <= 60, got nan"),
     ("sample", ["{run}", "-n", "1000000"], "argument -n/--samples: must be in [1, 256], got 1000000"),
