@@ -285,7 +285,8 @@ TOOL_CASES = [
     ("sample", ["{run}", "--frame-seconds", "nan"], "argument --frame-seconds: must be a finite number > 0 and <= 60, got nan"),
     ("sample", ["{run}", "-n", "1000000"], "argument -n/--samples: must be in [1, 256], got 1000000"),
     ("sample", ["{run}", "--frames", "100000"], "argument --frames: must be in [1, 4096], got 100000"),
-    ("sample", ["{run}", "--out", "{run}/results.json", "--frames", "2", "-n", "1"], "results.json"),
+    ("sample", ["{run}", "--out", "{run}/results.json", "--frames", "2", "-n", "1"],
+     "--out {run}/results.json cannot be written ({run}/results.json is a file, not a folder)"),
     ("sample", ["{run}/nope"], "has no results.json (a regular file)"),
     ("eval", ["{run}", "--mc-samples", "1e9"], "argument --mc-samples: invalid int value: '1e9'"),
     ("eval", ["{run}", "--mc-samples", "1000000"], "--mc-samples must be >= 0 (0: deterministic) and <= 10000"),
@@ -307,7 +308,7 @@ def test_tools(tool, args, message, trained, monkeypatch, capsys):
     before = snapshot(trained)
     code, _, err = _call(entry, [f"rnnbench-{tool}", *[a.format(run=trained) for a in args]], monkeypatch, capsys)
     assert code == 2
-    assert message in one_line(err, f"rnnbench-{tool}")
+    assert message.format(run=trained) in one_line(err, f"rnnbench-{tool}")
     assert snapshot(trained) == before
 
 

@@ -24,7 +24,7 @@ from rnnbench.errors import RnnbenchError, cli_entry
 from rnnbench.tools.args import Parser, count, number
 from rnnbench.tools.export import midi_bytes, roll_to_midi, roll_to_png
 from rnnbench.models import STORN, build_model
-from rnnbench.engine.results import write_bytes_atomic, write_json_atomic
+from rnnbench.engine.results import folder_problem, write_bytes_atomic, write_json_atomic
 from rnnbench.runtime import resolve_device
 
 
@@ -122,6 +122,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    out = args.out or args.run_dir / "samples"
+    problem = folder_problem(out) if args.run_dir.is_dir() else None
+    if problem:  # before any sampling
+        raise SampleError(f"--out {out} cannot be written ({problem})")
     cfg, model = load_run(args.run_dir, args.device)
     primer = None
     if args.primer:
@@ -133,7 +137,6 @@ def main(argv=None) -> int:
         primer = test[args.primer_seq][: args.primer].float()
     torch.manual_seed(args.seed)
     rolls = generate(model, args.frames, args.samples, primer)
-    out = args.out or args.run_dir / "samples"
     out.mkdir(parents=True, exist_ok=True)
     n_primer = 0 if primer is None else len(primer)
     written = []
