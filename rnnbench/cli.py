@@ -18,7 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rnnbench.config import check_common, register_configs
-from rnnbench.errors import RnnbenchError
+from rnnbench.errors import RnnbenchError, SearchIncomplete
 from rnnbench.engine.results import FINISHED, folder_problem, read_results, remove_leftovers, write_failed
 
 log = logging.getLogger("rnnbench")
@@ -28,6 +28,7 @@ register_configs()
 RECORD = ".hydra"  # Hydra's record of the config, written by rnnbench once the run holds its folder
 LOG = "rnnbench.log"
 OUTPUTS = ("results.json", "metrics.csv", "checkpoint.pt", "best.pt")  # what a run writes (README)
+SEARCH_OUTPUTS = ("population.json", "members", "optuna.db")  # what a population or search writes
 ACTIVE: dict = {}  # the run folder this process trains, for the message of Ctrl-C
 
 
@@ -78,7 +79,7 @@ def record(cfg: DictConfig, run_dir: Path) -> logging.Handler:
 def unrecord(run_dir: Path) -> None:
     """Undo record() for a run that was refused while loading (a bad data file) and wrote nothing else:
     the folder is left as it was (removed if this command made it and it is empty again)."""
-    if any((run_dir / name).exists() for name in OUTPUTS):
+    if any((run_dir / name).exists() for name in OUTPUTS + SEARCH_OUTPUTS):
         return
     for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
         (run_dir / RECORD / name).unlink(missing_ok=True)
@@ -158,7 +159,7 @@ def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[floa
         return refuse(str(e), multirun)
     from rnnbench.train import train  # torch is imported only once the config is valid
 
-    handler, error = record(cfg, run_dir), None
+    handler, error, incomplete = record(cfg, run_dir), None, None
     try:
         if population:
             if cfg.search.name == "tpe":  # optuna's ask/tell rounds (rnnbench/population/tpe.py)
@@ -169,6 +170,8 @@ def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[floa
             results = min(members, key=selection_value) if members else {}
         else:
             results = train(cfg, run_dir)
+    except SearchIncomplete as e:  # a group failed or its job was cancelled: population.json says which
+        incomplete = e
     except RnnbenchError as e:  # a user mistake found while loading (a data file): fix it, run the same command
         error = e
     except Exception:
@@ -181,6 +184,12 @@ def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[floa
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
+    if incomplete is not None:
+        if multirun:
+            log.error("search incomplete: %s", incomplete)
+            return float("inf")
+        print(f"rnnbench: error: {incomplete}", file=sys.stderr)
+        sys.exit(1)
     if error is not None:
         if multirun and not (run_dir / "checkpoint.pt").exists():
             write_failed(cfg, run_dir, str(error))

@@ -17,6 +17,11 @@ class ConfigError(RnnbenchError):
     """A config value that the schema admits but the code cannot use."""
 
 
+class SearchIncomplete(RnnbenchError):
+    """A group of a population or search failed or stopped before its end (rnnbench/population/search.py):
+    rnnbench exits 1 and says whether the same command resumes it."""
+
+
 class DataError(RnnbenchError):
     """Missing, corrupt or unreadable data."""
 

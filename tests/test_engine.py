@@ -270,3 +270,55 @@ def test_kill_9_then_the_same_command_continues(tmp_path):
     assert _run_numbers(tmp_path / "killed") == _run_numbers(tmp_path / "whole")
     finished = subprocess.run(run, env=env, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 2 and "already holds a finished run" in finished.stderr
+
+
+class Cancelled(Exception):
+    """What a parent sees when its group's job is cancelled or pre-empted (submitit's UncompletedJobError)."""
+
+
+def test_a_search_whose_group_was_cancelled_resumes_it(tmp_path, monkeypatch):
+    """Issue 22: a group that stops with its checkpoint on disk is interrupted, not failed: nothing is written
+    for its members, the search ends with SearchIncomplete, and the same command resumes the group from its
+    checkpoint to the numbers of an uninterrupted search; population.json keeps every run."""
+    from rnnbench.errors import SearchIncomplete
+    from rnnbench.population.search import run_population
+
+    root = tmp_path / "data"
+    root.mkdir()
+    cfg = _cfg("music-population-random", root)
+    run_population(cfg, tmp_path / "whole")
+    real, calls = ckpt.save, {"n": 0}
+
+    def save(path, state):
+        real(path, state)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise Cancelled("job 1234 was cancelled")
+
+    monkeypatch.setattr(ckpt, "save", save)
+    with pytest.raises(SearchIncomplete, match="1 of 1 groups did not finish \\(group 0 interrupted\\); run the same "
+                                               "command to resume"):
+        run_population(cfg, tmp_path / "cut")
+    monkeypatch.setattr(ckpt, "save", real)
+    cut = tmp_path / "cut"
+    assert not list(cut.glob("members/*/results.json")) and (cut / "members" / "000" / "checkpoint.pt").is_file()
+    first = json.loads((cut / "population.json").read_text())
+    assert [g["ended"] for g in first["groups"]] == ["interrupted"]
+    run_population(cfg, cut)
+    for member in ("000", "001", "002"):
+        assert _run_numbers(cut / "members" / member) == _run_numbers(tmp_path / "whole" / "members" / member)
+    again = json.loads((cut / "population.json").read_text())
+    assert [[g["ended"] for g in r["groups"]] for r in again["runs"]] == [["interrupted"], ["finished"]]
+    assert again["wall_s"] == pytest.approx(sum(r["wall_s"] for r in again["runs"]))
+    run_population(cfg, cut)  # finished: skipped, and the record is extended, not overwritten
+    assert len(json.loads((cut / "population.json").read_text())["runs"]) == 3
+
+
+def test_a_failure_written_beside_a_checkpoint_is_not_a_finished_group(tmp_path):
+    from rnnbench.population.search import group_finished
+
+    ok, failed = {"status": "ok"}, {"status": "failed"}
+    (tmp_path / "checkpoint.pt").write_bytes(b"x")
+    assert not group_finished([ok, failed], tmp_path / "checkpoint.pt")  # a cancelled job's parent wrote "failed"
+    assert group_finished([ok, ok], tmp_path / "checkpoint.pt")  # a kill after the results: a leftover
+    assert group_finished([ok, failed], tmp_path / "nothing.pt") and not group_finished([ok, None], tmp_path / "x")

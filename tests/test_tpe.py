@@ -64,3 +64,21 @@ def test_a_tpe_search_trains_rounds_and_continues_after_an_interruption(tmp_path
                                                                                        "005", "006"]
     seeds = {json.loads(p.read_text())["seed"] for p in tmp_path.glob("members/*/results.json")}
     assert seeds == {0, 1, 2, 3, 5, 6}  # trial k trains with seed + k
+    trials = optuna.load_study(study_name="rnnbench", storage=f"sqlite:///{tmp_path / 'optuna.db'}").trials
+    assert [t.user_attrs.get("member") for t in trials if t.state.name == "COMPLETE"] == \
+        [f"members/{k:03d}" for k in (0, 1, 2, 3, 5, 6)]  # each trial names its member folder
+    record = json.loads((tmp_path / "population.json").read_text())
+    assert len(record["runs"]) == 2 and record["wall_s"] == pytest.approx(sum(r["wall_s"] for r in record["runs"]))
+
+
+def test_retrain_command_and_startup_limit():
+    from rnnbench.config import check_common
+    from rnnbench.errors import ConfigError
+    from rnnbench.population.search import retrain_command
+
+    cfg = _cfg(4)
+    assert retrain_command(cfg, 3, {"optim.lr": 0.01, "model.hidden": 8}) == \
+        "rnnbench search=none seed=3 optim.lr=0.01 model.hidden=8"
+    with pytest.raises(ConfigError, match="search.startup=8 random trials would leave TPE less than half of "
+                                          "search.n=8; set search.startup <= 4"):
+        check_common(compose_cfg("search=tpe", "search.n=8"))

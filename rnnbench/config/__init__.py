@@ -92,6 +92,9 @@ def check_common(cfg) -> None:
     rules = [
         (cfg.seed + size - 1 <= SEED_MAX, f"seed={cfg.seed} with {size} members would train seeds up to "
                                           f"{cfg.seed + size - 1}, past {SEED_MAX}; choose a smaller seed"),
+        (cfg.search.name != "tpe" or 2 * cfg.search.get("startup", 0) <= cfg.search.n,
+         f"search.startup={cfg.search.get('startup')} random trials would leave TPE less than half of search.n="
+         f"{cfg.search.n}; set search.startup <= {cfg.search.n // 2}"),
         ("min_len" not in ds or ds.min_len <= ds.max_len,
          f"dataset.min_len={ds.get('min_len')} is above dataset.max_len={ds.get('max_len')}"),
         (cfg.get("protocol", "paper") == "paper" or cfg.dataset.task == "music",

@@ -25,7 +25,7 @@ from omegaconf import OmegaConf
 from rnnbench.config import value_of
 from rnnbench.config.checks import check_setting
 from rnnbench.config.search import flatten_space, space_range
-from rnnbench.errors import ConfigError, RnnbenchError
+from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete
 from rnnbench.regularisers.spec import SITES
 from rnnbench.engine.results import FINISHED, read_results, write_failed, write_json_atomic
 
@@ -55,7 +55,7 @@ def member_config(cfg, seed: int, overrides: dict):
     member = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))  # a deep copy, interpolations kept
     OmegaConf.set_struct(member, True)
     member.population.size = 1
-    member.search = {"name": "none", "n": cfg.search.n, "seed": cfg.search.seed, "space": {}}
+    member.search = {**OmegaConf.to_container(cfg.search), "name": "none", "space": {}}
     member.seed = seed
     for key, value in overrides.items():
         check_setting(cfg, key, value, "search.space")  # the range of the schema field the draw lands in
@@ -124,7 +124,7 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
     pending = []
     for k, idx in enumerate(plan):
         done = [read_results(dirs[i] / "results.json") for i in idx]
-        if all(r is not None and r.get("status") in FINISHED for r in done):  # a re-run of the search skips it
+        if group_finished(done, dirs[idx[0]] / "checkpoint.pt"):  # a re-run of the search skips it
             log.info("group %d: its %d members are finished; skipped", k, len(idx))
             (dirs[idx[0]] / "checkpoint.pt").unlink(missing_ok=True)  # a kill after the results, before its removal
             for i, r in zip(idx, done):
@@ -145,20 +145,64 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
                 out = jobs[k].result()  # waits; the job's exception is re-raised here as submitit's error
             else:
                 out = train_population([members[i] for i in idx], [dirs[i] for i in idx])
-        except RnnbenchError as e:
-            if len(plan) == 1:
-                raise
-            out = [write_failed(members[i], dirs[i], str(e)) for i in idx]
-            log.error("group %d failed: %s", k, e)
-        except Exception:
-            out = [write_failed(members[i], dirs[i], traceback.format_exc()) for i in idx]
-            log.exception("group %d failed (the other groups go on)", k)
+        except Exception as e:
+            out, ended = _group_error(e, k, [members[i] for i in idx], [dirs[i] for i in idx], len(plan) == 1)
+        else:
+            ended = "finished"
         for i, r in zip(idx, out):
             results[i] = r
-        summary[k] = {"members": idx, "size": len(idx), "wall_s": time.perf_counter() - t0}
+        summary[k] = {"members": idx, "size": len(idx), "wall_s": time.perf_counter() - t0, "ended": ended}
         if k in jobs:
             summary[k]["job"] = jobs[k].job_id
     return results, summary
+
+
+def group_finished(done: list, checkpoint: Path) -> bool:
+    """Whether a group has ended: every member has a finished results.json, and none of them is a failure
+    written beside the group's checkpoint (a job cancelled or pre-empted: it resumes from the checkpoint)."""
+    if not all(r is not None and r.get("status") in FINISHED for r in done):
+        return False
+    return not (checkpoint.is_file() and any(r.get("status") == "failed" for r in done))
+
+
+def _group_error(e: Exception, k: int, members: list, dirs: list[Path], alone: bool) -> tuple[list, str]:
+    """(results, how the group ended) of a group whose training raised ``e``. A group that holds its
+    checkpoint (its job was cancelled, pre-empted or killed) is interrupted, not failed: nothing is written
+    and the same command resumes it. Otherwise its members are written as failed."""
+    if (dirs[0] / "checkpoint.pt").is_file():
+        log.error("group %d stopped before its end (%s: %s); its checkpoint is kept, the same command resumes it", k,
+                  type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+        return [None] * len(members), "interrupted"
+    if isinstance(e, RnnbenchError):
+        if alone:
+            raise e
+        log.error("group %d failed: %s", k, e)
+        return [write_failed(m, d, str(e)) for m, d in zip(members, dirs)], "failed"
+    log.error("group %d failed (the other groups go on): %s", k, "".join(traceback.format_exception(e)))
+    return [write_failed(m, d, "".join(traceback.format_exception(e))) for m, d in zip(members, dirs)], "failed"
+
+
+def write_population(run_dir: Path, record: dict, this_run: dict) -> None:
+    """population.json: ``record`` (the members and the latest groups) plus every run of the command so far
+    under "runs" (a re-run appends: the job ids and wall times of earlier runs stay)."""
+    previous = read_results(run_dir / "population.json") or {}
+    runs = list(previous.get("runs", []))
+    if previous and not runs:  # written before "runs" existed: its one run
+        runs = [{k: previous[k] for k in ("wall_s", "groups") if k in previous}]
+    runs.append(this_run)
+    write_json_atomic(run_dir / "population.json", {**record, "wall_s": sum(r.get("wall_s") or 0.0 for r in runs),
+                                                    "groups": this_run["groups"], "runs": runs})
+
+
+def check_groups(summary: list[dict]) -> None:
+    """Raise SearchIncomplete if a group failed or was interrupted."""
+    bad = [(k, g["ended"]) for k, g in enumerate(summary) if g.get("ended") in ("failed", "interrupted")]
+    if bad:
+        resumable = any(e == "interrupted" for _, e in bad)
+        raise SearchIncomplete(f"{len(bad)} of {len(summary)} groups did not finish ("
+                               + ", ".join(f"group {k} {e}" for k, e in bad) + ")"
+                               + ("; run the same command to resume the interrupted ones from their checkpoints"
+                                  if resumable else "; their members' results.json say why"))
 
 
 def dispatch_dir(cfg, run_dir: Path) -> Optional[Path]:
@@ -176,16 +220,40 @@ def run_population(cfg, run_dir: Path) -> list[dict]:
     members, draws = expand(cfg)
     dirs = [run_dir / "members" / f"{i:03d}" for i in range(len(members))]
     results, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_dir(cfg, run_dir))
-    write_json_atomic(run_dir / "population.json", {
-        "search": cfg.search.name, "n_members": len(members), "wall_s": time.perf_counter() - start,
-        "groups": [{"group": k, **g} for k, g in enumerate(summary)],
+    write_population(run_dir, {
+        "search": cfg.search.name, "n_members": len(members),
         "members": [{"dir": str(d.relative_to(run_dir)), "overrides": o, "status": (r or {}).get("status"),
                      "valid_nll": (r or {}).get("valid_nll"), "test_nll": (r or {}).get("test_nll")}
                     for d, o, r in zip(dirs, draws, results)],
-    })
-    ok = [r for r in results if r and r.get("valid_nll") is not None]
-    if ok:
-        best = min(ok, key=lambda r: r["valid_nll"])
-        log.info("%d/%d members ok; best valid NLL %.4f (seed %s): test NLL %.4f; %.1fs in all", len(ok), len(members),
-                 best["valid_nll"], best["seed"], best["test_nll"], time.perf_counter() - start)
+    }, {"started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - (time.perf_counter() - start))),
+        "wall_s": time.perf_counter() - start, "groups": [{"group": k, **g} for k, g in enumerate(summary)]})
+    announce_best(results, dirs, draws, cfg, time.perf_counter() - start)
+    check_groups(summary)
     return results
+
+
+def announce_best(results: list, dirs: list[Path], draws: list[dict], cfg, wall_s: float) -> None:
+    """Print the search's best member by its validation metric (among the members that ended ok): its folder,
+    metric, overrides, and the command that trains it alone."""
+    ok = [(r, d, o) for r, d, o in zip(results, dirs, draws) if r and r.get("status") == "ok"
+          and isinstance(r.get(r.get("selection_metric", "valid_nll")), (int, float))]
+    log.info("%d/%d members ended ok (%.1fs)", len(ok), len(results), wall_s)
+    if not ok:
+        return
+    r, d, o = min(ok, key=lambda x: x[0][x[0].get("selection_metric", "valid_nll")])
+    sel, test = r.get("selection_metric", "valid_nll"), r.get("test_metric", "test_nll")
+    log.info("best member: %s  %s %.4f  %s %s  overrides %s", d, sel, r[sel], test, r.get(test), o or "{}")
+    log.info("train it alone: %s", retrain_command(cfg, r["seed"], o))
+
+
+def retrain_command(cfg, seed: int, overrides: dict) -> str:
+    """The ``rnnbench ...`` command that trains one member alone: the search's own overrides without the
+    search and population settings, then the member's seed and drawn values."""
+    import shlex
+
+    from hydra.core.hydra_config import HydraConfig
+
+    given = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    keep = [a for a in given if not a.lstrip("+~").startswith(("search", "population", "seed=", "hydra"))]
+    drawn = [f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in overrides.items()]
+    return " ".join(shlex.quote(a) for a in ["rnnbench", *keep, "search=none", f"seed={seed}", *drawn])

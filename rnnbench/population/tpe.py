@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from rnnbench.errors import ConfigError
-from rnnbench.engine.results import FLOOR_STATUS, write_json_atomic
+from rnnbench.engine.results import FLOOR_STATUS
 
 log = logging.getLogger("rnnbench")
 
@@ -75,6 +75,8 @@ def tpe_search(study, space: dict, n: int, per_round: int, evaluate: Callable[[l
             numbers, draws, running = [t.number for t in running], [dict(t.params) for t in running], []
         else:
             trials = [study.ask() for _ in range(min(per_round, n - done))]
+            for t in trials:  # each trial names the folder of its member
+                t.set_user_attr("member", f"members/{t.number:03d}")
             numbers, draws = [t.number for t in trials], [{k: suggest(t, k, spec) for k, spec in space.items()} for t in trials]
         for t, value in zip(numbers, evaluate(numbers, draws)):
             if value is None or not math.isfinite(value):
@@ -85,18 +87,24 @@ def tpe_search(study, space: dict, n: int, per_round: int, evaluate: Callable[[l
 
 def run_tpe(cfg, run_dir: Path) -> list[dict]:
     """search=tpe for the music task: every completed trial's results."""
-    from rnnbench.population.search import dispatch_dir, member_config, search_space, train_groups
+    from rnnbench.population.search import (announce_best, check_groups, dispatch_dir, member_config, search_space,
+                                            train_groups, write_population)
 
     start = time.perf_counter()
     run_dir.mkdir(parents=True, exist_ok=True)
     space = _plain(search_space(cfg))
     study = open_study(run_dir / "optuna.db", cfg.search.seed, cfg.search.startup)
     results: dict[int, dict] = {}
+    rounds: list[dict] = []
 
     def evaluate(numbers: list[int], draws: list[dict]) -> list[Optional[float]]:
         members = [member_config(cfg, cfg.seed + k, d) for k, d in zip(numbers, draws)]
         dirs = [run_dir / "members" / f"{k:03d}" for k in numbers]
-        out, _ = train_groups(members, dirs, cfg.population.max_members, dispatch_dir(cfg, run_dir))
+        out, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_dir(cfg, run_dir))
+        rounds.extend({"trials": [numbers[i] for i in g["members"]], **{k: v for k, v in g.items() if k != "members"}}
+                      for g in summary)
+        if any(g.get("ended") == "interrupted" for g in summary):  # told nothing: the trials stay RUNNING and the
+            check_groups(summary)  # same command resumes them from their groups' checkpoints
         values = []
         for k, r in zip(numbers, out):
             results[k] = r or {}
@@ -106,11 +114,18 @@ def run_tpe(cfg, run_dir: Path) -> list[dict]:
         log.info("tpe round: trials %s -> %s", numbers, [None if v is None else round(v, 4) for v in values])
         return values
 
-    tpe_search(study, space, cfg.search.n, cfg.search.per_round, evaluate)
-    trials = study.get_trials()
-    write_json_atomic(run_dir / "population.json", {
-        "search": "tpe", "n_members": len(trials), "wall_s": time.perf_counter() - start, "study": "optuna.db",
-        "members": [{"dir": f"members/{t.number:03d}", "overrides": t.params, "state": t.state.name,
-                     "valid_nll": t.value} for t in trials],
-    })
-    return [results[t.number] for t in trials if t.number in results]
+    try:
+        tpe_search(study, space, cfg.search.n, cfg.search.per_round, evaluate)
+    finally:  # also when a group was interrupted: this run's rounds are recorded
+        trials = study.get_trials()
+        write_population(run_dir, {
+            "search": "tpe", "n_members": len(trials), "study": "optuna.db",
+            "members": [{"dir": f"members/{t.number:03d}", "overrides": t.params, "state": t.state.name,
+                         "valid_nll": t.value} for t in trials],
+        }, {"started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - (time.perf_counter() - start))),
+            "wall_s": time.perf_counter() - start, "groups": rounds})
+    done = [t for t in trials if t.number in results]
+    announce_best([results[t.number] for t in done], [run_dir / "members" / f"{t.number:03d}" for t in done],
+                  [t.params for t in done], cfg, time.perf_counter() - start)
+    check_groups(rounds)
+    return [results[t.number] for t in done]
