@@ -46,6 +46,7 @@ def test_report_picks_the_best_validation_run(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| srnn / none | 8.60 (2) |" in out and "8.10" not in out
     assert "3 runs read; not ok: 1 failed" in out
+    assert f"runs of the cells:\n  srnn / none | jsb: {tmp_path / 'b'}\n" in out  # the run behind the cell
 
 
 def test_report_formats_and_paper_rows(tmp_path, capsys):

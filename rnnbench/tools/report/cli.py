@@ -54,6 +54,11 @@ def main(argv=None) -> int:
                    if args.pick == "seeds" else "test metric of the best-validation run; runs in brackets")
             print(f"{metric} ({how})\n")
         print(render(pivot(best, metric, args.paper), args.format, args.digits).rstrip("\n"))
+        if args.pick == "best-valid" and args.format != "csv":  # the run behind each cell, to retrain or inspect it
+            cells = best[best["metric"] == metric].sort_values(["model", "regulariser", "dataset"])
+            print("\nruns of the cells:")
+            for _, c in cells.iterrows():
+                print(f"  {c['model']} / {c['regulariser']} | {c['dataset']}: {c['run_dir']}")
     if args.plot is not None:
         from rnnbench.tools.report.plots import plot_runs
 
