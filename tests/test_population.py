@@ -110,3 +110,34 @@ def test_population_refuses_what_it_cannot_batch(quick_cfg, tmp_path):
         run_population(quick_cfg("population.size=2", "optim=adam"), tmp_path)
     with pytest.raises(ConfigError, match="search.space: cannot set"):
         expand(quick_cfg("search=random", "+search.space.nope=[1]"))
+
+
+def test_successive_halving_keeps_exactly_the_best_members():
+    """Issue 22: known curves; at rungs 2, 6, 18 (r = 2, eta = 3) the best floor(n/3) of the active go on."""
+    from rnnbench.engine.prune import Pruner, rungs
+
+    assert rungs(2, 3, 20) == [2, 6, 18]
+    sha = Pruner("sha", 2, 3, 20)
+    best = {i: v for i, v in enumerate([5.0, 1.0, 3.0, 2.0, 4.0, 0.5, 6.0, 2.5, 7.0])}
+    assert sha(1, list(best.items())) == []  # not a rung
+    pruned = sha(2, list(best.items()))
+    assert pruned == [0, 2, 4, 6, 7, 8]  # 9 // 3 = 3 go on: members 5 (0.5), 1 (1.0), 3 (2.0)
+    assert sha(6, [(5, 0.4), (1, 0.9), (3, 0.3)]) == [1, 5]  # 3 // 3 = 1: member 3
+    assert sha(18, [(3, 0.3)]) == []  # the last member is never pruned
+    median = Pruner("median", 2, 3, 20)
+    assert median(2, [(0, 1.0), (1, 2.0), (2, 3.0), (3, 4.0)]) == [2, 3]
+
+
+def test_a_pruned_member_is_frozen_and_written(quick_cfg, tmp_path):
+    cfg = quick_cfg("model.hidden=8", "search=random", "search.n=4", "search.space.model.hidden=[8]",
+                    "search.pruner=sha", "search.rung=1", "search.eta=2", "train.max_epochs=3", "train.patience=3")
+    results = run_population(cfg, tmp_path)
+    statuses = [r["status"] for r in results]
+    assert statuses.count("pruned") == 3  # 4 -> 2 after epoch 1, 2 -> 1 after epoch 2
+    by_epoch = sorted((r["epochs"], r["status"]) for r in results)
+    assert [e for e, s in by_epoch if s == "pruned"] == [1, 1, 2] and by_epoch[-1][0] == 3
+    for r in results:
+        if r["status"] == "pruned":
+            assert "pruned after epoch" in r["stop_reason"] and math.isfinite(r["test_nll"])  # evaluated at its best
+    on_disk = [json.loads(p.read_text())["status"] for p in sorted(tmp_path.glob("members/*/results.json"))]
+    assert on_disk == statuses

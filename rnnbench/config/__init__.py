@@ -16,6 +16,7 @@ from omegaconf import MISSING
 
 from rnnbench.config import dataset, logger, model, optim, regulariser, search, train
 from rnnbench.config.checks import SEED_MAX, bounded, check_memory, check_values
+from rnnbench.config.search import PRUNERS
 from rnnbench.config.dataset import MusicDatasetConfig, PadMode, PTBDatasetConfig, SentimentDatasetConfig, SyntheticDatasetConfig  # noqa: F401
 from rnnbench.config.logger import LoggerConfig
 from rnnbench.config.model import Activation, InitConfig, ModelConfig, StornConfig  # noqa: F401
@@ -92,6 +93,11 @@ def check_common(cfg) -> None:
     rules = [
         (cfg.seed + size - 1 <= SEED_MAX, f"seed={cfg.seed} with {size} members would train seeds up to "
                                           f"{cfg.seed + size - 1}, past {SEED_MAX}; choose a smaller seed"),
+        (cfg.search.get("pruner", "none") in PRUNERS,
+         f"search.pruner={cfg.search.get('pruner')} is not a pruner; valid: {', '.join(PRUNERS)}"),
+        (cfg.search.get("pruner", "none") == "none" or cfg.search.name in ("random", "none"),
+         f"search.pruner prunes the members of a random search (search=random or search=open); search="
+         f"{cfg.search.name} does not support it in this version"),
         (cfg.search.name != "tpe" or 2 * cfg.search.get("startup", 0) <= cfg.search.n,
          f"search.startup={cfg.search.get('startup')} random trials would leave TPE less than half of search.n="
          f"{cfg.search.n}; set search.startup <= {cfg.search.n // 2}"),

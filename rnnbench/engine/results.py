@@ -75,7 +75,8 @@ def write_atomic(path: Path, write) -> None:
 # a run whose best validation metric is no better than its task's trivial floor (rnnbench/floors.py): it ended,
 # but it is not `ok` (rnnbench-report counts it as not ok and names the floor)
 FLOOR_STATUS = "no_better_than_floor"
-FINISHED = ("ok", "diverged", "failed", FLOOR_STATUS)  # the statuses of a run that has ended (results.json)
+PRUNED = "pruned"  # a search member stopped early by search.pruner (rnnbench/engine/prune.py): ended, not ok
+FINISHED = ("ok", "diverged", "failed", FLOOR_STATUS, PRUNED)  # the statuses of a run that has ended (results.json)
 
 
 def read_results(path: Path) -> Optional[dict]:
