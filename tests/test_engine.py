@@ -322,3 +322,46 @@ def test_a_failure_written_beside_a_checkpoint_is_not_a_finished_group(tmp_path)
     assert not group_finished([ok, failed], tmp_path / "checkpoint.pt")  # a cancelled job's parent wrote "failed"
     assert group_finished([ok, ok], tmp_path / "checkpoint.pt")  # a kill after the results: a leftover
     assert group_finished([ok, failed], tmp_path / "nothing.pt") and not group_finished([ok, None], tmp_path / "x")
+
+
+def _same_numbers(a: dict, b: dict, rel: float = 1e-12) -> bool:
+    """Equal, numbers up to ``rel`` (the spectral radius of W_rec, an eigenvalue of a repacked copy of the
+    matrix, may move in its last digits)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_numbers(a[k], b[k], rel) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_numbers(x, y, rel) for x, y in zip(a, b))
+    try:
+        x, y = float(a), float(b)
+    except (TypeError, ValueError):
+        return a == b
+    return x == y or abs(x - y) <= rel * max(abs(x), abs(y))
+
+
+def test_repacking_keeps_the_survivors_numbers(tmp_path, monkeypatch):
+    """Issue 22: members that stop leave the stacked population (parameters and optimiser state repacked);
+    the survivor's numbers equal those it has in an unpruned search (float64, FD: deterministic), also when
+    the search is killed after the rung and resumed from its repacked checkpoint."""
+    from rnnbench.population.search import run_population
+
+    root = tmp_path / "data"
+    root.mkdir()
+    base = _cfg("music-population-random", root)
+    pruned = _cfg("music-population-random", root, "search.pruner=sha", "search.rung=1", "search.eta=3")
+    whole = run_population(base, tmp_path / "whole")
+    cut = run_population(pruned, tmp_path / "pruned")
+    [survivor] = [k for k, r in enumerate(cut) if r["status"] != "pruned"]
+    assert [r["epochs"] for k, r in enumerate(cut) if k != survivor] == [1, 1]
+    name = f"{survivor:03d}"
+    assert _same_numbers(_run_numbers(tmp_path / "pruned" / "members" / name), _run_numbers(tmp_path / "whole" / "members" / name))
+    for k in range(3):  # the pruned ones: their first epoch is the unpruned run's
+        first = _run_numbers(tmp_path / "pruned" / "members" / f"{k:03d}")["metrics"][0]
+        assert first == _run_numbers(tmp_path / "whole" / "members" / f"{k:03d}")["metrics"][0]
+    restore = _kill_at(monkeypatch, 2, True)  # after epoch 2: the checkpoint holds the repacked population
+    with pytest.raises(Killed):
+        run_population(pruned, tmp_path / "killed")
+    restore()
+    assert torch.load(tmp_path / "killed" / "members" / "000" / "checkpoint.pt", weights_only=True)["task"]["alive"] == [survivor]
+    run_population(pruned, tmp_path / "killed")
+    assert _same_numbers(_run_numbers(tmp_path / "killed" / "members" / name), _run_numbers(tmp_path / "whole" / "members" / name))
+    assert whole[survivor]["test_nll"] == cut[survivor]["test_nll"]

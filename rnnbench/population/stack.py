@@ -88,6 +88,21 @@ class Population:
         return vmap(one, in_dims=(0, 0, fd_dim, d, d, None if step_mask is None else d, d),
                     randomness="different")(self.params, self.rates, self.fd_output, inputs, targets, step_mask, loss_mask)
 
+    @torch.no_grad()
+    def select(self, rows: list[int]) -> dict:
+        """Keep the members at positions ``rows`` (in that order): the population shrinks to them, so members
+        that have stopped cost nothing more. Returns {old parameter: new parameter} for the optimiser."""
+        index = torch.tensor(rows, device=next(iter(self.params.values())).device)
+        mapping = {}
+        for name, p in self.params.items():
+            q = p.detach()[index].clone().requires_grad_(p.requires_grad)
+            mapping[p], self.params[name] = q, q
+        self.rates = {n: r[index] for n, r in self.rates.items()}
+        if self.fd_output is not None:
+            self.fd_output = self.fd_output[index]
+        self.P = len(rows)
+        return mapping
+
     def member_state(self, i: int) -> dict[str, torch.Tensor]:
         """Member i's state dict (what its single run would save)."""
         return {k: v[i].detach().clone() for k, v in self.params.items()}

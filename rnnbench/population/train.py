@@ -71,6 +71,29 @@ def stacked_optimizer(members: list, pop: Population):
     return opt
 
 
+@torch.no_grad()
+def repack_optimizer(opt, mapping: dict, rows: list[int], size: int) -> None:
+    """The stacked optimiser after Population.select: its parameters replaced, and every per-member tensor
+    (state like the parameter, hyper-parameters of shape (P, 1, ...)) cut to the members at ``rows``."""
+    index = torch.tensor(rows, device=next(iter(mapping.values())).device)
+
+    def cut(v):
+        return v[index].clone() if torch.is_tensor(v) and v.dim() and v.shape[0] == size else v
+
+    for group in opt.param_groups:
+        fresh = []
+        for p in group["params"]:
+            q = mapping[p]
+            state = opt.state.pop(p, {})
+            if state:
+                opt.state[q] = {k: cut(v) for k, v in state.items()}
+            fresh.append(q)
+        group["params"] = fresh
+        for k, v in list(group.items()):
+            if k != "params":
+                group[k] = cut(v)
+
+
 def _clip_per_member(params: list[torch.Tensor], clips: torch.Tensor) -> torch.Tensor:
     """torch.nn.utils.clip_grad_norm_ for each member; returns the (P,) total norms."""
     norms = [torch.linalg.vector_norm(p.grad, dim=tuple(range(1, p.dim()))) for p in params if p.grad is not None]
@@ -184,7 +207,8 @@ class PopulationTask(Task):
                                   device=device)
         self.hold = holds_state(first.dataset)
         self.generators = [torch.Generator().manual_seed(cfg.seed) for cfg in members]
-        self.frozen: Optional[dict[str, torch.Tensor]] = None  # the weights of members that have stopped
+        # the members still in the stacked population (position -> member): members that stop are repacked out
+        self.alive = list(range(len(members)))
         self.train_nll = self.grad_norm = [math.nan] * len(members)
         log.info("population of %d %s on %s: %d parameters each, %s", len(members), first.model.name,
                  first.dataset.name, n_params(self.models[0]),
@@ -201,31 +225,38 @@ class PopulationTask(Task):
         return [float(cfg.optim.lr) for cfg in self.members]  # per-member rates, held in the stacked optimiser
 
     def train_epoch(self, epoch, active, resume, checkpoint) -> None:
-        self.train_nll, self.grad_norm = _train_epoch(self.pop, self.opt, self.splits["train"], self.members, self.dtype,
-                                                      self.generators, self.hold, self.clips)
-        if self.frozen is not None:  # stopped members keep their state
-            _restore(self.pop, self.frozen, active)
+        nll, norm = _train_epoch(self.pop, self.opt, self.splits["train"], self.members, self.dtype,
+                                 [self.generators[i] for i in self.alive], self.hold, self.clips)
+        self.train_nll, self.grad_norm = [math.nan] * len(self.members), [math.nan] * len(self.members)
+        for j, i in enumerate(self.alive):
+            self.train_nll[i], self.grad_norm[i] = nll[j], norm[j]
 
     def validate(self, epoch, active) -> list[Optional[Outcome]]:
         valid = _evaluate(self.pop, self.splits["valid"], self.cfg.train.eval_batch_size, self.dtype, self.hold)
-        out = []
-        for i, model in enumerate(self.models):
-            w_rec = self.pop.params["core.w_rec"][i].detach() if model.core.recurrent_matrix() is not None else None
-            out.append(Outcome(valid[i].nll, (self.train_nll[i],), epoch_row(self.train_nll[i], self.grad_norm[i],
-                                                                             valid[i], w_rec)) if active[i] else None)
+        out: list[Optional[Outcome]] = [None] * len(self.members)
+        for j, i in enumerate(self.alive):
+            if not active[i]:
+                continue
+            w_rec = self.pop.params["core.w_rec"][j].detach() if self.models[i].core.recurrent_matrix() is not None else None
+            out[i] = Outcome(valid[j].nll, (self.train_nll[i],), epoch_row(self.train_nll[i], self.grad_norm[i], valid[j], w_rec))
         return out
 
     def member_state(self, i: int) -> dict:
-        return self.pop.member_state(i)
+        return self.pop.member_state(self.alive.index(i))
 
     def stop_members(self, stopped: list[int], states: list[Optional[dict]], active: list[bool]) -> None:
-        if self.frozen is None:
-            self.frozen = {k: v.detach().clone() for k, v in self.pop.params.items()}
-        for i, state in zip(stopped, states):
-            state = state if state is not None else self.pop.member_state(i)
-            for k in self.frozen:  # a diverged member goes back to its best (finite) state
-                self.frozen[k][i] = state[k]
-        _restore(self.pop, self.frozen, active)
+        """Members that stop (early stopping, divergence, pruning) leave the stacked population: the survivors
+        are repacked, so the next epoch costs what they cost (their best states are the engine's)."""
+        self._keep([i for i in self.alive if active[i]])
+
+    def _keep(self, members: list[int]) -> None:
+        if not members or members == self.alive:
+            return
+        rows = [self.alive.index(i) for i in members]
+        size = self.pop.P
+        repack_optimizer(self.opt, self.pop.select(rows), rows, size)
+        self.clips = self.clips[torch.tensor(rows, device=self.clips.device)]
+        self.alive = list(members)
 
     def finish(self, i: int, best_state: Optional[dict], best: float, results: dict) -> Optional[dict]:
         """The single run's evaluation (rnnbench/tasks/music.py), on member i's unstacked best state."""
@@ -233,16 +264,18 @@ class PopulationTask(Task):
 
     def state_dict(self) -> dict:
         return {"params": {k: v.detach() for k, v in self.pop.params.items()}, "optim": self.opt.state_dict(),
-                "generators": [g.get_state() for g in self.generators], "frozen": self.frozen}
+                "generators": [g.get_state() for g in self.generators], "alive": list(self.alive)}
 
     @torch.no_grad()
     def load_state_dict(self, state: dict) -> None:
+        # the members still in the population when it was saved (a checkpoint written before repacking existed
+        # holds all: its stopped members are repacked out at the next stop)
+        self._keep(list(state.get("alive", range(len(self.members)))))
         for k, p in self.pop.params.items():
             p.copy_(state["params"][k])
         self.opt.load_state_dict(state["optim"])
         for g, s in zip(self.generators, state["generators"]):
             g.set_state(s)
-        self.frozen = None if state["frozen"] is None else {k: v.to(self.device) for k, v in state["frozen"].items()}
 
 
 def train_population(members: list, run_dirs: list[Path]) -> list[dict]:
@@ -254,10 +287,3 @@ def train_population(members: list, run_dirs: list[Path]) -> list[dict]:
             remove_leftovers(d)
         task = PopulationTask(members, run_dirs)
         return fit(task, start, desc=f"population of {len(members)}")
-
-
-@torch.no_grad()
-def _restore(pop: Population, frozen: dict, active: list) -> None:
-    keep = torch.tensor(active, device=next(iter(frozen.values())).device)
-    for k, p in pop.params.items():
-        p.copy_(torch.where(keep.view(-1, *([1] * (p.dim() - 1))), p, frozen[k]))
