@@ -40,6 +40,9 @@ def parse_args(argv=None):
     p.add_argument("--max-seconds", type=number(gt=0), help="time budget of each run (train.max_seconds)")
     p.add_argument("--search", action="store_true", help="run the paper's random search (as populations) where "
                    "the paper reports one, instead of the preset")
+    p.add_argument("--pruner", choices=["none", "sha", "median"], default="none",
+                   help="with --search: stop poor members while they train (search.pruner; successive halving or the "
+                   "median rule, rnnbench/engine/prune.py); the runs go to <row>-search-<pruner>/")
     p.add_argument("--out", type=Path, default=Path("outputs/reproduce"), help="root of the run folders")
     p.add_argument("--dry-run", action="store_true", help="list the runs and their commands, run nothing")
     p.add_argument("--report-only", action="store_true", help="run nothing; print the table of the runs there are")
@@ -62,13 +65,14 @@ def _pick(names: Optional[str], valid: list[str], what: str) -> list[str]:
     return chosen
 
 
-def cell_dir(out: Path, table: Table, row: Row, col: str, search: bool) -> Path:
-    """The folder of one cell's seed runs: OUT/<table>/<row>[-search]/<column>/."""
-    return out / table.name / (row.folder + ("-search" if search else "")) / col
+def cell_dir(out: Path, table: Table, row: Row, col: str, search: bool, pruner: str = "none") -> Path:
+    """The folder of one cell's seed runs: OUT/<table>/<row>[-search[-<pruner>]]/<column>/."""
+    suffix = ("-search" + ("" if pruner == "none" else f"-{pruner}")) if search else ""
+    return out / table.name / (row.folder + suffix) / col
 
 
 def plan(table: Table, rows: list[Row], columns: list[str], seeds: int, search: bool, out: Path,
-         max_seconds: Optional[float], extra: list[str]) -> list[tuple[Row, str, int, Path, list[str]]]:
+         max_seconds: Optional[float], extra: list[str], pruner: str = "none") -> list[tuple[Row, str, int, Path, list[str]]]:
     """(row, column, seed, run folder, rnnbench overrides) of every run to make. Rows that only read
     another row's runs (MC rows) make none."""
     runs = []
@@ -83,8 +87,10 @@ def plan(table: Table, rows: list[Row], columns: list[str], seeds: int, search: 
             if not search and table.column_is_dataset and col not in row.published and row.published:
                 continue  # the paper has no number here (002 Table 6 on two sets only)
             for seed in range(seeds):
-                folder = cell_dir(out, table, row, col, search) / f"seed-{seed}"
+                folder = cell_dir(out, table, row, col, search, pruner) / f"seed-{seed}"
                 args = [o.replace("{col}", col) for o in template] + [f"seed={seed}", "train.progress=false"]
+                if pruner != "none":
+                    args.append(f"search.pruner={pruner}")
                 if max_seconds is not None:
                     args.append(f"train.max_seconds={max_seconds}")
                 runs.append((row, col, seed, folder, args + list(extra)))
@@ -106,6 +112,7 @@ def _selected(folder: Path) -> Optional[dict]:
     chosen = best if valid(best) < math.inf else (own or best)
     # a search's time is the whole search's; a finished search has a population.json
     return {**chosen, "search_members": len(members), "wall_s": search.get("wall_s", chosen.get("wall_s")),
+            "unpruned": sum(r.get("status") != "pruned" for r in members),
             "status": chosen.get("status") if search else "running"}
 
 
@@ -147,7 +154,7 @@ def _fmt(x: Optional[float], digits: int = 2) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
 
-def summarise(table: Table, search: bool, out: Path) -> list[dict]:
+def summarise(table: Table, search: bool, out: Path, pruner: str = "none") -> list[dict]:
     """One line per (row, column) of the whole table: ours over the seeds that ended ok, published,
     gap, the runs that did not end ok. Every seed folder there is counts, whichever call made it."""
     lines = []
@@ -156,7 +163,7 @@ def summarise(table: Table, search: bool, out: Path) -> list[dict]:
             if table.column_is_dataset and row.published and col not in row.published:
                 continue
             values, wall, other, devices, commits, ended = [], 0.0, [], set(), set(), []
-            for folder in sorted(cell_dir(out, table, row, col, search).glob("seed-*")):
+            for folder in sorted(cell_dir(out, table, row, col, search, pruner).glob("seed-*")):
                 r = _selected(folder)
                 if r is None:
                     continue
@@ -167,6 +174,8 @@ def summarise(table: Table, search: bool, out: Path) -> list[dict]:
                     other.append(str(r.get("status")))
                 wall += r.get("wall_s") or 0.0
                 ended.append(_ended_by(r))
+                if pruner != "none" and "search_members" in r:  # how many members reached the last rung
+                    ended.append(f"{r['unpruned']}/{r['search_members']} members not pruned")
                 devices.add(str(r.get("device", "?")))
                 commits.add(str(r.get("commit") or "?"))
             published = row.published.get(col)
@@ -248,7 +257,9 @@ def main(argv=None) -> int:
             raise UsageError(f"--max-seconds must be > 0, got {args.max_seconds}")
         rows = [r for r in table.rows if r.name in _pick(args.rows, [r.name for r in table.rows], "row")]
         columns = _pick(args.datasets, list(table.columns), "column")
-        runs = plan(table, rows, columns, args.seeds, args.search, args.out, args.max_seconds, args.overrides)
+        if args.pruner != "none" and not args.search:
+            raise UsageError("--pruner prunes the members of a search: add --search")
+        runs = plan(table, rows, columns, args.seeds, args.search, args.out, args.max_seconds, args.overrides, args.pruner)
     except UsageError as e:
         print(f"rnnbench-reproduce: error: {e}", file=sys.stderr)
         return 2
@@ -256,7 +267,7 @@ def main(argv=None) -> int:
         run_all(runs, args.dry_run)
     if args.dry_run:
         return 0
-    lines = summarise(table, args.search, args.out)
+    lines = summarise(table, args.search, args.out, args.pruner)
     try:
         floor_lines = floors(table, sorted({ln["column"] for ln in lines if ln["n"] or ln["other"]},
                                            key=table.columns.index))
@@ -267,7 +278,8 @@ def main(argv=None) -> int:
     if table.metric == "test_rmse":  # the runs log their test curve (sentiment): show it
         text += curves(table, args.search, args.out)
     print("\n" + text)
-    path = args.out / table.name / ("reproduction-search.md" if args.search else "reproduction.md")
+    stem = ("reproduction-search" + ("" if args.pruner == "none" else f"-{args.pruner}")) if args.search else "reproduction"
+    path = args.out / table.name / f"{stem}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, text)
     print(f"written to {path}")

@@ -55,7 +55,8 @@ class Table:
 
 def _fd_search(n: int) -> tuple[str, ...]:
     # 000 §3.1: 32 random runs per data set over 000 Table 2 / 002 Table 1 (conf/search/random.yaml)
-    return ("dataset={col}", "regulariser=fd", "search=random", f"search.n={n}")
+    # the reading of the FD-RNN row: the authors' code (protocol=breze, protocols.md §1b)
+    return ("dataset={col}", "regulariser=fd", "protocol=breze", "search=random", f"search.n={n}")
 
 
 def _open_search(*extra: str) -> tuple[str, ...]:
