@@ -45,7 +45,8 @@ def test_dry_run_lists_the_runs(capsys, tmp_path):
     assert cli.main(["000-t1", "--dry-run", "--search", "--pruner", "sha", "--datasets", "jsb", "--rows", "fd-rnn",
                      "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out  # the authors' reading, pruned by successive halving, in a folder of its own
-    assert ("rnnbench dataset=jsb regulariser=fd protocol=breze search=random search.n=32 seed=0 train.progress=false "
+    assert ("rnnbench dataset=jsb regulariser=fd protocol=breze train.batches=rows search=random search.n=32 seed=0 "
+            "train.progress=false "
             f"search.pruner=sha hydra.run.dir={tmp_path}/000-t1/fd-rnn-search-sha/jsb/seed-0") in out
 
 
