@@ -73,6 +73,7 @@ CONFIG_CASES = [
     (["search=random", "+search.space.optim.lr=[]"], "search.space.optim.lr: an empty list of choices"),
     (["search=random", "+search.space.optim.lr=[0.1,-3]"], "search.space: optim.lr=-3 is not valid"),
     (["population.size=0"], "population.size=0 is not valid"),
+    (["regulariser=fd", "protocol=breze", "search=random"], "cannot be batched across members; add train.batches=rows"),
     (["train.clip=nan"], "train.clip=nan is not valid: train.clip must be a finite number > 0 (or null)"),
     (["train.clip=-1"], "train.clip=-1.0 is not valid"),
     (["train.max_seconds=-5"], "train.max_seconds=-5.0 is not valid"),

@@ -93,6 +93,9 @@ def check_common(cfg) -> None:
     rules = [
         (cfg.seed + size - 1 <= SEED_MAX, f"seed={cfg.seed} with {size} members would train seeds up to "
                                           f"{cfg.seed + size - 1}, past {SEED_MAX}; choose a smaller seed"),
+        (size == 1 or value_of(cfg.train.get("batches", "rows")) == "rows",
+         "a population or search draws random rows (train.batches=rows): climin's blocks (train.batches=blocks, set by "
+         "protocol=breze) cannot be batched across members; add train.batches=rows"),
         (cfg.search.get("pruner", "none") in PRUNERS,
          f"search.pruner={cfg.search.get('pruner')} is not a pruner; valid: {', '.join(PRUNERS)}"),
         (cfg.search.get("pruner", "none") == "none" or cfg.search.name in ("random", "none"),
