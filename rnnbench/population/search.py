@@ -182,6 +182,12 @@ def _group_error(e: Exception, k: int, members: list, dirs: list[Path], alone: b
     return [write_failed(m, d, "".join(traceback.format_exception(e))) for m, d in zip(members, dirs)], "failed"
 
 
+def run_times(start: float) -> dict:
+    """When this invocation began (wall clock) and how long it has taken, from its perf_counter start."""
+    wall = time.perf_counter() - start
+    return {"started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - wall)), "wall_s": wall}
+
+
 def write_population(run_dir: Path, record: dict, this_run: dict) -> None:
     """population.json: ``record`` (the members and the latest groups) plus every run of the command so far
     under "runs" (a re-run appends: the job ids and wall times of earlier runs stay)."""
@@ -225,8 +231,7 @@ def run_population(cfg, run_dir: Path) -> list[dict]:
         "members": [{"dir": str(d.relative_to(run_dir)), "overrides": o, "status": (r or {}).get("status"),
                      "valid_nll": (r or {}).get("valid_nll"), "test_nll": (r or {}).get("test_nll")}
                     for d, o, r in zip(dirs, draws, results)],
-    }, {"started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - (time.perf_counter() - start))),
-        "wall_s": time.perf_counter() - start, "groups": [{"group": k, **g} for k, g in enumerate(summary)]})
+    }, {**run_times(start), "groups": [{"group": k, **g} for k, g in enumerate(summary)]})
     announce_best(results, dirs, draws, cfg, time.perf_counter() - start)
     check_groups(summary)
     return results

@@ -87,8 +87,8 @@ def tpe_search(study, space: dict, n: int, per_round: int, evaluate: Callable[[l
 
 def run_tpe(cfg, run_dir: Path) -> list[dict]:
     """search=tpe for the music task: every completed trial's results."""
-    from rnnbench.population.search import (announce_best, check_groups, dispatch_dir, member_config, search_space,
-                                            train_groups, write_population)
+    from rnnbench.population.search import (announce_best, check_groups, dispatch_dir, member_config, run_times,
+                                            search_space, train_groups, write_population)
 
     start = time.perf_counter()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -122,8 +122,7 @@ def run_tpe(cfg, run_dir: Path) -> list[dict]:
             "search": "tpe", "n_members": len(trials), "study": "optuna.db",
             "members": [{"dir": f"members/{t.number:03d}", "overrides": t.params, "state": t.state.name,
                          "valid_nll": t.value} for t in trials],
-        }, {"started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - (time.perf_counter() - start))),
-            "wall_s": time.perf_counter() - start, "groups": rounds})
+        }, {**run_times(start), "groups": rounds})
     done = [t for t in trials if t.number in results]
     announce_best([results[t.number] for t in done], [run_dir / "members" / f"{t.number:03d}" for t in done],
                   [t.params for t in done], cfg, time.perf_counter() - start)
