@@ -259,6 +259,7 @@ def retrain_command(cfg, seed: int, overrides: dict) -> str:
     from hydra.core.hydra_config import HydraConfig
 
     given = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-    keep = [a for a in given if not a.lstrip("+~").startswith(("search", "population", "seed=", "hydra"))]
+    keep = [a for a in given if not a.lstrip("+~").startswith(("search", "population", "seed=", "hydra"))
+            and a.lstrip("+~").split("=", 1)[0] not in overrides]  # a drawn value replaces the command's
     drawn = [f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in overrides.items()]
     return " ".join(shlex.quote(a) for a in ["rnnbench", *keep, "search=none", f"seed={seed}", *drawn])
