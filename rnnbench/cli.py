@@ -101,11 +101,19 @@ def odd_file(run_dir: Path) -> Optional[str]:
     return None
 
 
-def refuse(message: str, multirun: bool) -> float:
-    """A job that cannot run: one line and exit 2 (a single run), or a logged error (a sweep goes on)."""
+def _write_failed(cfg: DictConfig, run_dir: Path, error: str) -> None:
+    """results.json with status failed, unless the folder holds a checkpoint: a run that can still
+    resume (e.g. once the setting that made it fail is put back) is not marked finished."""
+    if not (run_dir / "checkpoint.pt").exists():
+        write_failed(cfg, run_dir, error)
+
+
+def refuse(message: str, multirun: bool, code: int = 2) -> float:
+    """A job that cannot run or did not finish: one line and exit ``code`` (a single run), or a logged
+    error (a sweep goes on)."""
     if not multirun:
         print(f"rnnbench: error: {message}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(code)
     log.error("job skipped: %s", message)
     return float("inf")
 
@@ -155,7 +163,7 @@ def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[floa
             check_resumable(run_dir / "checkpoint.pt", [cfg])
     except RnnbenchError as e:
         if multirun:
-            write_failed(cfg, run_dir, str(e))
+            _write_failed(cfg, run_dir, str(e))
         return refuse(str(e), multirun)
     from rnnbench.train import train  # torch is imported only once the config is valid
 
@@ -175,8 +183,7 @@ def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[floa
     except RnnbenchError as e:  # a user mistake found while loading (a data file): fix it, run the same command
         error = e
     except Exception:
-        if not (run_dir / "checkpoint.pt").exists():  # a run that can still resume is not marked finished
-            write_failed(cfg, run_dir, traceback.format_exc())
+        _write_failed(cfg, run_dir, traceback.format_exc())
         if not multirun:
             raise
         log.exception("job failed (the sweep goes on)")
@@ -184,16 +191,12 @@ def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[floa
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
-    if incomplete is not None:
-        if multirun:
-            log.error("search incomplete: %s", incomplete)
-            return float("inf")
-        print(f"rnnbench: error: {incomplete}", file=sys.stderr)
-        sys.exit(1)
+    if incomplete is not None:  # not a user mistake: exit 1
+        return refuse(str(incomplete), multirun, code=1)
     if error is not None:
-        if multirun and not (run_dir / "checkpoint.pt").exists():
-            write_failed(cfg, run_dir, str(error))
-        elif not multirun:
+        if multirun:
+            _write_failed(cfg, run_dir, str(error))
+        else:
             unrecord(run_dir)
         return refuse(str(error), multirun)
     return selection_value(results)

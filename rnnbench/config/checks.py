@@ -60,7 +60,7 @@ def bounded(default: Any, *, ge=None, gt=None, le=None, lt=None, length=None, wh
 
 def upper(schema: type, name: str) -> int:
     """The cap of a schema field (its ``le``): the tools' options share the config's limits."""
-    return int(next(f for f in dataclasses.fields(schema) if f.name == name).metadata["range"].le)
+    return int(_range(_field(schema, name)).le)
 
 
 def _is_number(x: Any) -> bool:
@@ -106,21 +106,15 @@ def check_values(cfg, schema: Optional[type] = None, prefix: str = "") -> None:
         path = f"{prefix}{key}"
         if OmegaConf.is_missing(cfg, key):
             continue
-        value = cfg[key]
-        f = fields.get(key)
-        rng = f.metadata.get("range") if f is not None else None
+        value, f = cfg[key], fields.get(key)
         if isinstance(value, DictConfig):
             check_values(value, _schema_of(value), path + ".")
-        elif isinstance(value, ListConfig):
-            items = list(value)
-            if rng is not None and rng.length is not None and len(items) != rng.length:
-                raise ConfigError(f"{path}={_show_list(items)} is not valid: {path} must be a list of "
-                                  f"{rng.length} numbers, each {rng.describe(False)[2:]}")
-            for i, item in enumerate(items):
-                check_number(f"{path}[{i}]", item, rng)
-        elif _is_number(value):
-            optional = f is not None and _allows_none(f)
-            check_number(path, value, rng, optional, _integer(f))
+            continue
+        rng = _range(f)
+        if isinstance(value, ListConfig) and rng is not None and rng.length is not None and len(value) != rng.length:
+            raise ConfigError(f"{path}={_show_list(list(value))} is not valid: {path} must be a list of "
+                              f"{rng.length} numbers, each {rng.describe(False)[2:]}")
+        _check_field(path, value, f)
 
 
 def check_setting(cfg, key: str, value: Any, where: str) -> None:
@@ -130,17 +124,30 @@ def check_setting(cfg, key: str, value: Any, where: str) -> None:
     node = cfg
     for part in path:
         node = node.get(part) if hasattr(node, "get") else None
-    schema = _schema_of(node) if node is not None else None
-    f = next((f for f in dataclasses.fields(schema) if f.name == last), None) if schema else None
-    rng = f.metadata.get("range") if f is not None else None
     try:
-        if isinstance(value, (list, tuple)):
-            for i, item in enumerate(value):
-                check_number(f"{key}[{i}]", item, rng)
-        else:
-            check_number(key, value, rng, optional=f is not None and _allows_none(f), integer=_integer(f))
+        _check_field(key, value, _field(_schema_of(node) if node is not None else None, last))
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}") from None
+
+
+def _field(schema: Optional[type], name: str) -> Optional[dataclasses.Field]:
+    return next((f for f in dataclasses.fields(schema) if f.name == name), None) if schema else None
+
+
+def _range(f: Optional[dataclasses.Field]) -> Optional[Range]:
+    return f.metadata.get("range") if f is not None else None
+
+
+def _check_field(path: str, value: Any, f: Optional[dataclasses.Field]) -> None:
+    """A value of schema field ``f`` (None: a key without a schema): a list's numbers one by one, a number
+    against the field's range (null allowed where the field is Optional)."""
+    from omegaconf import ListConfig
+
+    if isinstance(value, (list, tuple, ListConfig)):
+        for i, item in enumerate(value):
+            check_number(f"{path}[{i}]", item, _range(f))
+    elif _is_number(value):
+        check_number(path, value, _range(f), f is not None and _allows_none(f), _integer(f))
 
 
 def _show_list(items: list) -> str:

@@ -178,8 +178,9 @@ def _group_error(e: Exception, k: int, members: list, dirs: list[Path], alone: b
             raise e
         log.error("group %d failed: %s", k, e)
         return [write_failed(m, d, str(e)) for m, d in zip(members, dirs)], "failed"
-    log.error("group %d failed (the other groups go on): %s", k, "".join(traceback.format_exception(e)))
-    return [write_failed(m, d, "".join(traceback.format_exception(e))) for m, d in zip(members, dirs)], "failed"
+    trace = "".join(traceback.format_exception(e))
+    log.error("group %d failed (the other groups go on): %s", k, trace)
+    return [write_failed(m, d, trace) for m, d in zip(members, dirs)], "failed"
 
 
 def run_times(start: float) -> dict:
