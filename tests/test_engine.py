@@ -365,3 +365,63 @@ def test_repacking_keeps_the_survivors_numbers(tmp_path, monkeypatch):
     run_population(pruned, tmp_path / "killed")
     assert _same_numbers(_run_numbers(tmp_path / "killed" / "members" / name), _run_numbers(tmp_path / "whole" / "members" / name))
     assert whole[survivor]["test_nll"] == cut[survivor]["test_nll"]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the job's process through Linux /proc")
+def test_a_search_whose_submitit_job_was_killed_resumes_to_the_numbers_of_an_uninterrupted_one(tmp_path):
+    """Issue 22, the real thing: a search whose group is a submitit job (hydra/launcher=submitit_local, the path a
+    SLURM search takes); the job's process gets SIGKILL after its third checkpoint; the parent exits 1 naming
+    the interrupted group and writes nothing for its members; the same command resumes the group from its
+    checkpoint to the numbers of an uninterrupted search, and population.json keeps both runs."""
+    args = [sys.executable, "-m", "rnnbench", "hydra/launcher=submitit_local", "population.dispatch=launcher",
+            "dataset=synthetic", "model.hidden=16", "device=cpu", "train.progress=false", "regulariser=fd",
+            "search=random", "search.n=2", "search.space.model.hidden=[16]", "train.max_epochs=20", "train.patience=20",
+            "train.diverge_factor=null", "train.precision=float64", f"data.root={tmp_path / 'data'}"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    whole = subprocess.run(args + [f"hydra.run.dir={tmp_path / 'whole'}"], env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    run = tmp_path / "killed"
+    cmd = args + [f"hydra.run.dir={run}"]
+    parent = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    path, deadline, job = run / "members" / "000" / "checkpoint.pt", time.time() + 300, None
+    while time.time() < deadline and parent.poll() is None:
+        if path.exists():
+            try:
+                epoch = torch.load(path, weights_only=True)["epoch"]
+            except Exception:  # caught between its write and its rename: read it again
+                continue
+            if epoch >= 3:
+                job = next(d.name for d in (run / ".submitit").iterdir() if d.name.isdigit())
+                for pid in _children(int(job)):  # a local job's id is its controller's process id; the
+                    os.kill(pid, signal.SIGKILL)  # group trains in the controller's child (submitit.core._submit)
+                break
+        time.sleep(0.02)
+    out, err = parent.communicate(timeout=300)
+    assert job is not None, "the search ended before its job could be killed: train it for more epochs"
+    assert parent.returncode == 1, err
+    assert f"group 0 stopped before its end" in out + err and "1 of 1 groups did not finish (group 0 interrupted)" in err
+    assert not list(run.glob("members/*/results.json")) and path.is_file()
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    for member in ("000", "001"):
+        resumed = json.loads((run / "members" / member / "results.json").read_text())["resumed"]
+        assert resumed["from"] == "checkpoint.pt" and resumed["after_epoch"] >= 3
+        assert _run_numbers(run / "members" / member) == _run_numbers(tmp_path / "whole" / "members" / member)
+    record = json.loads((run / "population.json").read_text())
+    assert [[g["ended"] for g in r["groups"]] for r in record["runs"]] == [["interrupted"], ["finished"]]
+    assert record["runs"][0]["groups"][0]["job"] == job and record["runs"][1]["groups"][0]["job"] != job

@@ -128,6 +128,23 @@ def test_successive_halving_keeps_exactly_the_best_members():
     assert median(2, [(0, 1.0), (1, 2.0), (2, 3.0), (3, 4.0)]) == [2, 3]
 
 
+def test_hyperband_brackets_are_successive_halving_from_later_rungs():
+    """Li et al. 2018, Algorithm 1 with R = 500, r = 5, eta = 3: s_max = 4 and n_s = 81, 34, 15, 8, 5; bracket s
+    halves at r * eta^(s_max - s) .. r * eta^(s_max - 1) and its last round trains to R."""
+    from rnnbench.engine.prune import Pruner, bracket_sizes
+
+    assert bracket_sizes(143, 5, 3, 500) == [81, 34, 15, 8, 5]  # n = sum n_s: Hyperband's own counts
+    assert bracket_sizes(14, 5, 3, 500) == [8, 3, 1, 1, 1] and sum(bracket_sizes(7, 2, 2, 9)) == 7
+    hb = Pruner("hyperband", 5, 3, 500, 14)
+    assert [(sorted(m), sorted(r)) for m, r in hb.brackets] == [
+        (list(range(8)), [5, 15, 45, 135]), ([8, 9, 10], [15, 45, 135]), ([11], [45, 135]), ([12], [135]), ([13], [])]
+    best = [(i, float(14 - i)) for i in range(14)]  # member 13 is the best, 0 the worst
+    assert hb(5, best) == [0, 1, 2, 3, 4, 5]  # only bracket 4 has a rung at 5: 8 // 3 = 2 of it go on (6, 7)
+    assert hb(15, [(6, 1.0), (7, 2.0), (8, 3.0), (9, 0.5), (10, 4.0), (13, 0.1)]) == [7, 8, 10]  # each bracket alone
+    assert hb(405, [(6, 1.0), (9, 0.5), (13, 0.1)]) == []  # past the last rung: every bracket trains to R
+    assert hb.bracket(0) == 4 and hb.bracket(13) == 0 and "hyperband bracket 3" in hb.reason(15, 9)
+
+
 def test_a_pruned_member_is_frozen_and_written(quick_cfg, tmp_path):
     cfg = quick_cfg("model.hidden=8", "search=random", "search.n=4", "search.space.model.hidden=[8]",
                     "search.pruner=sha", "search.rung=1", "search.eta=2", "train.max_epochs=3", "train.patience=3")

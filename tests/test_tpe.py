@@ -1,5 +1,6 @@
 """search=tpe (rnnbench/population/tpe.py): optuna's ask/tell rounds trained as populations, a stored
 study that an interrupted search continues, and TPE doing better than random on a small problem."""
+import csv
 import json
 import math
 import random
@@ -82,3 +83,37 @@ def test_retrain_command_and_startup_limit():
     with pytest.raises(ConfigError, match="search.startup=8 random trials would leave TPE less than half of "
                                           "search.n=8; set search.startup <= 4"):
         check_common(compose_cfg("search=tpe", "search.n=8"))
+
+
+@pytest.mark.slow
+def test_optunas_pruner_stops_tpe_members_while_they_train(tmp_path):
+    """Issue 22: search=tpe with search.pruner=sha asks optuna's SuccessiveHalvingPruner: every active member
+    reports its best validation NLL so far at step = epoch; a pruned trial is told PRUNED, its member is written
+    `pruned` at the epoch it stopped, and pruned trials count towards search.n."""
+    cfg = compose_cfg("dataset=synthetic", "model.hidden=8", "device=cpu", "train.progress=false", "regulariser=fd",
+                      "search=tpe", "search.n=8", "search.per_round=4", "search.startup=4", "search.space.model.hidden=[8]",
+                      "search.pruner=sha", "search.rung=1", "search.eta=2", "train.max_epochs=4", "train.patience=4",
+                      "train.diverge_factor=null")
+    results = run_tpe(cfg, tmp_path)
+    study = optuna.load_study(study_name="rnnbench", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    trials = study.trials
+    states = [t.state.name for t in trials]
+    assert len(trials) == 8 and "PRUNED" in states and set(states) <= {"COMPLETE", "PRUNED"}
+    for t in trials:
+        member = tmp_path / t.user_attrs["member"]
+        r = json.loads((member / "results.json").read_text())
+        best = [float(row["best_valid_nll"]) for row in csv.DictReader(open(member / "metrics.csv"))]
+        # one report per epoch trained, up to the epoch it was pruned at (the epoch a member stops at for another
+        # reason, here max_epochs, asks no pruner: its value is the one told)
+        reported = r["epochs"] if t.state.name == "PRUNED" else r["epochs"] - 1
+        assert sorted(t.intermediate_values) == list(range(1, reported + 1))
+        assert [t.intermediate_values[e] for e in sorted(t.intermediate_values)] == pytest.approx(best[:reported])
+        if t.state.name == "PRUNED":
+            assert r["status"] == "pruned" and r["epochs"] < 4 and "SuccessiveHalvingPruner" in r["stop_reason"]
+            assert t.value == pytest.approx(r["valid_nll"])  # optuna keeps the last report: the member's best
+            assert math.isfinite(r["test_nll"])  # frozen at its best state and evaluated
+        else:
+            assert r["status"] in ENDED and t.value == pytest.approx(r["valid_nll"])
+    assert len(results) == 8
+    summary = json.loads((tmp_path / "population.json").read_text())
+    assert [m["state"] for m in summary["members"]] == states

@@ -98,9 +98,9 @@ def check_common(cfg) -> None:
          "protocol=breze) cannot be batched across members; add train.batches=rows"),
         (cfg.search.get("pruner", "none") in PRUNERS,
          f"search.pruner={cfg.search.get('pruner')} is not a pruner; valid: {', '.join(PRUNERS)}"),
-        (cfg.search.get("pruner", "none") == "none" or cfg.search.name in ("random", "none"),
-         f"search.pruner prunes the members of a random search (search=random or search=open); search="
-         f"{cfg.search.name} does not support it in this version"),
+        (cfg.search.get("pruner", "none") == "none" or cfg.search.name != "none" or cfg.population.size == 1,
+         "search.pruner prunes the members of a search (search=random, open or tpe); population.size=N trains "
+         "seeds of one config, which it does not prune"),
         (cfg.search.name != "tpe" or 2 * cfg.search.get("startup", 0) <= cfg.search.n,
          f"search.startup={cfg.search.get('startup')} random trials would leave TPE less than half of search.n="
          f"{cfg.search.n}; set search.startup <= {cfg.search.n // 2}"),

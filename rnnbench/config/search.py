@@ -11,7 +11,7 @@ from rnnbench.config.checks import SEED_MAX, bounded, check_setting
 from rnnbench.errors import ConfigError
 
 CAP = 10_000  # the most members of a population or a search (README: Limits)
-PRUNERS = ("none", "sha", "median")  # search.pruner (rnnbench/engine/prune.py)
+PRUNERS = ("none", "sha", "hyperband", "median")  # search.pruner (rnnbench/engine/prune.py; search=tpe: optuna's)
 
 
 @dataclass
@@ -37,10 +37,11 @@ class SearchConfig:
     seed: int = bounded(0, ge=0, le=SEED_MAX)  # of the draws (the members' training seeds are seed .. seed+n-1 of the run)
     space: Dict[str, Any] = field(default_factory=dict)
     per_round: int = bounded(8, ge=1, le=CAP)  # tpe: configurations asked per round, trained as one population
-    # stop poor members while they train (rnnbench/engine/prune.py): none | sha (successive halving) | median
+    # stop poor members while they train (rnnbench/engine/prune.py): none | sha (successive halving) |
+    # hyperband (brackets of successive halving) | median; search=tpe: optuna's pruner of the same name
     pruner: str = "none"
-    rung: int = bounded(5, ge=1)  # the first rung epoch r (rungs at r, r*eta, r*eta^2, ...)
-    eta: int = bounded(3, ge=2)  # sha keeps the best 1/eta of the active members at each rung
+    rung: int = bounded(5, ge=1)  # the first rung epoch r (rungs at r, r*eta, r*eta^2, ...; optuna: min_resource)
+    eta: int = bounded(3, ge=2)  # sha keeps the best 1/eta of the active members at each rung (reduction_factor)
     startup: int = bounded(8, ge=0, le=CAP)  # tpe: trials drawn at random before TPE models the results
 
 

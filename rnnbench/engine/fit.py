@@ -22,7 +22,6 @@ from typing import Optional
 
 from rnnbench.engine import checkpoint as ckpt
 from rnnbench.engine.loop import Divergence, progress, stop_reason
-from rnnbench.engine.prune import make_pruner
 from rnnbench.engine.results import FLOOR_STATUS, PRUNED, metrics_log, save_state_atomic, write_json_atomic
 from rnnbench.engine.task import Task
 
@@ -139,7 +138,7 @@ def fit(task: Task, start: float, desc: str) -> list[dict]:
     logs = [metrics_log(m.cfg, Path(d) / "metrics.csv", task.fields, m.rows) for m, d in zip(members, task.run_dirs)]
     loop_start = time.perf_counter() - trained
     saver = Checkpointer(task, members, path, start, loop_start)
-    pruner = make_pruner(task.members[0], len(members))  # search.pruner (rnnbench/engine/prune.py)
+    pruner = task.pruner()  # search.pruner (rnnbench/engine/prune.py; search=tpe: optuna's)
     last = max(c.train.max_epochs for c in task.members)
     for epoch, bar in progress(task.members[0], first, last, desc) if any(m.active for m in members) else ():
         t0 = time.perf_counter()
@@ -176,7 +175,7 @@ def fit(task: Task, start: float, desc: str) -> list[dict]:
                 stopped.append(i)
         if pruner is not None:
             for i in pruner(epoch, [(i, m.best) for i, m in enumerate(members) if m.active and i not in stopped]):
-                members[i].status, members[i].reason = PRUNED, pruner.reason(epoch)
+                members[i].status, members[i].reason = PRUNED, pruner.reason(epoch, i)
                 stopped.append(i)
             if any(members[i].status == PRUNED for i in stopped):
                 log.info("epoch %d: pruned members %s", epoch, sorted(i for i in stopped if members[i].status == PRUNED))

@@ -13,6 +13,7 @@ from typing import Callable, Optional
 
 import torch
 
+from rnnbench.engine.prune import make_pruner
 from rnnbench.optim import lr_at_epoch
 
 
@@ -72,6 +73,11 @@ class Task:
     def validate(self, epoch: int, active: list[bool]) -> list[Optional[Outcome]]:
         """Each member's Outcome of the epoch just trained (None for a member no longer training)."""
         raise NotImplementedError
+
+    def pruner(self):
+        """What stops members early (``search.pruner``, rnnbench/engine/prune.py), called after each
+        epoch with the active members' best values; None: nothing."""
+        return make_pruner(self.members[0], len(self.members))
 
     def member_state(self, i: int) -> dict[str, torch.Tensor]:
         """A copy of member i's weights (its best state, when the engine keeps it); by default those

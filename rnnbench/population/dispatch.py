@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Optional
 
 from omegaconf import OmegaConf
 
@@ -46,12 +47,13 @@ def executor(run_dir: Path):
     return ex
 
 
-def submit_groups(groups: list[tuple[list, list[Path]]], run_dir: Path) -> list:
-    """Submit each (members, run dirs) group as one job; the jobs, in order."""
+def submit_groups(groups: list[tuple[list, list[Path]]], run_dir: Path, study: Optional[Path] = None) -> list:
+    """Submit each (members, run dirs) group as one job; the jobs, in order. ``study``: a TPE search's
+    optuna study (SQLite on the shared file system), whose pruner the jobs ask."""
     from rnnbench.population.train import train_population
 
     ex = executor(run_dir)
     with ex.batch():
-        jobs = [ex.submit(train_population, members, dirs) for members, dirs in groups]
+        jobs = [ex.submit(train_population, members, dirs, study) for members, dirs in groups]
     log.info("%d population(s) submitted to submitit: jobs %s", len(jobs), [j.job_id for j in jobs])
     return jobs

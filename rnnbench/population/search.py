@@ -108,12 +108,14 @@ def groups(members: list, max_members: int) -> list[list[int]]:
     return [idx[k : k + max_members] for idx in by_key.values() for k in range(0, len(idx), max_members)]
 
 
-def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Optional[Path] = None) -> tuple[list, list[dict]]:
+def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Optional[Path] = None,
+                 study: Optional[Path] = None) -> tuple[list, list[dict]]:
     """Train ``members`` as batched populations (grouped by group_key) into ``dirs``; a group that
     fails writes failed results for its members and the others go on; a group whose members are all
     finished is skipped and a killed one resumes from its checkpoint, so the same command continues an
     interrupted search. ``dispatch``: the run folder of a search whose groups go to the Hydra submitit
     launcher as jobs (rnnbench/population/dispatch.py); None trains them here, one after the other.
+    ``study``: a TPE search's optuna study, whose pruner stops members (rnnbench/population/tpe.py).
     Returns (results, per-group summary)."""
     from rnnbench.population.train import train_population
 
@@ -136,7 +138,8 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
     if dispatch is not None and pending:
         from rnnbench.population.dispatch import submit_groups
 
-        submitted = submit_groups([([members[i] for i in plan[k]], [dirs[i] for i in plan[k]]) for k in pending], dispatch)
+        submitted = submit_groups([([members[i] for i in plan[k]], [dirs[i] for i in plan[k]]) for k in pending], dispatch,
+                                  study)
         jobs = dict(zip(pending, submitted))
     for k in pending:
         idx, t0 = plan[k], time.perf_counter()
@@ -144,7 +147,7 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
             if k in jobs:
                 out = jobs[k].result()  # waits; the job's exception is re-raised here as submitit's error
             else:
-                out = train_population([members[i] for i in idx], [dirs[i] for i in idx])
+                out = train_population([members[i] for i in idx], [dirs[i] for i in idx], study)
         except Exception as e:
             out, ended = _group_error(e, k, [members[i] for i in idx], [dirs[i] for i in idx], len(plan) == 1)
         else:

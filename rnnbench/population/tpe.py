@@ -5,7 +5,10 @@ Each round asks optuna for ``search.per_round`` configurations from ``search.spa
 as ``search=random``: a list of choices is a categorical, ``{low, high, log, int}`` a float or an int),
 trains them as batched populations (rnnbench/population/search.py: train_groups) and tells optuna each
 member's validation NLL; a member that diverges or fails is told FAIL. Rounds go on until
-``search.n`` trials have completed. The study is stored in ``<run dir>/optuna.db`` (SQLite), so the
+``search.n`` trials have completed or been pruned. With ``search.pruner`` (sha, hyperband, median) optuna's
+own pruner of that name stops members while they train (StudyPruner): after every epoch each active
+member reports its best validation NLL so far as its trial's intermediate value (step = epoch) and asks
+``should_prune``; a pruned member is frozen at its best state, written ``pruned`` and told PRUNED. The study is stored in ``<run dir>/optuna.db`` (SQLite), so the
 same command on the same run folder continues an interrupted search: finished trials are kept, and the
 round the interruption left running is trained again with its drawn values, resuming its population
 from its checkpoint (rnnbench/engine/checkpoint.py). Trial k trains in
@@ -20,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from rnnbench.errors import ConfigError
-from rnnbench.engine.results import FLOOR_STATUS
+from rnnbench.engine.results import FLOOR_STATUS, PRUNED
 
 log = logging.getLogger("rnnbench")
 
@@ -42,20 +45,71 @@ def _plain(space: dict) -> dict:
     return {k: OmegaConf.to_container(v) if OmegaConf.is_config(v) else v for k, v in space.items()}
 
 
-def open_study(path: Path, seed: int, startup: int):
+def _optuna():
     try:
         import optuna
     except ImportError:
         raise ConfigError('search=tpe needs optuna: pip install "rnnbench[search]"') from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def optuna_pruner(search, max_epochs: int):
+    """optuna's pruner for ``search.pruner``: the first rung ``search.rung`` is its min_resource (the median
+    rule's warm-up), ``search.eta`` its reduction factor, train.max_epochs hyperband's max_resource."""
+    optuna = _optuna()
+    kind, rung, eta = search.get("pruner", "none"), int(search.get("rung", 5)), int(search.get("eta", 3))
+    if kind == "sha":  # asynchronous successive halving (Li et al. 2020): a trial goes on if it is in the top
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=rung, reduction_factor=eta)  # 1/eta at its rung
+    if kind == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=rung, max_resource=max(max_epochs, rung), reduction_factor=eta)
+    if kind == "median":  # from epoch r on, against the completed trials (optuna's default 5 first)
+        return optuna.pruners.MedianPruner(n_warmup_steps=rung)
+    return optuna.pruners.NopPruner()
+
+
+def open_study(path: Path, seed: int, startup: int, pruner=None):
+    optuna = _optuna()
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
-    return optuna.create_study(study_name="rnnbench", storage=f"sqlite:///{path}", sampler=sampler,
+    return optuna.create_study(study_name="rnnbench", storage=f"sqlite:///{path}", sampler=sampler, pruner=pruner,
                                direction="minimize", load_if_exists=True)
 
 
+class StudyPruner:
+    """search=tpe with ``search.pruner``: optuna's own pruner decides which members stop (issue 22).
+    After an epoch every active member first reports its best validation NLL so far as its trial's
+    intermediate value at step = epoch (so a rung sees the whole population), then each asks
+    ``should_prune``. The trials are those whose member folders train here (``members/<trial number>``);
+    the study is the search's SQLite file, so a group that is a job of its own asks it too."""
+
+    def __init__(self, study, trials: list[int]):
+        self.study, self.trials = study, trials
+
+    @classmethod
+    def of(cls, path: Path, cfg, run_dirs: list[Path]) -> "StudyPruner":
+        optuna = _optuna()
+        study = optuna.load_study(study_name="rnnbench", storage=f"sqlite:///{path}",
+                                  pruner=optuna_pruner(cfg.search, int(cfg.train.max_epochs)))
+        return cls(study, [int(Path(d).name) for d in run_dirs])
+
+    def __call__(self, epoch: int, active: list[tuple[int, float]]) -> list[int]:
+        from optuna.trial import Trial
+
+        ids = {t.number: t._trial_id for t in self.study.get_trials(deepcopy=False)}
+        trials = {i: Trial(self.study, ids[self.trials[i]]) for i, _ in active}
+        for i, best in active:
+            trials[i].report(best, epoch)  # a step reported before a resume keeps its (equal) first value
+        return [i for i, _ in active if trials[i].should_prune()]
+
+    def reason(self, epoch: int, i: int = 0) -> str:
+        return (f"pruned after epoch {epoch} (optuna's {type(self.study.pruner).__name__} on trial "
+                f"{self.trials[i]}: not among the best trials at this step)")
+
+
 def tpe_search(study, space: dict, n: int, per_round: int, evaluate: Callable[[list[int], list[dict]], list[Optional[float]]]) -> None:
-    """Ask/tell rounds until ``n`` trials of ``study`` are complete. ``evaluate(numbers, draws)`` trains
-    the round's trials and returns each one's validation metric (None: failed or diverged)."""
+    """Ask/tell rounds until ``n`` trials of ``study`` are complete or pruned. ``evaluate(numbers, draws)``
+    trains the round's trials and returns each one's validation metric (None: failed or diverged;
+    ``"pruned"``: stopped by the study's pruner, told PRUNED with its last reported value)."""
     from optuna.trial import TrialState
 
     # the round an interrupted search left running: the same trials again (their populations resume)
@@ -64,7 +118,7 @@ def tpe_search(study, space: dict, n: int, per_round: int, evaluate: Callable[[l
         if t not in running:  # interrupted before all its values were drawn
             study.tell(t.number, state=TrialState.FAIL)
     while True:
-        done = len(study.get_trials(states=(TrialState.COMPLETE,)))
+        done = len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)))
         if done >= n and not running:
             return
         if len(study.trials) >= 2 * n and not running:  # as many failed as asked for: the space does not train
@@ -79,7 +133,9 @@ def tpe_search(study, space: dict, n: int, per_round: int, evaluate: Callable[[l
                 t.set_user_attr("member", f"members/{t.number:03d}")
             numbers, draws = [t.number for t in trials], [{k: suggest(t, k, spec) for k, spec in space.items()} for t in trials]
         for t, value in zip(numbers, evaluate(numbers, draws)):
-            if value is None or not math.isfinite(value):
+            if value == PRUNED:
+                study.tell(t, state=TrialState.PRUNED)
+            elif value is None or not math.isfinite(value):
                 study.tell(t, state=TrialState.FAIL)
             else:
                 study.tell(t, value)
@@ -93,14 +149,16 @@ def run_tpe(cfg, run_dir: Path) -> list[dict]:
     start = time.perf_counter()
     run_dir.mkdir(parents=True, exist_ok=True)
     space = _plain(search_space(cfg))
-    study = open_study(run_dir / "optuna.db", cfg.search.seed, cfg.search.startup)
+    study = open_study(run_dir / "optuna.db", cfg.search.seed, cfg.search.startup,
+                       optuna_pruner(cfg.search, int(cfg.train.max_epochs)))
+    prune_with = run_dir / "optuna.db" if cfg.search.get("pruner", "none") != "none" else None
     results: dict[int, dict] = {}
     rounds: list[dict] = []
 
     def evaluate(numbers: list[int], draws: list[dict]) -> list[Optional[float]]:
         members = [member_config(cfg, cfg.seed + k, d) for k, d in zip(numbers, draws)]
         dirs = [run_dir / "members" / f"{k:03d}" for k in numbers]
-        out, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_dir(cfg, run_dir))
+        out, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_dir(cfg, run_dir), prune_with)
         rounds.extend({"trials": [numbers[i] for i in g["members"]], **{k: v for k, v in g.items() if k != "members"}}
                       for g in summary)
         if any(g.get("ended") == "interrupted" for g in summary):  # told nothing: the trials stay RUNNING and the
@@ -110,8 +168,8 @@ def run_tpe(cfg, run_dir: Path) -> list[dict]:
             results[k] = r or {}
             # a run no better than the floor is a real (bad) measurement: optuna is told its value
             ok = r and r.get("status") in ("ok", FLOOR_STATUS) and isinstance(r.get("valid_nll"), (int, float))
-            values.append(r["valid_nll"] if ok else None)
-        log.info("tpe round: trials %s -> %s", numbers, [None if v is None else round(v, 4) for v in values])
+            values.append(PRUNED if r and r.get("status") == PRUNED else r["valid_nll"] if ok else None)
+        log.info("tpe round: trials %s -> %s", numbers, [v if v is None or v == PRUNED else round(v, 4) for v in values])
         return values
 
     try:

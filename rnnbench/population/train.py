@@ -182,10 +182,11 @@ class PopulationTask(Task):
     best_column = "best_valid_nll"
     watched_name = "valid NLL"
 
-    def __init__(self, members: list, run_dirs: list[Path]):
+    def __init__(self, members: list, run_dirs: list[Path], study: Optional[Path] = None):
         _check(members)
         first = members[0]
         self.cfg, self.members, self.run_dirs = first, members, [Path(d) for d in run_dirs]
+        self.study = study  # search=tpe: the optuna study whose pruner decides (rnnbench/population/tpe.py)
         self.device = device = resolve_device(first.device)
         self.dtype = dtype = dtype_of(first.train.precision)
         rolls = load_rolls(first.dataset, first.data)
@@ -241,6 +242,13 @@ class PopulationTask(Task):
             out[i] = Outcome(valid[j].nll, (self.train_nll[i],), epoch_row(self.train_nll[i], self.grad_norm[i], valid[j], w_rec))
         return out
 
+    def pruner(self):
+        if self.study is None:
+            return super().pruner()
+        from rnnbench.population.tpe import StudyPruner
+
+        return StudyPruner.of(self.study, self.cfg, self.run_dirs)
+
     def member_state(self, i: int) -> dict:
         return self.pop.member_state(self.alive.index(i))
 
@@ -278,12 +286,13 @@ class PopulationTask(Task):
             g.set_state(s)
 
 
-def train_population(members: list, run_dirs: list[Path]) -> list[dict]:
+def train_population(members: list, run_dirs: list[Path], study: Optional[Path] = None) -> list[dict]:
     """Train ``members`` (configs of one structure) together; one results.json per run dir. The
-    population's checkpoint is in the first member's folder."""
+    population's checkpoint is in the first member's folder. ``study``: the optuna study of a TPE search,
+    whose pruner stops members (its trial k trains in ``members/<k>``)."""
     start = time.perf_counter()
     with RunLock(run_dirs[0], what="population group"):  # where the group's checkpoint is (a job of its own with dispatch=launcher)
         for d in run_dirs:
             remove_leftovers(d)
-        task = PopulationTask(members, run_dirs)
+        task = PopulationTask(members, run_dirs, study)
         return fit(task, start, desc=f"population of {len(members)}")

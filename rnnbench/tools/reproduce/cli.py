@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Optional
 
 from rnnbench.errors import RnnbenchError, cli_entry
+from rnnbench.config.search import PRUNERS
 from rnnbench.tools.args import Parser, count, number
 from rnnbench.tools.reproduce.tables import TABLES, Row, Table
 from rnnbench.engine.results import FINISHED, read_metrics, read_results, write_text_atomic
@@ -40,9 +41,9 @@ def parse_args(argv=None):
     p.add_argument("--max-seconds", type=number(gt=0), help="time budget of each run (train.max_seconds)")
     p.add_argument("--search", action="store_true", help="run the paper's random search (as populations) where "
                    "the paper reports one, instead of the preset")
-    p.add_argument("--pruner", choices=["none", "sha", "median"], default="none",
-                   help="with --search: stop poor members while they train (search.pruner; successive halving or the "
-                   "median rule, rnnbench/engine/prune.py); the runs go to <row>-search-<pruner>/")
+    p.add_argument("--pruner", choices=list(PRUNERS), default="none",
+                   help="with --search: stop poor members while they train (search.pruner; successive halving, "
+                   "hyperband or the median rule, rnnbench/engine/prune.py); the runs go to <row>-search-<pruner>/")
     p.add_argument("--out", type=Path, default=Path("outputs/reproduce"), help="root of the run folders")
     p.add_argument("--dry-run", action="store_true", help="list the runs and their commands, run nothing")
     p.add_argument("--report-only", action="store_true", help="run nothing; print the table of the runs there are")
