@@ -244,23 +244,38 @@ def test_checkpoints_can_be_switched_off(tmp_path, monkeypatch):
     assert calls == []
 
 
+def _whole_then_again(args: list[str], tmp_path: Path, **popen):
+    """Run the command ``args`` to its end in tmp_path/whole, then start it in tmp_path/killed: (that
+    command, its environment, its process)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    whole = subprocess.run(args + [f"hydra.run.dir={tmp_path / 'whole'}"], env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    cmd = args + [f"hydra.run.dir={tmp_path / 'killed'}"]
+    return cmd, env, subprocess.Popen(cmd, env=env, **popen)
+
+
+def _reached(path: Path, epoch: int, proc, seconds: float = 300) -> bool:
+    """Wait until the checkpoint ``path`` holds ``epoch`` or later (True), or ``proc`` ended or time ran out."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if path.exists() and torch.load(path, weights_only=True)["epoch"] >= epoch:
+                return True
+        except Exception:  # read between its write and its rename: read it again
+            pass
+        time.sleep(0.02)
+    return False
+
+
 @pytest.mark.slow
 def test_kill_9_then_the_same_command_continues(tmp_path):
     """The real thing: SIGKILL a CLI run after its second checkpoint, run the same command again."""
     args = [sys.executable, "-m", "rnnbench", "dataset=synthetic", "dataset.n_train=400", "model.hidden=64",
             "train.batch_size=8", "train.max_epochs=6", "train.patience=6", "device=cpu", "train.progress=false",
             "train.precision=float64", "regulariser=fd", f"data.root={tmp_path / 'data'}"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    whole = subprocess.run(args + [f"hydra.run.dir={tmp_path / 'whole'}"], env=env, capture_output=True, text=True,
-                           timeout=600)
-    assert whole.returncode == 0, whole.stderr
-    run = args + [f"hydra.run.dir={tmp_path / 'killed'}"]
-    proc = subprocess.Popen(run, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    path, deadline = tmp_path / "killed" / "checkpoint.pt", time.time() + 300
-    while time.time() < deadline:
-        if path.exists() and torch.load(path, weights_only=True)["epoch"] >= 2:
-            break
-        time.sleep(0.05)
+    run, env, proc = _whole_then_again(args, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert _reached(tmp_path / "killed" / "checkpoint.pt", 2, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (tmp_path / "killed" / "results.json").exists()
@@ -391,28 +406,13 @@ def test_a_search_whose_submitit_job_was_killed_resumes_to_the_numbers_of_an_uni
             "dataset=synthetic", "model.hidden=16", "device=cpu", "train.progress=false", "regulariser=fd",
             "search=random", "search.n=2", "search.space.model.hidden=[16]", "train.max_epochs=20", "train.patience=20",
             "train.diverge_factor=null", "train.precision=float64", f"data.root={tmp_path / 'data'}"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    whole = subprocess.run(args + [f"hydra.run.dir={tmp_path / 'whole'}"], env=env, capture_output=True, text=True,
-                           timeout=600)
-    assert whole.returncode == 0, whole.stderr
-    run = tmp_path / "killed"
-    cmd = args + [f"hydra.run.dir={run}"]
-    parent = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    path, deadline, job = run / "members" / "000" / "checkpoint.pt", time.time() + 300, None
-    while time.time() < deadline and parent.poll() is None:
-        if path.exists():
-            try:
-                epoch = torch.load(path, weights_only=True)["epoch"]
-            except Exception:  # caught between its write and its rename: read it again
-                continue
-            if epoch >= 3:
-                job = next(d.name for d in (run / ".submitit").iterdir() if d.name.isdigit())
-                for pid in _children(int(job)):  # a local job's id is its controller's process id; the
-                    os.kill(pid, signal.SIGKILL)  # group trains in the controller's child (submitit.core._submit)
-                break
-        time.sleep(0.02)
+    cmd, env, parent = _whole_then_again(args, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run, path = tmp_path / "killed", tmp_path / "killed" / "members" / "000" / "checkpoint.pt"
+    assert _reached(path, 3, parent), "the search ended before its job could be killed: train it for more epochs"
+    job = next(d.name for d in (run / ".submitit").iterdir() if d.name.isdigit())
+    for pid in _children(int(job)):  # a local job's id is its controller's process id; the group
+        os.kill(pid, signal.SIGKILL)  # trains in the controller's child (submitit.core._submit)
     out, err = parent.communicate(timeout=300)
-    assert job is not None, "the search ended before its job could be killed: train it for more epochs"
     assert parent.returncode == 1, err
     assert f"group 0 stopped before its end" in out + err and "1 of 1 groups did not finish (group 0 interrupted)" in err
     assert not list(run.glob("members/*/results.json")) and path.is_file()
