@@ -137,3 +137,13 @@ def test_runs_from_before_and_after_the_engine_pool():
            "train": {"patience": 20, "checkpoint": True, "checkpoint_every_s": None}, "optim": {"lr": 0.001}}
     assert _config_key(old) == _config_key(new)
     assert _config_key(old) != _config_key({**new, "optim": {"lr": 0.01}})
+
+
+def test_a_single_seed_is_shown_without_a_spread(tmp_path, capsys):
+    """Issue 23: one run has no measured spread: 'value (1)', never '± 0.00'; the csv leaves its std empty."""
+    _fake_run(tmp_path, "a", "jsb", 8.7, 8.6)
+    assert main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| srnn / none | 8.60 (1) |" in out and "±" not in out.split("| srnn / none |")[1].splitlines()[0]
+    assert main([str(tmp_path), "--format", "csv"]) == 0
+    assert "srnn / none,8.6,1,rnnbench" in capsys.readouterr().out

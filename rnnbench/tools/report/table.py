@@ -148,7 +148,9 @@ def pivot(best: pd.DataFrame, metric: str, paper: bool) -> pd.DataFrame:
         rank.setdefault(row["key"], i)
     entries = []  # (sort key, label, source, {dataset: (value, runs)})
     for (model, reg), group in best.groupby(["model", "regulariser"], sort=True):
-        cells = {row.dataset: (row.test, int(row.runs), getattr(row, "std", None)) for row in group.itertuples()}
+        # one run has no measured spread: its cell is 'value (1)', never '± 0.00' (issue 23)
+        cells = {row.dataset: (row.test, int(row.runs), getattr(row, "std", None) if int(row.runs) > 1 else None)
+                 for row in group.itertuples()}
         entries.append(((rank.get((model, reg), 500), 0, model, reg, 0), f"{model} / {reg}", "rnnbench", cells))
     if show_paper:
         for i, row in enumerate(published):

@@ -181,7 +181,7 @@ def summarise(table: Table, search: bool, out: Path, pruner: str = "none") -> li
                 commits.add(str(r.get("commit") or "?"))
             published = row.published.get(col)
             mean = statistics.fmean(values) if values else None
-            std = statistics.stdev(values) if len(values) > 1 else (0.0 if values else None)
+            std = statistics.stdev(values) if len(values) > 1 else None  # one seed has no measured spread
             gap = 100 * (mean - published) / published if mean is not None and published else None
             lines.append(dict(row=row.name, column=col, mean=mean, std=std, n=len(values), published=published,
                               gap=gap, other=other, wall_s=wall, source=row.source, device=", ".join(sorted(devices)),
@@ -226,7 +226,7 @@ def curves(table: Table, search: bool, out: Path) -> str:
 
 def render(table: Table, lines: list[dict], floor_lines: list[dict], search: bool) -> str:
     head = (f"## {table.title}\n\n{'Random search (best validation per seed)' if search else 'Paper presets'}; "
-            f"metric `{table.metric}`, ours = mean ± std over the seeds whose run ended ok (n); gap = (ours − "
+            f"metric `{table.metric}`, ours = mean ± std over the seeds whose run ended ok (n; one seed: its number, no spread); gap = (ours − "
             f"published) / published.\n\n")
     out = ["| row | " + ("data set" if table.column_is_dataset else "size") + " | ours | published | gap | "
            "not ok | ended by | wall (s) | device | commit | source |",
@@ -235,7 +235,8 @@ def render(table: Table, lines: list[dict], floor_lines: list[dict], search: boo
     if ran and len(ran) < len(lines):
         head += f"Cells without runs are left out ({len(lines) - len(ran)}; `--report-only` before any run lists them).\n\n"
     for ln in ran or lines:
-        ours = "–" if ln["mean"] is None else f"{ln['mean']:.3f} ± {ln['std']:.3f} ({ln['n']})"
+        ours = ("–" if ln["mean"] is None else f"{ln['mean']:.3f} ({ln['n']})" if ln["std"] is None
+                else f"{ln['mean']:.3f} ± {ln['std']:.3f} ({ln['n']})")
         gap = "–" if ln["gap"] is None else f"{ln['gap']:+.1f}%"
         other = ", ".join(ln["other"]) or ""
         out.append(f"| {ln['row']} | {ln['column']} | {ours} | {_fmt(ln['published'])} | {gap} | {other} | "
