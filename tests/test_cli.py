@@ -1,5 +1,10 @@
 """The console entry points, run as a user would (subprocesses in a scratch directory)."""
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -185,3 +190,45 @@ def test_a_search_split_by_its_draw_seed_runs_one_population_per_job(tmp_path):
     assert len(list(sweep.glob("*/members/*/results.json"))) == 4
     report = run_cli([str(sweep), "--pick", "best-valid"], tmp_path, module="rnnbench.tools.report.cli")
     assert report.returncode == 0 and read_all(report.stdout, 4)  # selection over every member of every job
+
+
+def _on_a_terminal(args: list[str], cwd: Path) -> str:
+    """Run ``python -m rnnbench args`` with stdin, stdout and stderr on a pseudo-terminal: what it printed."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))  # 40 x 200: the bar has room
+    proc = subprocess.Popen([sys.executable, "-m", "rnnbench", *args], cwd=cwd, stdin=slave, stdout=slave, stderr=slave,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 1 << 16)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert proc.wait(timeout=300) == 0, out.decode(errors="replace")[-2000:]
+    return out.decode(errors="replace")
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("progress", ["true", "false"])
+def test_one_line_per_epoch_on_a_terminal_and_in_the_log(tmp_path, progress):
+    """Issue 23: under a terminal (tqdm's bar shows with train.progress=true) every epoch is one line on the
+    console and one in rnnbench.log, not a bare one and a prefixed one."""
+    run = tmp_path / "run"
+    out = _on_a_terminal(["dataset=synthetic", "model.hidden=8", "device=cpu", "train.max_epochs=3",
+                          f"train.progress={progress}", f"data.root={tmp_path / 'data'}", f"hydra.run.dir={run}"], tmp_path)
+    log = (run / "rnnbench.log").read_text()
+    for epoch in (1, 2, 3):
+        assert len(re.findall(rf"epoch {epoch}  train_nll", out)) == 1, out
+        assert len(re.findall(rf"\]\[rnnbench\]\[INFO\] - epoch {epoch}  train_nll", out)) == 1  # with its prefix
+        assert len(re.findall(rf"epoch {epoch}  train_nll", log)) == 1
+    assert bool(re.search(r"3/3 \[[0-9:<]+, +[0-9.]+(epoch/s|s/epoch)", out)) == (progress == "true")  # the bar, at its end

@@ -25,11 +25,16 @@ def progress(cfg, first: int, last: int, desc: str):
     or with train.progress=false; log lines then carry the progress (and are routed around the bar
     when it shows)."""
     show = cfg.train.progress and sys.stderr.isatty()
-    bar = tqdm(range(first, last + 1), desc=desc, unit="epoch", disable=not show, file=sys.stderr, dynamic_ncols=True,
+    bar = tqdm(desc=desc, unit="epoch", disable=not show, file=sys.stderr, dynamic_ncols=True,
                initial=first - 1, total=last)
-    with bar, logging_redirect_tqdm(loggers=[log]) if show else contextlib.nullcontext():
-        for epoch in bar:
-            yield epoch, bar
+    # the root logger's console handler is the one to route around the bar: records of "rnnbench" reach it by
+    # propagation, so a handler of their own would print each line twice (issue 23)
+    with bar, logging_redirect_tqdm(loggers=[logging.getLogger()]) if show else contextlib.nullcontext():
+        for epoch in range(first, last + 1):
+            try:
+                yield epoch, bar
+            finally:  # the epoch is done, also the one after which the loop stops (the bar ends at it)
+                bar.update(1)
 
 
 def n_params(model) -> int:
