@@ -19,7 +19,8 @@ from omegaconf import DictConfig
 
 from rnnbench.config import check_common, register_configs
 from rnnbench.errors import RnnbenchError, SearchIncomplete
-from rnnbench.engine.results import FINISHED, folder_problem, read_results, remove_leftovers, write_failed
+from rnnbench.engine.results import (FINISHED, folder_problem, read_results, remove_leftovers, selection_value,
+                                     write_failed)
 
 log = logging.getLogger("rnnbench")
 register_configs()
@@ -30,13 +31,6 @@ LOG = "rnnbench.log"
 OUTPUTS = ("results.json", "metrics.csv", "checkpoint.pt", "best.pt")  # what a run writes (README)
 SEARCH_OUTPUTS = ("population.json", "members", "optuna.db")  # what a population or search writes
 ACTIVE: dict = {}  # the run folder this process trains, for the message of Ctrl-C
-
-
-def selection_value(results: dict) -> float:
-    """The run's selection metric (valid NLL, valid perplexity, STORN's valid bound, sentiment's
-    training RMSE: ``results["selection_metric"]``), what a Hydra sweeper minimises; inf if there is none."""
-    value = results.get(results.get("selection_metric", "valid_nll"))
-    return float(value) if isinstance(value, (int, float)) else float("inf")
 
 
 def finished_run(run_dir: Path) -> Optional[dict]:
@@ -165,19 +159,11 @@ def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[floa
         if multirun:
             _write_failed(cfg, run_dir, str(e))
         return refuse(str(e), multirun)
-    from rnnbench.train import train  # torch is imported only once the config is valid
+    from rnnbench.train import run_config  # torch is imported only once the config is valid
 
     handler, error, incomplete = record(cfg, run_dir), None, None
     try:
-        if population:
-            if cfg.search.name == "tpe":  # optuna's ask/tell rounds (rnnbench/population/tpe.py)
-                from rnnbench.population.tpe import run_tpe as run_members
-            else:  # seeds or a random search (rnnbench/population/search.py)
-                from rnnbench.population.search import run_population as run_members
-            members = [r for r in run_members(cfg, run_dir) if r]
-            results = min(members, key=selection_value) if members else {}
-        else:
-            results = train(cfg, run_dir)
+        results, _ = run_config(cfg, run_dir)
     except SearchIncomplete as e:  # a group failed or its job was cancelled: population.json says which
         incomplete = e
     except RnnbenchError as e:  # a user mistake found while loading (a data file): fix it, run the same command

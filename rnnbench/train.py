@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 
 from rnnbench.config import check_common
 from rnnbench.engine.fit import fit
+from rnnbench.engine.results import selection_value
 from rnnbench.tasks import task_class
 
 
@@ -22,3 +23,18 @@ def train(cfg: DictConfig, run_dir: Path) -> dict:
     task = task_class(cfg)(cfg, run_dir)
     [results] = fit(task, start, desc=f"{cfg.model.name}/{cfg.dataset.name}")
     return results
+
+
+def run_config(cfg: DictConfig, run_dir: Path) -> tuple[dict, list[dict]]:
+    """Whatever ``cfg`` asks for in ``run_dir``: one run, a population of seeds or a search
+    (rnnbench/population/). Returns (the run, or the member chosen by its selection metric; every member's
+    results, [] for a single run)."""
+    if cfg.search.name == "none" and cfg.population.size == 1:
+        return train(cfg, run_dir), []
+    if cfg.search.name == "tpe":  # optuna's ask/tell rounds (rnnbench/population/tpe.py)
+        from rnnbench.population.tpe import run_tpe as run_members
+    else:  # seeds or a random search (rnnbench/population/search.py)
+        from rnnbench.population.search import run_population as run_members
+    members = [r for r in run_members(cfg, Path(run_dir)) if r]
+    return (min(members, key=selection_value) if members else {}), members
+

@@ -227,3 +227,10 @@ def metrics_log(cfg, path: Path, fields: list[str], rows: tuple = ()) -> Metrics
         hparams = _flat(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
         return TensorBoardLog(path, fields, hparams, rows)
     return MetricsLog(path, fields, rows)
+
+
+def selection_value(results: dict) -> float:
+    """The run's selection metric (valid NLL, valid perplexity, STORN's valid bound, sentiment's
+    training RMSE: ``results["selection_metric"]``), what a Hydra sweeper minimises; inf if there is none."""
+    value = results.get(results.get("selection_metric", "valid_nll"))
+    return float(value) if isinstance(value, (int, float)) else float("inf")
