@@ -66,6 +66,8 @@ def record(cfg: DictConfig, run_dir: Path) -> logging.Handler:
         write_text_atomic(folder / "overrides.yaml", OmegaConf.to_yaml(hc.overrides.task))
     handler = logging.FileHandler(run_dir / LOG)
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    # the composed config opens the log (the file only: the console keeps its one line per epoch)
+    handler.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "config:\n%s", (OmegaConf.to_yaml(cfg),), None))
     logging.getLogger().addHandler(handler)
     return handler
 

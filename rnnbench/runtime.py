@@ -48,6 +48,25 @@ def device_name(device: torch.device) -> str:
     return "cpu"
 
 
+SLURM_VARS = ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_CLUSTER_NAME")
+
+
+def environment(device: torch.device) -> dict:
+    """Where a run ran (results.json "environment"): Python, NumPy, torch, CUDA and cuDNN versions, the
+    host, and the SLURM job when there is one."""
+    import platform
+    import socket
+
+    cuda = device.type == "cuda"
+    return {
+        "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
+        "cuda": torch.version.cuda if cuda else None,
+        "cudnn": torch.backends.cudnn.version() if cuda and torch.backends.cudnn.is_available() else None,
+        "host": socket.gethostname(), "platform": platform.platform(),
+        "slurm": {k.lower()[6:]: os.environ[k] for k in SLURM_VARS if k in os.environ} or None,
+    }
+
+
 @functools.lru_cache(maxsize=1)
 def git_commit() -> Optional[str]:
     """The commit of the rnnbench checkout that runs (``-dirty`` with uncommitted changes), recorded in

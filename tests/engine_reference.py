@@ -37,7 +37,7 @@ CASES = {
                                                      "regulariser=variational", "eval.mc_samples=3")),
 }
 # what differs between two identical runs: clocks, paths, the checkout, the config's new keys
-UNSTABLE = {"wall_s", "train_s", "seconds_per_epoch", "words_per_s", "started", "commit", "config", "rnnbench_version",
+UNSTABLE = {"environment", "wall_s", "train_s", "seconds_per_epoch", "words_per_s", "started", "commit", "config", "rnnbench_version",
             "torch_version", "device", "time", "epoch_s", "resumed", "checkpoint_s"}
 
 

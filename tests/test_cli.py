@@ -232,3 +232,26 @@ def test_one_line_per_epoch_on_a_terminal_and_in_the_log(tmp_path, progress):
         assert len(re.findall(rf"\]\[rnnbench\]\[INFO\] - epoch {epoch}  train_nll", out)) == 1  # with its prefix
         assert len(re.findall(rf"epoch {epoch}  train_nll", log)) == 1
     assert bool(re.search(r"3/3 \[[0-9:<]+, +[0-9.]+(epoch/s|s/epoch)", out)) == (progress == "true")  # the bar, at its end
+
+
+def test_the_record_of_a_run_names_its_environment_and_opens_the_log_with_its_config(tmp_path):
+    """Issue 23 item 7: results.json holds the Python, NumPy, torch versions, the host and the SLURM job; the
+    log file starts with the composed config (the console does not repeat it)."""
+    import platform
+    import socket
+
+    import numpy
+    from omegaconf import OmegaConf
+
+    run = tmp_path / "run"
+    proc = run_cli(QUICK + ["train.progress=false", f"data.root={tmp_path / 'data'}", f"hydra.run.dir={run}"], tmp_path,
+                   env_extra={"SLURM_JOB_ID": "4242", "SLURM_ARRAY_TASK_ID": "3"})
+    assert proc.returncode == 0, proc.stderr
+    env = json.loads((run / "results.json").read_text())["environment"]
+    assert env["python"] == platform.python_version() and env["numpy"] == numpy.__version__
+    assert env["host"] == socket.gethostname() and env["slurm"] == {"job_id": "4242", "array_task_id": "3"}
+    assert env["cuda"] is None and env["cudnn"] is None  # a CPU run
+    log = (run / "rnnbench.log").read_text()
+    first, config = log.split("\n", 1)[0], log.split("config:\n", 1)[1].split("\n[", 1)[0]
+    assert first.endswith("config:") and OmegaConf.create(config).model.hidden == 16
+    assert "config:" not in proc.stdout + proc.stderr

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 import rnnbench
-from rnnbench.runtime import device_name, git_commit
+from rnnbench.runtime import device_name, environment, git_commit
 
 log = logging.getLogger("rnnbench")
 
@@ -51,7 +51,7 @@ def results_header(cfg, model, device, *, model_label: str, selection: str, test
         "selection_metric": selection, "test_metric": test,
         "n_params": n_params(model),
         "device": device_name(device), "torch_version": torch.__version__, "rnnbench_version": rnnbench.__version__,
-        "commit": git_commit(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "commit": git_commit(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "environment": environment(device),
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
 
