@@ -52,6 +52,9 @@ class TrainConfig:
     checkpoint: bool = True
     checkpoint_every_s: Optional[float] = bounded(None, ge=0)  # also inside an epoch, this often (PTB); 0: every step
     fuse: bool = False  # torch.compile the cells' gate math into fused kernels (rnnbench/models/fuse.py)
+    # a fast dev run (Lightning's limit_*_batches): every split keeps the rows of its first N batches, for every
+    # task (rnnbench/data/batches.py: limit); None: all. Its numbers are a smoke test, not a result.
+    limit_batches: Optional[int] = bounded(None, ge=1)
 
 
 # (schema name, dataclass) for conf/train/*.yaml: ``/train_<name>_schema@_here_``

@@ -24,7 +24,7 @@ except at the last padding step, which predicts the chunk's first frame (``padde
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Optional
 
 import torch
@@ -63,6 +63,13 @@ class Split:
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
+
+    def head(self, n: int) -> "Split":
+        """The split of its first ``n`` rows."""
+        if n >= len(self):
+            return self
+        return replace(self, **{f.name: getattr(self, f.name)[:n] for f in fields(self)
+                                if isinstance(getattr(self, f.name), torch.Tensor)})
 
     @property
     def n_frames(self) -> int:
@@ -163,3 +170,11 @@ def epoch_batches(n: int, batch_size: int, order: str, generator: torch.Generato
         blocks = torch.arange(n).split(batch_size)
         return [blocks[i] for i in torch.randperm(len(blocks), generator=generator).tolist()]
     return list(torch.randperm(n, generator=generator).split(batch_size))
+
+
+def limit(n: int, per_batch: int, train_cfg) -> int:
+    """How many of a split's ``n`` rows (sequences, chunks, segments, or a stream's tokens) a run uses under
+    ``train.limit_batches=N``, a fast dev run: the rows of N batches of ``per_batch``; all without it. The
+    one rule every task applies to its train, validation and test data."""
+    k = train_cfg.get("limit_batches") if hasattr(train_cfg, "get") else None
+    return n if k is None else min(n, k * per_batch)

@@ -190,7 +190,7 @@ class PopulationTask(Task):
         self.device = device = resolve_device(first.device)
         self.dtype = dtype = dtype_of(first.train.precision)
         rolls = load_rolls(first.dataset, first.data)
-        self.splits = build_splits(rolls, first.dataset, device)
+        self.splits = build_splits(rolls, first.dataset, device, first.train)
         self.floor = note_frequency_nll(rolls["train"], rolls["valid"], first.dataset.predict_first)
         self.floor_name = "each note at its training frequency, on the validation set"
         self.models = []

@@ -15,7 +15,7 @@ import torch
 from omegaconf import DictConfig
 
 from rnnbench.config import PadMode, setting, value_of
-from rnnbench.data.batches import Split, epoch_batches, make_split
+from rnnbench.data.batches import Split, epoch_batches, limit, make_split
 from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
@@ -40,14 +40,19 @@ def holds_state(dataset_cfg) -> bool:
     return value_of(dataset_cfg.pad) == PadMode.hold.value
 
 
-def build_splits(rolls: dict[str, list], dataset_cfg, device: torch.device) -> dict[str, Split]:
-    """Train/valid cut into chunks (front-padded), test on full sequences (000 §3.1)."""
+def build_splits(rolls: dict[str, list], dataset_cfg, device: torch.device, train_cfg=None) -> dict[str, Split]:
+    """Train/valid cut into chunks (front-padded), test on full sequences (000 §3.1); with ``train_cfg``,
+    each cut to its first train.limit_batches batches (a fast dev run)."""
     chunked = dict(predict_first=dataset_cfg.predict_first, chunk_len=dataset_cfg.chunk_len, device=device)
-    return {
+    splits = {
         "train": make_split(rolls["train"], **chunked),
         "valid": make_split(rolls["valid"], **chunked),
         "test": make_split(rolls["test"], predict_first=dataset_cfg.predict_first, chunk_len=None, device=device),
     }
+    if train_cfg is None:
+        return splits
+    return {k: s.head(limit(len(s), train_cfg.batch_size if k == "train" else train_cfg.eval_batch_size, train_cfg))
+            for k, s in splits.items()}
 
 
 def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> tuple[float, float]:
@@ -170,7 +175,7 @@ class MusicTask(Task):
         self.dtype = dtype_of(cfg.train.precision)
         seed_everything(cfg.seed)
         rolls = load_rolls(cfg.dataset, cfg.data)
-        self.splits = build_splits(rolls, cfg.dataset, self.device)
+        self.splits = build_splits(rolls, cfg.dataset, self.device, cfg.train)
         # the trivial floor of the divergence rule: each note's training frequency, on the valid set
         self.floor = note_frequency_nll(rolls["train"], rolls["valid"], cfg.dataset.predict_first)
         self.floor_name = "each note at its training frequency, on the validation set"

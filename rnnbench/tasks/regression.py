@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
+from rnnbench.data.batches import limit
 from rnnbench.data.sentiment import load_sentiment
 from rnnbench.models import build_regressor
 from rnnbench.engine.loop import n_params, results_header
@@ -64,8 +65,9 @@ class RegressionTask(Task):
         seed_everything(cfg.seed)
         self.data = data = load_sentiment(cfg.data, vocab=ds.vocab, segment=ds.segment, test_split=ds.test_split,
                                           seed=ds.split_seed)
-        self.x_train, self.y_train = data.x_train.to(self.device), data.y_train.to(device=self.device, dtype=dtype)
-        self.x_test, self.y_test = data.x_test.to(self.device), data.y_test.to(self.device)
+        n_train, n_test = (limit(len(x), ds.batch, cfg.train) for x in (data.x_train, data.x_test))  # train.limit_batches
+        self.x_train, self.y_train = data.x_train[:n_train].to(self.device), data.y_train[:n_train].to(device=self.device, dtype=dtype)
+        self.x_test, self.y_test = data.x_test[:n_test].to(self.device), data.y_test[:n_test].to(self.device)
         self.model = build_regressor(cfg.model, data.vocab_size, cfg.regulariser).to(device=self.device, dtype=dtype)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.opt = build_optimizer(cfg.optim, self.params)

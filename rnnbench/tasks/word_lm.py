@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
 
+from rnnbench.data.batches import limit
 from rnnbench.data.ptb import batchify, bptt_windows, load_ptb
 from rnnbench.models import build_word_lm
 from rnnbench.floors import unigram_perplexity
@@ -114,7 +115,9 @@ class WordLMTask(Task):
         dtype = dtype_of(cfg.train.precision)
         seed_everything(cfg.seed)
         self.vocab, streams = load_ptb(cfg.data)
-        self.streams = {k: v.to(self.device) for k, v in streams.items()}
+        # train.limit_batches: the tokens of N training windows of batch x bptt, and of N evaluation windows
+        per_batch = {"train": cfg.dataset.batch * cfg.dataset.bptt, "valid": cfg.dataset.eval_bptt, "test": cfg.dataset.eval_bptt}
+        self.streams = {k: v[:limit(len(v) - 1, per_batch[k], cfg.train) + 1].to(self.device) for k, v in streams.items()}
         self.train_data = batchify(self.streams["train"], cfg.dataset.batch)  # (batch, N) on the device
         self.model = build_word_lm(cfg.model, len(self.vocab), cfg.regulariser).to(device=self.device, dtype=dtype)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
