@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from rnnbench.tools.export import midi_bytes, midi_to_roll, roll_to_midi, roll_to_png
+from rnnbench.tools.export import midi_bytes, midi_to_roll, roll_to_midi
 from rnnbench.models import build_model
 from rnnbench.tools.sample import generate
 from rnnbench.train import train
@@ -62,8 +62,9 @@ def test_sample_command_writes_midi_and_png(quick_cfg, tmp_path):
         roll = midi_to_roll(mido.MidiFile(out / f"sample-{i:02d}.mid"))
         assert roll.shape == (10, D)
         png = Image.open(out / f"sample-{i:02d}.png")
-        assert png.size == (10 * 4, D * 4)
-    assert Image.open(io.BytesIO(roll_to_png(roll, 4))).mode == "L"
+        assert png.size[0] >= 7 * 300 * 0.9  # a double-column figure at 300 dpi
+        assert (out / f"sample-{i:02d}.pdf").read_bytes().startswith(b"%PDF")
+        assert meta["samples"][i]["pdf"] == f"sample-{i:02d}.pdf"
     # rnnbench-eval: the importance-sampled NLL at two K, never above the bound from the same draws
     proc = run_cli([str(run), "--is-samples", "2,8"], REPO, {"RNNBENCH_DATA": str(tmp_path / "data")},
                    module="rnnbench.tools.evaluate")
@@ -75,3 +76,32 @@ def test_sample_command_writes_midi_and_png(quick_cfg, tmp_path):
 def test_sample_command_errors_are_one_line(tmp_path):
     proc = run_cli([str(tmp_path)], REPO, module="rnnbench.tools.sample")
     assert proc.returncode == 2 and "no results.json" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_piano_roll_names_its_notes_time_parts_and_run():
+    """Issue 23: note names at every C with octave lines, time in seconds, primer / generated / ground truth in a
+    legend, the ground truth in its own panel, a title, and TrueType (Type 42) fonts in the PDF."""
+    import re
+
+    from rnnbench.tools.figures import plt
+    from rnnbench.tools.pianoroll_figure import draw_roll, note_name
+
+    assert [note_name(m) for m in (21, 60, 61, 108)] == ["A0", "C4", "C#4", "C8"]
+    roll = torch.zeros(12, D)
+    roll[:, 60 - 21] = 1  # middle C held
+    roll[6:, 64 - 21] = 1  # E4 from frame 6
+    truth = torch.zeros(6, D)
+    truth[:, 67 - 21] = 1  # G4
+    fig = draw_roll(roll, 6, truth, "run-x: srnn on jsb, sample 0 (seed 0)", frame_seconds=0.5)
+    top, low = fig.axes
+    labels = [t.get_text() for t in top.get_yticklabels()]
+    assert "C4" in labels and all(re.fullmatch(r"C\d", t) for t in labels)
+    assert top.get_xlim() == (0.0, 6.0) and low.get_xlabel() == "time (s)"
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["primer (6 frames of a test sequence)", "generated (6 frames)", "ground truth (the test sequence)"]
+    assert fig._suptitle.get_text() == "run-x: srnn on jsb, sample 0 (seed 0)" and "ground truth" in low.get_title(loc="left")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="pdf")
+    pdf = buf.getvalue()
+    assert b"/Type3" not in pdf and (b"/TrueType" in pdf or b"/CIDFontType2" in pdf)
+    plt.close(fig)

@@ -12,7 +12,6 @@ import io
 import mido
 import numpy as np
 import torch
-from PIL import Image
 
 from rnnbench.data.pianoroll import LOWEST_NOTE, N_NOTES
 
@@ -71,19 +70,3 @@ def midi_to_roll(midi: mido.MidiFile, ticks_per_frame: int = TICKS_PER_BEAT) -> 
         if LOWEST_NOTE <= note < LOWEST_NOTE + N_NOTES:
             roll[t0 // ticks_per_frame : -(-t1 // ticks_per_frame), note - LOWEST_NOTE] = 1
     return roll
-
-
-def roll_to_png(roll: torch.Tensor, primer_frames: int = 0, scale: int = 4) -> bytes:
-    """A picture of the roll: time to the right, pitch upwards; primer notes grey, generated black."""
-    active = np.asarray(roll, dtype=bool).T[::-1]  # (88, T), highest note on top
-    img = np.full(active.shape, 255, dtype=np.uint8)
-    img[active] = 0
-    primer = np.zeros_like(active)
-    primer[:, :primer_frames] = True
-    img[active & primer] = 140
-    if primer_frames:
-        img[~active & primer] = 235
-    big = np.kron(img, np.ones((scale, scale), dtype=np.uint8))
-    buf = io.BytesIO()
-    Image.fromarray(big, mode="L").save(buf, format="PNG")
-    return buf.getvalue()

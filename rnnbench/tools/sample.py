@@ -22,7 +22,9 @@ from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import RnnbenchError, cli_entry
 from rnnbench.tools.args import Parser, count, number
-from rnnbench.tools.export import midi_bytes, roll_to_midi, roll_to_png
+from rnnbench.tools.export import midi_bytes, roll_to_midi
+from rnnbench.tools.figures import plt, save
+from rnnbench.tools.pianoroll_figure import draw_roll
 from rnnbench.models import STORN, build_model
 from rnnbench.engine.results import folder_problem, write_bytes_atomic, write_json_atomic
 from rnnbench.runtime import resolve_device
@@ -140,11 +142,16 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     n_primer = 0 if primer is None else len(primer)
     written = []
+    truth = None if primer is None else test[args.primer_seq][n_primer:n_primer + args.frames]
     for i, roll in enumerate(rolls.cpu()):
         stem = out / f"sample-{i:02d}"
         write_bytes_atomic(stem.with_suffix(".mid"), midi_bytes(roll_to_midi(roll, args.frame_seconds)))
-        write_bytes_atomic(stem.with_suffix(".png"), roll_to_png(roll, n_primer))
-        written.append({"midi": stem.with_suffix(".mid").name, "png": stem.with_suffix(".png").name,
+        title = (f"{'/'.join(args.run_dir.resolve().parts[-3:])}: {cfg.model.name} on {cfg.dataset.name}, sample {i} "
+                 f"(seed {args.seed})")
+        fig = draw_roll(roll, n_primer, truth, title, args.frame_seconds)
+        files = save(fig, out, stem.name)
+        plt.close(fig)
+        written.append({"midi": stem.with_suffix(".mid").name, "png": files[0].name, "pdf": files[1].name,
                         "frames": len(roll), "notes_per_frame": round(float(roll.float().sum(1).mean()), 3)})
     write_json_atomic(out / "samples.json", {"run": str(args.run_dir), "model": cfg.model.name, "seed": args.seed,
                                              "primer_frames": n_primer, "primer_seq": args.primer_seq if n_primer else None,
