@@ -73,18 +73,50 @@ def test_sentiment_curves_have_the_test_rmse(tmp_path):
 
 def test_published_bars_show_ours_the_paper_the_floors_and_what_failed(tmp_path):
     lines = [dict(row="fd-rnn", column="jsb", mean=8.49, std=0.04, published=8.01, other=[]),
-             dict(row="fd-rnn", column="piano-midi", mean=None, std=None, published=7.39, other=["diverged"])]
+             dict(row="fd-rnn", column="piano-midi", mean=None, std=None, published=7.39, other=["diverged"]),
+             dict(row="srnn", column="jsb", mean=None, std=None, published=8.58, other=[])]
     floors = [dict(name="note frequency", column="jsb", value=11.09)]
-    fig, paths = published_bars(lines, floors, "000 Table 1", "test NLL (nats per frame)", tmp_path, "reproduction")
+    fig, paths = published_bars(lines, floors, "000 Table 1: presets", "test NLL (nats per frame)", tmp_path,
+                                "reproduction")
     ax = fig.axes[0]
-    heights = [p.get_height() for p in ax.patches]
-    assert heights[0] == pytest.approx(8.49) and np.isnan(heights[1])
-    [markers] = [c for c in ax.collections if isinstance(c, PathCollection)]  # the published numbers
-    published = markers.get_offsets()[:, 1]
-    assert list(published) == pytest.approx([8.01, 7.39])
-    assert "diverged" in [t.get_text() for t in ax.texts] and "note frequency" in [t.get_text() for t in ax.texts]
+    ours = [c for c in ax.containers]  # errorbar containers: one per row with a number of ours
+    assert len(ours) == 1 and ours[0].lines[0].get_ydata()[0] == pytest.approx(8.49)
+    published = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections if isinstance(c, PathCollection)])
+    assert sorted(published[~np.isnan(published)]) == pytest.approx([7.39, 8.01, 8.58])
+    texts = [t.get_text() for t in ax.texts]
+    assert "diverged" in texts and "not run" in texts and "note frequency" in texts
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sorted(legend) == ["fd-rnn", "published", "trivial floors"]  # no entry for srnn: it has no number
     assert [t.get_text() for t in ax.get_xticklabels()] == ["jsb", "piano-midi"]
     assert ax.get_ylabel() == "test NLL (nats per frame)" and paths[0].name == "reproduction.png"
+
+
+def test_figures_are_fit_for_a_paper(music, tmp_path):
+    """Issue 23 item 4: plain numbers on log axes, TrueType (Type 42) fonts in the PDF, a double-column width,
+    every line distinct, an axis that starts near the data (116 against 114.5 shows), distinct titles."""
+    from rnnbench.tools.figures import DOUBLE, SINGLE, styles
+
+    runs, chosen, out = music
+    fig, paths = learning_curves(chosen, runs, "jsb", "test_nll", out)
+    assert fig.get_size_inches()[0] == pytest.approx(DOUBLE)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+        assert labels and all("times" not in t and "^" not in t and "×" not in t for t in labels), labels
+        assert all(float(t.replace("\u2212", "-")) > 0 for t in labels)  # plain numbers
+    pdf = paths[1].read_bytes()
+    assert b"/Type3" not in pdf and (b"/TrueType" in pdf or b"/CIDFontType2" in pdf)
+    fig, _ = spectral_radius(chosen, runs, "jsb", out)
+    assert fig.get_size_inches()[0] == pytest.approx(SINGLE)
+    looks = [(s["color"], s["linestyle"], s["marker"]) for s in styles(11)]
+    assert len(set(looks)) == 11  # 11 lines on an 8-colour palette still differ
+    lines = [dict(row="zaremba-small", column="ptb", mean=116.0, std=0.5, published=114.5, other=[])]
+    fig, _ = published_bars(lines, [], "Zaremba et al. (2014) small: presets", "test perplexity", tmp_path, "z")
+    low, high = fig.axes[0].get_ylim()
+    assert 100 < low < 114.5 and 116.5 < high < 125  # near the data, not from 0
+    a, _ = published_bars(lines, [], "000 Table 1: presets", "NLL", tmp_path, "a")
+    b, _ = published_bars(lines, [], "000 Table 1: random search, best validation per seed", "NLL", tmp_path, "b")
+    assert a.axes[0].get_title() != b.axes[0].get_title()
 
 
 def test_report_plot_option_writes_every_figure(music, capsys):

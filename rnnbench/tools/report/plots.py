@@ -6,22 +6,23 @@ what is drawn.
   test RMSE, the form of 003's figure), one line per model / regulariser (the configuration the
   table shows for it), its seeds as mean ± one standard deviation;
 - ``spectral-radius-<dataset>``: ρ(W_rec) per epoch of the sRNN runs (000 Fig. 2);
-- ``published_bars``: ours (mean ± std over seeds) against the published numbers of a seed table,
-  with the task's trivial floors as dashed lines (rnnbench-reproduce writes it beside its table).
+- ``published_bars``: ours (mean ± std over seeds, a dot with its error bar) against the published
+  numbers of a seed table, with the task's trivial floors as dashed lines and cells without a number
+  marked "not run" or with why (rnnbench-reproduce writes it beside its table).
+
+Every figure is in the house style (rnnbench/tools/figures.py): TrueType fonts in the PDF, one or two
+columns wide, lines told apart by colour and line style, log axes ticked with plain numbers.
 """
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # files only, never a window
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from rnnbench.engine.results import read_metrics  # noqa: E402
+from rnnbench.engine.results import read_metrics
+from rnnbench.tools.figures import plain_log_ticks, plt, save, size, styles, use_style
 
 # per test metric: (training column, its label), (validation column, its label), y-axis label
 PANELS = {
@@ -58,11 +59,7 @@ def _with_curves(chosen: pd.DataFrame) -> pd.DataFrame:
 
 
 def _save(fig, out: Path, stem: str) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / f"{stem}.png", out / f"{stem}.pdf"]
-    for p in paths:
-        fig.savefig(p, dpi=120, bbox_inches="tight")
-    return paths
+    return save(fig, out, stem)
 
 
 def learning_curves(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, metric: str, out: Path):
@@ -71,9 +68,11 @@ def learning_curves(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, metr
     ``group``), ``runs`` every run. Returns (figure, written paths)."""
     (train_col, train_label), (valid_col, valid_label), ylabel = PANELS[metric]
     ylabel = ylabel or "RMSE ([0, 1] rating scale)"
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
+    use_style()
+    fig, axes = plt.subplots(1, 2, figsize=size(2, 2.8), sharex=True)
     chosen = _with_curves(chosen)
-    for row in chosen[(chosen["dataset"] == dataset) & (chosen["metric"] == metric)].itertuples():
+    cells = list(chosen[(chosen["dataset"] == dataset) & (chosen["metric"] == metric)].itertuples())
+    for row, style in zip(cells, styles(len(cells))):
         dirs = list(runs[(runs["dataset"] == dataset) & (runs["model"] == row.model) &
                          (runs["regulariser"] == row.regulariser) & (runs["group"] == row.group) &
                          (runs["status"] == "ok")]["run_dir"].unique())
@@ -81,8 +80,8 @@ def learning_curves(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, metr
         for ax, col in zip(axes, (train_col, valid_col)):
             epochs, mean, std = _series(dirs, col)
             if len(epochs):
-                line, = ax.plot(epochs, mean, label=label)
-                ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
+                ax.plot(epochs, mean, label=label, linewidth=1, markersize=3, **style)
+                ax.fill_between(epochs, mean - std, mean + std, color=style["color"], alpha=0.15, linewidth=0)
     axes[0].set_title(f"{dataset}: {train_label}")
     axes[1].set_title(f"{dataset}: {valid_label}")
     axes[0].set_ylabel("MSE (standardised targets)" if metric == "test_rmse" else ylabel)
@@ -92,30 +91,33 @@ def learning_curves(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, metr
         ax.grid(alpha=0.3, which="both")
         if metric != "test_rmse" and ax.lines:  # the first epochs sit far above the rest
             ax.set_yscale("log")
+            plain_log_ticks(ax)
     if axes[1].lines:
-        axes[1].legend(fontsize=8)
+        axes[1].legend()
     fig.tight_layout()
     return fig, _save(fig, out, f"curves-{dataset}")
 
 
 def spectral_radius(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, out: Path):
     """ρ(W_rec) per epoch of the sRNN configurations on ``dataset`` (000 Fig. 2)."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    use_style()
+    fig, ax = plt.subplots(figsize=size(1))
     chosen = _with_curves(chosen)
-    for row in chosen[(chosen["dataset"] == dataset) & (chosen["model"] == "srnn")].itertuples():
+    cells = list(chosen[(chosen["dataset"] == dataset) & (chosen["model"] == "srnn")].itertuples())
+    for row, style in zip(cells, styles(len(cells))):
         dirs = list(runs[(runs["dataset"] == dataset) & (runs["model"] == row.model) &
                          (runs["regulariser"] == row.regulariser) & (runs["group"] == row.group) &
                          (runs["status"] == "ok")]["run_dir"].unique())
         epochs, mean, std = _series(dirs, "spectral_radius")
         if len(epochs):
-            line, = ax.plot(epochs, mean, label=f"srnn / {row.regulariser}")
-            ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
-    ax.set_title(f"{dataset}: spectral radius of W_rec during training")
+            ax.plot(epochs, mean, label=f"srnn / {row.regulariser}", linewidth=1, markersize=3, **style)
+            ax.fill_between(epochs, mean - std, mean + std, color=style["color"], alpha=0.15, linewidth=0)
+    ax.set_title(f"{dataset}: spectral radius of W_rec")
     ax.set_xlabel("epoch")
     ax.set_ylabel("ρ(W_rec)")
     ax.grid(alpha=0.3)
     if ax.lines:
-        ax.legend(fontsize=8)
+        ax.legend()
     fig.tight_layout()
     return fig, _save(fig, out, f"spectral-radius-{dataset}")
 
@@ -138,35 +140,53 @@ def plot_runs(runs: pd.DataFrame, chosen: pd.DataFrame, out: Path) -> list[Path]
 
 
 def published_bars(lines: list[dict], floors: list[dict], title: str, ylabel: str, out: Path, stem: str):
-    """Ours (mean ± std over seeds) next to the published number for each row and column of a seed
-    table; the task's floors as dashed lines over their column. Returns (figure, written paths)."""
+    """Ours (mean ± std over seeds: a dot with its error bar) next to the published number (a black bar)
+    for each row and column of a seed table; the task's floors as dashed lines over their column; a cell
+    without a number of ours says why ("not run", or the statuses of its runs). The axis spans the numbers,
+    not zero, so that 116 against 114.5 shows. Returns (figure, written paths)."""
+    use_style()
     cells = [ln for ln in lines if ln["mean"] is not None or ln["published"] is not None]
     columns = list(dict.fromkeys(ln["column"] for ln in cells))
     rows = list(dict.fromkeys(ln["row"] for ln in cells))
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(columns) * max(1, len(rows)) ** 0.5), 4.5))
+    fig, ax = plt.subplots(figsize=size(2, 3.0))
     width = 0.8 / max(1, len(rows))
-    for i, row in enumerate(rows):
-        x = [columns.index(ln["column"]) + (i - (len(rows) - 1) / 2) * width for ln in cells if ln["row"] == row]
-        ours = [ln["mean"] if ln["mean"] is not None else np.nan for ln in cells if ln["row"] == row]
-        err = [ln["std"] or 0.0 for ln in cells if ln["row"] == row]
-        published = [ln["published"] if ln["published"] is not None else np.nan for ln in cells if ln["row"] == row]
-        ax.bar(x, ours, width * 0.9, yerr=err, capsize=3, label=row)
-        ax.scatter(x, published, marker="_", s=900 * width, linewidths=3, color="black", zorder=3)
-        for xi, ln in zip(x, [ln for ln in cells if ln["row"] == row]):
-            if ln["mean"] is None and ln.get("other"):  # no number of ours: say why (e.g. diverged)
-                ax.text(xi, 0.2, ", ".join(ln["other"]), rotation=90, ha="center", va="bottom", fontsize=8)
+    values = [v for ln in cells for v in (ln["published"],) + ((ln["mean"] - (ln["std"] or 0.0), ln["mean"] +
+              (ln["std"] or 0.0)) if ln["mean"] is not None else ()) if v is not None]
+    for fl in floors:
+        if fl["column"] in columns:
+            values.append(fl["value"])
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    pad = 0.08 * (high - low or abs(high) or 1.0)
+    for i, (row, style) in enumerate(zip(rows, styles(len(rows)))):
+        mine = [ln for ln in cells if ln["row"] == row]
+        x = [columns.index(ln["column"]) + (i - (len(rows) - 1) / 2) * width for ln in mine]
+        ours = [ln["mean"] if ln["mean"] is not None else np.nan for ln in mine]
+        err = [ln["std"] or 0.0 for ln in mine]
+        if any(ln["mean"] is not None for ln in mine):  # a legend entry only for a row with a number
+            ax.errorbar(x, ours, yerr=err, fmt=style["marker"] or "o", color=style["color"], capsize=2, markersize=4,
+                        linestyle="none", label=row)
+        ax.scatter(x, [ln["published"] if ln["published"] is not None else np.nan for ln in mine], marker="_",
+                   s=600 * width, linewidths=2, color="black", zorder=3)
+        for xi, ln in zip(x, mine):
+            if ln["mean"] is None:  # no number of ours: say why (e.g. diverged), or that it was not run
+                why = ", ".join(ln.get("other") or []) or "not run"
+                at = ln["published"] if ln["published"] is not None else (low + high) / 2
+                ax.annotate(why, (xi, at), xytext=(0, -6), textcoords="offset points", rotation=90, ha="center",
+                            va="top", fontsize=6, color=style["color"])
     for fl in floors:
         if fl["column"] in columns:
             c = columns.index(fl["column"])
-            ax.hlines(fl["value"], c - 0.45, c + 0.45, colors="grey", linestyles="dashed", linewidth=1)
-            ax.text(c - 0.45, fl["value"], fl["name"], fontsize=6, va="bottom", color="grey")
-    ax.plot([], [], marker="_", linestyle="", markersize=15, markeredgewidth=3, color="black", label="published")
+            ax.hlines(fl["value"], c - 0.45, c + 0.45, colors="grey", linestyles="dashed", linewidth=0.8)
+            ax.text(c - 0.45, fl["value"], fl["name"], fontsize=5, va="bottom", color="grey")
+    ax.plot([], [], marker="_", linestyle="", markersize=10, markeredgewidth=2, color="black", label="published")
     if any(fl["column"] in columns for fl in floors):  # none when the data to fit them was not found
         ax.plot([], [], linestyle="dashed", color="grey", label="trivial floors")
+    ax.set_ylim(low - 4 * pad, high + pad)  # room below for the "not run" marks
     ax.set_xticks(range(len(columns)), columns)
+    ax.set_xlim(-0.6, len(columns) - 0.4)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig, _save(fig, out, stem)

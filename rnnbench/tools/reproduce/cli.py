@@ -290,7 +290,10 @@ def main(argv=None) -> int:
 
         from rnnbench.tools.report.plots import YLABELS, published_bars
 
-        fig, files = published_bars(lines, floor_lines, table.title, YLABELS[table.metric], path.parent, path.stem)
+        how = (f"random search{'' if args.pruner == 'none' else ', pruned by ' + args.pruner}, best validation per seed"
+               if args.search else "presets")
+        fig, files = published_bars(lines, floor_lines, f"{table.title}: {how}", YLABELS[table.metric], path.parent,
+                                    path.stem)
         plt.close(fig)
         print(f"figure: {files[0]}")
     return 0
