@@ -205,6 +205,7 @@ def fit(task: Task, start: float, desc: str) -> list[dict]:
             save_state_atomic(Path(d) / "best.pt", state)
         r["wall_s"] = time.perf_counter() - start
         write_json_atomic(Path(d) / "results.json", r)
+        logs[i].finish(r)  # a tracker logs the end metrics (rnnbench/engine/trackers.py)
         log.info("%s: %s %s (best epoch %d of %d; %s); results in %s", r["status"], r["test_metric"],
                  r.get(r["test_metric"]), m.best_epoch, m.epochs, m.reason, d)
         out.append(r)

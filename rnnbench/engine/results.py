@@ -155,6 +155,9 @@ class MetricsLog:
         with open(self.path, "a", newline="") as f:
             csv.writer(f).writerow([row.get(k, "") for k in self.fields])
 
+    def finish(self, results: dict) -> None:
+        """The run has ended with ``results`` (its results.json): a tracker logs the end metrics."""
+
 
 def _number(cell: str) -> float:
     try:
@@ -174,59 +177,18 @@ def read_metrics(run_dir: Path) -> dict[str, list[float]]:
     return {key: [_number(r.get(key)) for r in rows] for key in (rows[0] if rows else {})}
 
 
-class TensorBoardLog(MetricsLog):
-    """metrics.csv plus a TensorBoard event file in ``<run dir>/tensorboard/``: every numeric column
-    as a scalar per epoch, and the flattened config as hparams (logger=tensorboard)."""
-
-    SKIP = ("epoch",)
-
-    def __init__(self, path: Path, fields: list[str], hparams: dict, rows: tuple = ()):
-        super().__init__(path, fields, rows)
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            from rnnbench.errors import ConfigError
-
-            raise ConfigError('logger=tensorboard needs the tensorboard package: pip install "rnnbench[tensorboard]"') from None
-        from torch.utils.tensorboard.summary import hparams as hparams_summary
-
-        # a resumed run: TensorBoard discards what the killed run logged after its checkpoint's epoch
-        resumed_at = int(rows[-1]["epoch"]) + 1 if rows else None
-        self.writer = SummaryWriter(str(Path(path).parent / "tensorboard"), purge_step=resumed_at)
-        # the hparams' metrics name the scalars written below (TensorBoard shows their last value); the
-        # summaries are written directly, as add_hparams would also log a scalar at step 0
-        metrics = {f: 0.0 for f in fields if f not in self.SKIP and f not in ("lr", "epoch_s")}
-        for summary in hparams_summary(hparams, metrics) if resumed_at is None else ():  # once per run
-            self.writer._get_file_writer().add_summary(summary)
-
-    def append(self, row: dict) -> None:
-        super().append(row)
-        for key, value in row.items():
-            if key not in self.SKIP and isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.writer.add_scalar(key, value, row.get("epoch", 0))
-        self.writer.flush()
-
-
-def _flat(node, prefix: str = "") -> dict:
-    out = {}
-    for key, value in node.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value if isinstance(value, (int, float, str, bool)) else str(value)
-    return out
-
-
 def metrics_log(cfg, path: Path, fields: list[str], rows: tuple = ()) -> MetricsLog:
-    """The per-epoch log of a run, by ``logger.name``: csv (metrics.csv) or tensorboard (both); ``rows``:
-    the epochs a resumed run has already logged."""
+    """The per-epoch log of a run, by ``logger.name``: csv (metrics.csv) or a tracker that also writes it
+    (rnnbench/engine/trackers.py: tensorboard, mlflow, wandb); ``rows``: the epochs a resumed run has
+    already logged."""
     from omegaconf import OmegaConf
 
     name = OmegaConf.select(cfg, "logger.name", default="csv")
-    if name == "tensorboard":
-        hparams = _flat(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
-        return TensorBoardLog(path, fields, hparams, rows)
-    return MetricsLog(path, fields, rows)
+    if name == "csv":
+        return MetricsLog(path, fields, rows)
+    from rnnbench.engine.trackers import tracker
+
+    return tracker(name, cfg, Path(path), fields, rows)
 
 
 def selection_value(results: dict) -> float:
