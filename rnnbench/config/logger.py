@@ -9,7 +9,8 @@ from typing import Optional
 class LoggerConfig:
     """Where the per-epoch metrics go (rnnbench/engine/results.py: metrics_log)."""
 
-    name: str = "csv"  # csv: metrics.csv; tensorboard, mlflow, wandb: metrics.csv and that tracker (rnnbench/engine/trackers.py)
+    # csv: metrics.csv; tensorboard, mlflow, wandb: metrics.csv and that tracker (rnnbench/engine/trackers.py)
+    name: str = "csv"
     experiment: str = "rnnbench"  # mlflow: the experiment; wandb: the project
     tracking_uri: Optional[str] = None  # mlflow: a server or database; None: sqlite in the run folder
     mode: str = "offline"  # wandb: offline (wandb sync later) | online

@@ -73,10 +73,11 @@ class TensorBoardLog(MetricsLog):
             from torch.utils.tensorboard import SummaryWriter
             from torch.utils.tensorboard.summary import hparams as hparams_summary
         except ImportError:
-            raise ConfigError('logger=tensorboard needs the tensorboard package: pip install "rnnbench[tensorboard]"') from None
+            raise ConfigError('logger=tensorboard needs the tensorboard package: '
+                              'pip install "rnnbench[tensorboard]"') from None
         # a resumed run: TensorBoard discards what the killed run logged after its checkpoint's epoch
         resumed_at = int(rows[-1]["epoch"]) + 1 if rows else None
-        folder = Path(path).parent / "tensorboard" / cfg.dataset.name / cfg.model.name / cfg.regulariser.name / f"seed-{cfg.seed}"
+        folder = Path(path).parent / "tensorboard" / run_name(cfg).rsplit("/", 1)[0] / f"seed-{cfg.seed}"
         self.writer = SummaryWriter(str(folder), purge_step=resumed_at)
         # the hparams' metrics name scalars (TensorBoard shows their last value): the columns and the test metric;
         # the summaries are written directly, as add_hparams would also log a scalar at step 0

@@ -8,10 +8,10 @@ member's validation NLL; a member that diverges or fails is told FAIL. Rounds go
 ``search.n`` trials have completed or been pruned. With ``search.pruner`` (sha, hyperband, median) optuna's
 own pruner of that name stops members while they train (StudyPruner): after every epoch each active
 member reports its best validation NLL so far as its trial's intermediate value (step = epoch) and asks
-``should_prune``; a pruned member is frozen at its best state, written ``pruned`` and told PRUNED. The study is stored in ``<run dir>/optuna.db`` (SQLite), so the
-same command on the same run folder continues an interrupted search: finished trials are kept, and the
-round the interruption left running is trained again with its drawn values, resuming its population
-from its checkpoint (rnnbench/engine/checkpoint.py). Trial k trains in
+``should_prune``; a pruned member is frozen at its best state, written ``pruned`` and told PRUNED.
+The study is stored in ``<run dir>/optuna.db`` (SQLite), so the same command on the same run folder
+continues an interrupted search: finished trials are kept, and the round the interruption left running is
+trained again with its drawn values, resuming its population from its checkpoint (rnnbench/engine/checkpoint.py). Trial k trains in
 ``members/<k>/`` with seed ``seed + k``, like a member of a random search.
 """
 from __future__ import annotations
