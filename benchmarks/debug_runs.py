@@ -44,7 +44,9 @@ def main() -> None:
             proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
             wall = time.perf_counter() - t0
             ok = proc.returncode == 0
-            results = json.loads((run / "results.json").read_text()) if (run / "results.json").is_file() else {}
+            found = [json.loads(p.read_text()) for p in [run / "results.json", *sorted(run.glob("members/*/results.json"))]
+                     if p.is_file()]  # a search: its members'
+            results = {"epochs": max((r.get("epochs") or 0 for r in found), default=None)}
             rows.append({"task": what, "command": "rnnbench " + " ".join(overrides) + " train=debug", "wall_s": wall,
                          "exit": proc.returncode, "epochs": results.get("epochs"),
                          "error": None if ok else proc.stderr.strip().splitlines()[-1:]})
