@@ -123,7 +123,7 @@ def test_the_report_names_results_without_a_status(tmp_path, capsys):
     (tmp_path / "binary" / "results.json").write_bytes(b"\x80\x81\xff")
     assert report([str(tmp_path)]) == 0
     captured = capsys.readouterr()
-    assert "| srnn / none | 8.60 ± 0.00 (1) |" in captured.out
+    assert "| srnn / none | 8.60 (1) |" in captured.out
     assert "null/results.json: no status" in captured.err and "binary/results.json" in captured.err
 
 
