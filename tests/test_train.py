@@ -61,7 +61,8 @@ def test_patience_stops_early_and_reports_the_best_epoch(quick_cfg, tmp_path):
 
 
 def test_non_finite_loss_ends_the_run_as_diverged(quick_cfg, tmp_path):
-    res = train(quick_cfg("optim=sgd", "optim.lr=1e30", "train.clip=null", "train.max_epochs=5"), tmp_path)
+    res = train(quick_cfg("optim=sgd", "optim.lr=1e30", "train.clip=null", "train.max_epochs=5",
+                          "train.limit_batches=null"), tmp_path)  # every batch: enough updates to blow up
     on_disk = json.loads((tmp_path / "results.json").read_text())
     assert res["status"] == on_disk["status"] == "diverged"
     assert "non-finite loss" in on_disk["stop_reason"]
