@@ -23,7 +23,6 @@ from typing import Optional, Union
 
 from omegaconf import DictConfig
 
-from rnnbench.config import check_common, register_configs
 from rnnbench.errors import ConfigError
 
 Overrides = Union[None, str, list, tuple, dict]
@@ -53,23 +52,13 @@ def override_list(overrides: Overrides) -> list[str]:
 
 def compose(overrides: Overrides = None) -> DictConfig:
     """The config ``rnnbench <overrides>`` would run, checked (a bad value raises ConfigError)."""
-    from hydra import compose as hydra_compose, initialize_config_module
+    from rnnbench.cli import compose_checked
 
-    from rnnbench.cli import one_line
-
-    register_configs()
     args = override_list(overrides)
     hydra_args = [a for a in args if a.lstrip("+~").startswith(("hydra.", "hydra/"))]
     if hydra_args:
         raise ConfigError(f"{hydra_args[0]}: Hydra's own settings belong to the command; give run() a run_dir instead")
-    try:
-        with initialize_config_module(config_module="rnnbench.conf", version_base="1.3"):
-            cfg = hydra_compose(config_name="config", overrides=args)
-    except Exception as e:  # Hydra's and OmegaConf's errors of a bad override
-        cause = e.__cause__ or e.__context__
-        raise ConfigError(one_line(f"{e}: {cause}" if cause is not None and str(cause) not in str(e) else str(e))) from None
-    check_common(cfg)
-    return cfg
+    return compose_checked(args)
 
 
 def _fresh_dir(root: Path) -> Path:

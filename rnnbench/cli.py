@@ -18,7 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rnnbench.config import check_common, register_configs
-from rnnbench.errors import RnnbenchError, SearchIncomplete
+from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete
 from rnnbench.engine.results import (FINISHED, folder_problem, read_results, remove_leftovers, selection_value,
                                      write_failed)
 
@@ -236,7 +236,16 @@ def config_problem(argv: list[str]) -> Optional[str]:
     are left to Hydra; a sweep's bad job is recorded as failed and the sweep goes on."""
     if any(a.startswith("-") for a in argv):
         return None
-    overrides = [a for a in argv if not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    try:
+        compose_checked([a for a in argv if not a.lstrip("+~").startswith(("hydra.", "hydra/"))])
+    except RnnbenchError as e:
+        return str(e)
+    return None
+
+
+def compose_checked(overrides: list[str]) -> DictConfig:
+    """The config of ``overrides`` (without Hydra's own), composed as the command composes it and checked;
+    a bad override or value raises ConfigError with one line (the CLI's pre-check and rnnbench.api's)."""
     from hydra import compose, initialize_config_module
 
     try:
@@ -244,12 +253,9 @@ def config_problem(argv: list[str]) -> Optional[str]:
             cfg = compose(config_name="config", overrides=overrides)
     except Exception as e:  # Hydra's and OmegaConf's errors of a bad override: printed by Hydra on many lines
         cause = e.__cause__ or e.__context__
-        return one_line(f"{e}: {cause}" if cause is not None and str(cause) not in str(e) else str(e))
-    try:
-        check_common(cfg)
-    except RnnbenchError as e:
-        return str(e)
-    return None
+        raise ConfigError(one_line(f"{e}: {cause}" if cause is not None and str(cause) not in str(e) else str(e))) from None
+    check_common(cfg)
+    return cfg
 
 
 def interrupted() -> str:

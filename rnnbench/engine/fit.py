@@ -135,7 +135,8 @@ def fit(task: Task, start: float, desc: str) -> list[dict]:
                             "inside_epoch": first if partial is not None else None}
     for d in task.run_dirs:
         Path(d).mkdir(parents=True, exist_ok=True)
-    logs = [metrics_log(m.cfg, Path(d) / "metrics.csv", task.fields, m.rows) for m, d in zip(members, task.run_dirs)]
+    logs = [metrics_log(m.cfg, Path(d) / "metrics.csv", task.fields, m.rows, r["test_metric"])
+            for m, d, r in zip(members, task.run_dirs, results)]
     loop_start = time.perf_counter() - trained
     saver = Checkpointer(task, members, path, start, loop_start)
     pruner = task.pruner()  # search.pruner (rnnbench/engine/prune.py; search=tpe: optuna's)

@@ -177,10 +177,10 @@ def read_metrics(run_dir: Path) -> dict[str, list[float]]:
     return {key: [_number(r.get(key)) for r in rows] for key in (rows[0] if rows else {})}
 
 
-def metrics_log(cfg, path: Path, fields: list[str], rows: tuple = ()) -> MetricsLog:
+def metrics_log(cfg, path: Path, fields: list[str], rows: tuple = (), test_metric: str = "test_nll") -> MetricsLog:
     """The per-epoch log of a run, by ``logger.name``: csv (metrics.csv) or a tracker that also writes it
     (rnnbench/engine/trackers.py: tensorboard, mlflow, wandb); ``rows``: the epochs a resumed run has
-    already logged."""
+    already logged; ``test_metric``: the task's (results.json "test_metric"), which a tracker announces."""
     from omegaconf import OmegaConf
 
     name = OmegaConf.select(cfg, "logger.name", default="csv")
@@ -188,7 +188,7 @@ def metrics_log(cfg, path: Path, fields: list[str], rows: tuple = ()) -> Metrics
         return MetricsLog(path, fields, rows)
     from rnnbench.engine.trackers import tracker
 
-    return tracker(name, cfg, Path(path), fields, rows)
+    return tracker(name, cfg, Path(path), fields, rows, test_metric)
 
 
 def selection_value(results: dict) -> float:

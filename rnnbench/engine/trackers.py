@@ -67,7 +67,7 @@ class TensorBoardLog(MetricsLog):
     """metrics.csv plus TensorBoard event files: every numeric column as a scalar per epoch, the config as
     hparams whose metrics include the test metric (written at the end)."""
 
-    def __init__(self, cfg, path: Path, fields: list[str], rows: tuple = ()):
+    def __init__(self, cfg, path: Path, fields: list[str], rows: tuple = (), test_metric: str = "test_nll"):
         super().__init__(path, fields, rows)
         try:
             from torch.utils.tensorboard import SummaryWriter
@@ -81,8 +81,7 @@ class TensorBoardLog(MetricsLog):
         self.writer = SummaryWriter(str(folder), purge_step=resumed_at)
         # the hparams' metrics name scalars (TensorBoard shows their last value): the columns and the test metric;
         # the summaries are written directly, as add_hparams would also log a scalar at step 0
-        test = {"music": "test_nll", "word_lm": "test_ppl", "regression": "test_rmse"}.get(cfg.dataset.task, "test_nll")
-        metrics = {f: 0.0 for f in [*fields, test] if f not in SKIP and f not in ("lr", "epoch_s")}
+        metrics = {f: 0.0 for f in [*fields, test_metric] if f not in SKIP and f not in ("lr", "epoch_s")}
         hparams = _flat(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
         for summary in hparams_summary(hparams, metrics) if resumed_at is None else ():  # once per run
             self.writer._get_file_writer().add_summary(summary)
@@ -108,7 +107,7 @@ class MLflowLog(MetricsLog):
 
     ID = "mlflow_run_id"  # in the run folder: a resumed run continues its MLflow run
 
-    def __init__(self, cfg, path: Path, fields: list[str], rows: tuple = ()):
+    def __init__(self, cfg, path: Path, fields: list[str], rows: tuple = (), test_metric: str = "test_nll"):
         super().__init__(path, fields, rows)
         mlflow = _need("mlflow", "mlflow")
         from mlflow.entities import Param
@@ -155,7 +154,7 @@ class WandbLog(MetricsLog):
 
     ID = "wandb_run_id"
 
-    def __init__(self, cfg, path: Path, fields: list[str], rows: tuple = ()):
+    def __init__(self, cfg, path: Path, fields: list[str], rows: tuple = (), test_metric: str = "test_nll"):
         super().__init__(path, fields, rows)
         wandb = _need("wandb", "wandb")
         folder = Path(path).parent.resolve()
@@ -181,7 +180,7 @@ class WandbLog(MetricsLog):
 TRACKERS = {"tensorboard": TensorBoardLog, "mlflow": MLflowLog, "wandb": WandbLog}
 
 
-def tracker(name: str, cfg, path: Path, fields: list[str], rows: tuple = ()) -> MetricsLog:
+def tracker(name: str, cfg, path: Path, fields: list[str], rows: tuple = (), test_metric: str = "test_nll") -> MetricsLog:
     if name not in TRACKERS:
         raise ConfigError(f"logger={name} is not a logger; valid: csv, {', '.join(TRACKERS)}")
-    return TRACKERS[name](cfg, path, fields, rows)
+    return TRACKERS[name](cfg, path, fields, rows, test_metric)
