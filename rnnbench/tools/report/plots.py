@@ -58,10 +58,6 @@ def _with_curves(chosen: pd.DataFrame) -> pd.DataFrame:
     return chosen[~chosen["regulariser"].astype(str).str.endswith("(MC)")]
 
 
-def _save(fig, out: Path, stem: str) -> list[Path]:
-    return save(fig, out, stem)
-
-
 def learning_curves(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, metric: str, out: Path):
     """One figure for ``dataset``: a training and a validation panel, a line (mean ± std over the
     seeds) per model / regulariser. ``chosen`` holds the configuration picked per cell (its
@@ -95,7 +91,7 @@ def learning_curves(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, metr
     if axes[1].lines:
         axes[1].legend()
     fig.tight_layout()
-    return fig, _save(fig, out, f"curves-{dataset}")
+    return fig, save(fig, out, f"curves-{dataset}")
 
 
 def spectral_radius(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, out: Path):
@@ -119,7 +115,7 @@ def spectral_radius(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, out:
     if ax.lines:
         ax.legend()
     fig.tight_layout()
-    return fig, _save(fig, out, f"spectral-radius-{dataset}")
+    return fig, save(fig, out, f"spectral-radius-{dataset}")
 
 
 def plot_runs(runs: pd.DataFrame, chosen: pd.DataFrame, out: Path) -> list[Path]:
@@ -189,7 +185,7 @@ def published_bars(lines: list[dict], floors: list[dict], title: str, ylabel: st
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    return fig, _save(fig, out, stem)
+    return fig, save(fig, out, stem)
 
 
 YLABELS = {"test_nll": "test NLL (nats per frame)", "test_ppl": "test perplexity (per word)",

@@ -66,10 +66,14 @@ def _pick(names: Optional[str], valid: list[str], what: str) -> list[str]:
     return chosen
 
 
+def search_suffix(search: bool, pruner: str = "none") -> str:
+    """What a search (pruned or not) adds to the names of its folders and of its table: -search[-<pruner>]."""
+    return ("-search" + ("" if pruner == "none" else f"-{pruner}")) if search else ""
+
+
 def cell_dir(out: Path, table: Table, row: Row, col: str, search: bool, pruner: str = "none") -> Path:
     """The folder of one cell's seed runs: OUT/<table>/<row>[-search[-<pruner>]]/<column>/."""
-    suffix = ("-search" + ("" if pruner == "none" else f"-{pruner}")) if search else ""
-    return out / table.name / (row.folder + suffix) / col
+    return out / table.name / (row.folder + search_suffix(search, pruner)) / col
 
 
 def plan(table: Table, rows: list[Row], columns: list[str], seeds: int, search: bool, out: Path,
@@ -280,7 +284,7 @@ def main(argv=None) -> int:
     if table.metric == "test_rmse":  # the runs log their test curve (sentiment): show it
         text += curves(table, args.search, args.out)
     print("\n" + text)
-    stem = ("reproduction-search" + ("" if args.pruner == "none" else f"-{args.pruner}")) if args.search else "reproduction"
+    stem = "reproduction" + search_suffix(args.search, args.pruner)
     path = args.out / table.name / f"{stem}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, text)
