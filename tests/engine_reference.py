@@ -1,7 +1,8 @@
 """The numbers of each task on a fixed seed, recorded before the training loops became one engine
 (issue 12) and compared after it by tests/test_engine.py::test_numbers_equal_the_recorded_reference.
 
-    python -m tests.engine_reference record   # rewrites tests/data/engine_reference.json
+    python -m tests.engine_reference record          # rewrites tests/data/engine_reference.json
+    python -m tests.engine_reference record NAME...  # (re)records those cases only
 
 Every case runs in float64 on the CPU; what is compared is every number of results.json and every
 row of metrics.csv except wall-clock fields, and the sum of |w| of each tensor of best.pt.
@@ -38,6 +39,38 @@ CASES = {
                                                      "train.max_epochs=3",
                                                      "dataset.batch=8", "dataset.segment=10",
                                                      "regulariser=variational", "eval.mc_samples=3")),
+    # issue 24: the authors' code as a reading (protocols.md §1b) and every noise family, recorded before the
+    # regularisers became transforms of the core
+    "music-srnn-fd-breze": (None, SYNTH + ("protocol=breze", "regulariser=fd", "regulariser.output_rate=recurrent")),
+    "music-srnn-fd-breze-no-final": (None, SYNTH + ("protocol=breze", "regulariser=fd", "regulariser.fd_output=false",
+                                                    "regulariser.final_layer_no=readout_and_input")),
+    "music-storn-breze": (None, SYNTH + ("model=storn", "protocol=breze-storn", "regulariser=fd", "model.hidden=8",
+                                         "eval.is_samples=3", "eval.breze_samples=2", "train.max_epochs=2")),
+    "music-gru-dropconnect": (None, SYNTH + ("model=gru", "regulariser=dropconnect", "eval.mc_samples=2")),
+    "music-srnn-noise-l2": (None, SYNTH + ("regulariser=noise", "regulariser.input.noise=multiplicative",
+                                           "regulariser.input.rate=0.1", "regulariser.penalty=l2",
+                                           "regulariser.penalty_weight=0.001")),
+    "music-lstm-rnndrop-untied": (None, SYNTH + ("model=lstm", "regulariser=rnndrop", "regulariser.tied=false",
+                                                 "regulariser.input.noise=dropout", "regulariser.input.rate=0.2",
+                                                 "regulariser.recurrent.noise=dropout", "regulariser.recurrent.rate=0.2",
+                                                 "regulariser.recurrent.realise=step", "dataset.pad=hold")),
+    "music-lstm-fd-quadrature-hold": (None, SYNTH + ("model=lstm", "regulariser=fd", "regulariser.moment_approx=quadrature",
+                                                     "dataset.pad=hold")),
+    "music-gru-fd-sigmoid-free": (None, SYNTH + ("model=gru", "regulariser=fd", "regulariser.fd_output=false")),
+    "music-population-variational-l2": (None, SYNTH + ("model=lstm", "model.hidden=8", "search=random", "search.n=3",
+                                                       "search.space.model.hidden=[8]", "regulariser=variational",
+                                                       "regulariser.penalty=l2", "regulariser.penalty_weight=0.001",
+                                                       "train.clip=1.0")),
+    "ptb-gru-embedding-untied-l1": (write_tiny_ptb, ("dataset=ptb", "model=gru", "model.layers=2", "model.hidden=16",
+                                                     "optim=adam", "optim.lr=0.01", "train.max_epochs=2",
+                                                     "dataset.batch=4", "dataset.bptt=7", "regulariser=variational",
+                                                     "regulariser.embedding.noise=dropout", "regulariser.embedding.rate=0.2",
+                                                     "regulariser.tied=false", "regulariser.penalty=l1",
+                                                     "regulariser.penalty_weight=0.00001", "eval.mc_samples=2")),
+    "sentiment-lstm-dropout": (write_tiny_scale, ("dataset=sentiment", "model=lstm", "model.hidden=8",
+                                                  "model.embedding=8", "train=debug", "train.limit_batches=null",
+                                                  "train.max_epochs=2", "dataset.batch=8", "dataset.segment=10",
+                                                  "regulariser=dropout", "eval.mc_samples=2")),
 }
 # what differs between two identical runs: clocks, paths, the checkout, the config's new keys
 UNSTABLE = {"environment", "wall_s", "train_s", "seconds_per_epoch", "words_per_s", "started", "commit", "config", "rnnbench_version",
@@ -71,11 +104,15 @@ def run_case(name: str, workdir: Path) -> dict:
     return {str(d.relative_to(run_dir)): _numbers(d) for d in dirs}
 
 
-def record() -> None:
+def record(names: list[str]) -> None:
+    """Record ``names`` (all cases if empty) at this checkout; the other cases keep their numbers."""
     from rnnbench.runtime import git_commit
 
     out = {"recorded_at_commit": git_commit(), "torch": torch.__version__, "cases": {}}
-    for name in CASES:
+    if names and REFERENCE.exists():
+        out = json.loads(REFERENCE.read_text())
+        out.setdefault("recorded_by_case", {}).update({n: git_commit() for n in names})
+    for name in names or CASES:
         with tempfile.TemporaryDirectory() as tmp:
             out["cases"][name] = run_case(name, Path(tmp))
             print(name, "done", file=sys.stderr)
@@ -83,5 +120,5 @@ def record() -> None:
     REFERENCE.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["record"]:
-    record()
+if __name__ == "__main__" and sys.argv[1:2] == ["record"]:
+    record(sys.argv[2:])
