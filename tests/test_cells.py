@@ -17,6 +17,20 @@ def _core(name, D=5, H=4):
     return core
 
 
+class _Unrolled(nn.Module):
+    def __init__(self, core):
+        super().__init__()
+        self.core = core
+
+    def forward(self, x):
+        return unroll(self.core, x)[0]
+
+
+def _unroll_with(core, w: dict, x):
+    """The core unrolled over x with the weights ``w`` in place of its own (how a population runs its members)."""
+    return torch.func.functional_call(_Unrolled(core), {f"core.{k}": v for k, v in w.items()}, (x,))
+
+
 @pytest.mark.parametrize("name", ["srnn", "lstm", "gru"])
 def test_cell_gradients_match_finite_differences(name):
     core = _core(name)
@@ -24,9 +38,7 @@ def test_cell_gradients_match_finite_differences(name):
     names = [n for n, _ in core.named_parameters()]
 
     def f(x, *params):
-        w = dict(zip(names, params))
-        h, _ = unroll(core, x, core.initial_state(2, w), w=w)
-        return h
+        return _unroll_with(core, dict(zip(names, params)), x)
 
     assert torch.autograd.gradcheck(f, (x.requires_grad_(), *[p.detach().requires_grad_() for p in core.parameters()]))
 
@@ -63,7 +75,7 @@ def test_step_equals_unroll(name):
     state = core.initial_state(2)
     ys = []
     for t in range(4):
-        y, state = core.step(x[:, t], state)
+        y, state = core(x[:, t], state)  # one raw step (haiku's core(x_t, state))
         ys.append(y)
     assert torch.allclose(torch.stack(ys, 1), unroll(core, x, core.initial_state(2))[0], atol=1e-14, rtol=0)
 
@@ -121,7 +133,7 @@ def test_a_population_of_weight_sets_can_be_vmapped(name):
     x = torch.randn(2, 4, 5, dtype=torch.float64)
 
     def run(w):
-        return unroll(core, x, core.initial_state(2, w), w=w)[0]
+        return _unroll_with(core, w, x)
 
     batched = torch.func.vmap(run)(stacked)  # (P, B, T, H)
     for i, m in enumerate(members):

@@ -21,8 +21,9 @@ import pytest
 import torch
 
 from rnnbench.models import CORES
-from rnnbench.regularisers.moments import (MOMENTS, QUADRATURE, MeanVar, dropout_moments, linear_moments,
-                                           sigmoid_moments, weight_moments)
+from rnnbench.regularisers.dropout import dropout_moments
+from rnnbench.regularisers.moments import MOMENTS, QUADRATURE, MeanVar, linear_moments, sigmoid_moments
+from rnnbench.regularisers.weight_noise import weight_moments
 from rnnbench.regularisers.spec import Site
 
 N, CHUNK = 100_000, 10_000

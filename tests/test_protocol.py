@@ -11,7 +11,9 @@ from rnnbench.errors import ConfigError
 from rnnbench.metrics import batch_loss, frame_nll
 from rnnbench.models import build_model
 from rnnbench.models.srnn import SRNN
-from rnnbench.regularisers.moments import MeanVar, MomentOps, moment_layer, sigmoid_moments
+from rnnbench.models.unroll import unroll
+from rnnbench.regularisers.moments import MeanVar, MomentOps, sigmoid_moments
+from rnnbench.regularisers.propagated import MomentCore
 from rnnbench.regularisers.spec import build_spec
 from tests.conftest import compose_cfg
 
@@ -64,7 +66,7 @@ def _one_unit_layer(spec, h0: float, w: float, steps: int = 2):
     with torch.no_grad():
         core.w_in.zero_(), core.b.zero_(), core.w_rec.fill_(w), core.h0.fill_(h0)
     x = torch.zeros(1, steps, 1, dtype=DT)
-    return moment_layer(core, MeanVar(x, torch.zeros_like(x)), spec)
+    return unroll(MomentCore(core, spec), x)[0]
 
 
 @pytest.mark.parametrize("reading", ["keep", "drop"])
@@ -101,18 +103,18 @@ def test_final_layer_no_as_dec_2013_breze_zeroes_the_input_variance():
     with torch.no_grad():
         core.w_in.fill_(0.5), core.w_rec.fill_(0.3), core.h0.fill_(0.2), core.b.zero_()
     _, dec2013 = _fd_spec("regulariser.final_layer_no=readout_and_input", "regulariser.fd_output=false")
-    got = moment_layer(core, MeanVar(x, torch.zeros_like(x)), dec2013)
+    got = unroll(MomentCore(core, dec2013), x)[0]
     # the same net whose input carries no variance: the input dropout's mean q x W_in, nothing else
     _, no_input_noise = _fd_spec("regulariser.input.noise=none", "regulariser.input.rate=0.0", "regulariser.fd_output=false")
     with torch.no_grad():
         core.w_in.mul_(0.9)  # fd.yaml: input rate 0.1
-    want = moment_layer(core, MeanVar(x, torch.zeros_like(x)), no_input_noise)
+    want = unroll(MomentCore(core, no_input_noise), x)[0]
     assert torch.allclose(got.mean, want.mean, atol=1e-12) and torch.allclose(got.var, want.var, atol=1e-12)
     with torch.no_grad():
         core.w_in.div_(0.9)
     for spec in (_fd_spec("regulariser.final_layer_no=readout_and_input")[1],  # FD for final layer = yes
                  _fd_spec("regulariser.fd_output=false")[1]):  # the papers' "no"
-        other = moment_layer(core, MeanVar(x, torch.zeros_like(x)), spec)
+        other = unroll(MomentCore(core, spec), x)[0]
         assert not torch.allclose(other.var, want.var)
 
 

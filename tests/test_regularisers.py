@@ -7,7 +7,7 @@ import torch
 from rnnbench.data.batches import make_split
 from rnnbench.metrics import evaluate
 from rnnbench.models import build_model
-from rnnbench.regularisers import build_spec, penalty, sampled_forward
+from rnnbench.regularisers import build_spec, penalty
 from rnnbench.regularisers.sampling import NoiseDraw, per_step
 from rnnbench.train import train
 from tests.conftest import ENDED, compose_cfg
@@ -72,7 +72,7 @@ def test_sampled_forward_uses_the_drawn_recurrent_weights(realise):
     model = _model("regulariser=noise", f"regulariser.realise={realise}", "regulariser.recurrent.rate=0.05")
     x = _x()
     torch.manual_seed(7)
-    got = sampled_forward(model, x, model.noise, mean=False)
+    got = model(x, sample=True)
     torch.manual_seed(7)  # the only draw: W_rec noise, (T or 1, H, H)
     eps = torch.randn(5 if realise == "step" else 1, 6, 6, dtype=torch.float64) * 0.05
     core, w = model.core, model.core.weights()
@@ -87,7 +87,7 @@ def test_variational_forward_applies_masks_to_inputs_state_and_outputs():
     model = _model("regulariser=variational")
     x = _x()
     torch.manual_seed(3)
-    got = sampled_forward(model, x, model.noise, mean=False)
+    got = model(x, sample=True)
     torch.manual_seed(3)  # draw order: input (1, 1, B, D), recurrent (1, 1, B, H), output (1, 1, B, H)
     m_in, m_rec, m_out = (torch.bernoulli(torch.full((1, 1, 3, d), 0.75, dtype=torch.float64))[0, 0] / 0.75
                           for d in (88, 6, 6))
@@ -161,7 +161,7 @@ def test_monte_carlo_evaluation_averages_probabilities():
 def test_untied_masks_reach_every_gate():
     model = _model("regulariser=variational", "regulariser.tied=false", model="lstm")
     torch.manual_seed(0)
-    out = sampled_forward(model, _x(), model.noise, mean=False)
+    out = model(_x(), sample=True)
     assert out.shape == (3, 5, 88) and torch.isfinite(out).all()
 
 
@@ -219,7 +219,7 @@ def test_experiment_presets_run(quick_cfg, tmp_path, name):
 
 
 def test_word_type_dropout_drops_every_occurrence_of_a_word_together():
-    from rnnbench.regularisers.sampling import word_type_mask
+    from rnnbench.regularisers.embedding import word_type_mask
     from rnnbench.regularisers.spec import Site
 
     torch.manual_seed(0)

@@ -128,6 +128,6 @@ def test_sigmoid_srnn_step():
     model = build_model(cfg.model, 3, 3).double()
     core = model.core
     x, h = torch.randn(2, 3, dtype=torch.float64), torch.randn(2, 5, dtype=torch.float64)
-    y, _ = core.step(x, (h,))
+    y, _ = core(x, (h,))
     assert torch.allclose(y, torch.sigmoid(x @ core.w_in + h @ core.w_rec + core.b), atol=0, rtol=1e-15)
     assert isinstance(build_model(compose_cfg("model=storn").model, D, D), STORN)

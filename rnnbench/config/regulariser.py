@@ -16,6 +16,7 @@ class Noise(Enum):
     dropconnect = "dropconnect"  # Bernoulli drop of weights (Wan et al. 2013; rate = drop probability)
     additive = "additive"  # W + eps, eps ~ N(0, rate^2) (001 §8.1.1; rate = sigma)
     multiplicative = "multiplicative"  # W + W * eps, eps ~ N(0, rate^2) (001 §8.1.2; rate = sigma)
+    zoneout = "zoneout"  # the cell site only: each state unit keeps its last value (Krueger et al. 2016; rate = z)
 
 
 class Realise(Enum):
@@ -83,7 +84,7 @@ class RegulariserConfig:
     """A noise process on sites of the net plus an optional penalty (rnnbench/regularisers/).
 
     Sites: input (x -> W_in), recurrent (h_{t-1} -> W_rec), output (h_t -> W_out), cell (the
-    LSTM cell state, RNNDrop) and embedding (word models). The presets in conf/regulariser/ are
+    cell's state update: RNNDrop on the LSTM cell state, zoneout on any cell) and embedding (word models). The presets in conf/regulariser/ are
     settings of this one description.
     """
 

@@ -1,5 +1,8 @@
 """The recurrent-core interface (after haiku's RNNCore and pyro's DMM): a core is a step
-``(x_t, state) -> (y_t, state)`` plus ``initial_state(B)``; unrolling is rnnbench/models/unroll.py.
+``core(x_t, state) -> (y_t, state)`` plus ``initial_state(B)``; the one time loop is
+rnnbench/models/unroll.py, which calls ``prepare(x)`` once (what does not depend on the state: the
+input projection of every step, a regulariser's draws) and ``step(p_t, state)`` per step. A
+regulariser turns a core into a noisy one with the same two methods (rnnbench/regularisers/realise.py).
 
 Cells are explicit math on explicit weight tensors, split in three so that regularisers and
 fast unrolls act between the parts without touching the cell:
@@ -52,8 +55,8 @@ class RecurrentCore(nn.Module):
         """The tensors the step uses, by name (the core's own parameters)."""
         return dict(self.named_parameters(recurse=False))
 
-    def initial_state(self, batch_size: int, w: Optional[Weights] = None) -> State:
-        w = self.weights() if w is None else w
+    def initial_state(self, batch_size: int) -> State:
+        w = self.weights()
         return tuple(w[f"{n}0"].expand(batch_size, self.hidden_size) for n in self.state_names)
 
     def project(self, x: torch.Tensor, w: Weights, per_gate: bool = False) -> torch.Tensor:
@@ -64,17 +67,23 @@ class RecurrentCore(nn.Module):
         """h (B, H) -> (B, G); per_gate: h is (n_gates, B, H) and gate block k reads h[k]."""
         return gate_matmul(h, w["w_rec"], self.n_gates) if per_gate else h @ w["w_rec"]
 
-    def transition(self, u_t, v_t, state: State, ops=PLAIN, cell_mask=None) -> tuple:
+    def transition(self, u_t, v_t, state: State, ops=PLAIN) -> tuple:
         """New output and state from the input and recurrent contributions u_t, v_t (B, G)."""
         raise NotImplementedError
 
-    def recur(self, u_t: torch.Tensor, state: State, w: Weights) -> tuple[torch.Tensor, State]:
-        return self.transition(u_t, self.recurrent_input(state[0], w), state)
+    def prepare(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """x (B, T, D) -> the input contribution of each step, u_t (B, G): one matmul for all steps.
+        unbind, not u[:, t]: autograd would back-propagate each indexing through a zero tensor of the
+        whole (B, T, G) projection, which costs O(T^2); unbind's backward is one stack."""
+        return self.project(x, self.weights()).unbind(1)
 
-    def step(self, x_t: torch.Tensor, state: State, w: Optional[Weights] = None) -> tuple[torch.Tensor, State]:
-        """One time step: x_t (B, D) -> y_t (B, H)."""
-        w = self.weights() if w is None else w
-        return self.recur(self.project(x_t, w), state, w)
+    def step(self, u_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One step from a prepared input u_t (B, G) -> y_t (B, H) and the new state."""
+        return self.transition(u_t, self.recurrent_input(state[0], self.weights()), state)
+
+    def forward(self, x_t: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One time step on a raw input x_t (B, D) (haiku's ``core(x_t, state)``)."""
+        return self.step(self.project(x_t, self.weights()), state)
 
     def recurrent_matrix(self) -> Optional[torch.Tensor]:
         """W_rec as a square matrix where that is meaningful (the sRNN), else None."""

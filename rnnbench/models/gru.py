@@ -27,7 +27,7 @@ class GRU(RecurrentCore):
     def recurrent_input(self, h: torch.Tensor, w: Weights, per_gate: bool = False) -> torch.Tensor:
         return super().recurrent_input(h, w, per_gate) + w["b_rec"]  # h W_rec + b_rec, (B, 3H)
 
-    def transition(self, u_t, v_t, state, ops=PLAIN, cell_mask=None):
+    def transition(self, u_t, v_t, state, ops=PLAIN):
         (h,) = state
         ur, uz, un = ops.chunk(u_t, 3)
         vr, vz, vn = ops.chunk(v_t, 3)

@@ -4,7 +4,9 @@ Gate order i, f, g, o along the last axis, as in PyTorch, so that weights can be
 with nn.LSTM in the tests:
     [i f g o] = x_t W_in + h_{t-1} W_rec + b
     c_t = sigma(f) * c_{t-1} + sigma(i) * tanh(g);   h_t = sigma(o) * tanh(c_t)
-With ``cell_mask`` (RNNDrop), c_t is multiplied by the mask before it is used or carried.
+The step is split in two, ``update`` (the new cell state and the output gate) and ``emit`` (h_t from
+them), so that a regulariser can act on c_t between the two (RNNDrop: rnnbench/regularisers/cell_dropout.py)
+without the cell knowing of it.
 """
 from __future__ import annotations
 
@@ -26,11 +28,16 @@ class LSTM(RecurrentCore):
         self.w_rec = nn.Parameter(torch.empty(hidden_size, G))  # (H, 4H)
         self.b = nn.Parameter(torch.zeros(G))  # (4H,)
 
-    def transition(self, u_t, v_t, state, ops=PLAIN, cell_mask=None):
-        h, c = state
+    def transition(self, u_t, v_t, state, ops=PLAIN):
+        return self.emit(*self.update(u_t, v_t, state, ops), ops)
+
+    def update(self, u_t, v_t, state, ops=PLAIN):
+        """(c_t, o_t): the new cell state and the output gate's pre-activation."""
+        _, c = state
         i, f, g, o = ops.chunk(ops.add(u_t, v_t), 4)  # each (B, H)
-        c = ops.add(ops.mul(ops.sigmoid(f), c), ops.mul(ops.sigmoid(i), ops.tanh(g)))
-        if cell_mask is not None:  # RNNDrop (Moon et al. 2015): one mask on the cell state
-            c = ops.mul(c, cell_mask)
+        return ops.add(ops.mul(ops.sigmoid(f), c), ops.mul(ops.sigmoid(i), ops.tanh(g))), o
+
+    @staticmethod
+    def emit(c, o, ops=PLAIN):
         h = ops.mul(ops.sigmoid(o), ops.tanh(c))
         return h, (h, c)

@@ -1,6 +1,6 @@
 """Sequence regression (003 §5.2): embedding -> one recurrent core -> dense 1 on the last state.
 
-The regulariser acts through the shared layer functions: word-type dropout on the embedding
+The regulariser acts through the shared realisation (rnnbench/regularisers/realise.py): word-type dropout on the embedding
 (p_emb), the input site on the embedded words (p_W), the recurrent site (p_U) and the output site
 before the dense layer (p_dense), in the authors' naming.
 """
@@ -13,9 +13,7 @@ from torch import nn
 
 from rnnbench.models.core import RecurrentCore
 from rnnbench.models.unroll import unroll
-from rnnbench.regularisers import NONE, NoiseSpec
-from rnnbench.regularisers.sampled import embed, sampled_layer, sampled_readout
-from rnnbench.regularisers.sampling import NoiseDraw
+from rnnbench.regularisers import NONE, NoiseSpec, embed, realise
 
 
 class SequenceRegressor(nn.Module):
@@ -30,11 +28,7 @@ class SequenceRegressor(nn.Module):
     def forward(self, tokens: torch.Tensor, sample: Optional[bool] = None) -> torch.Tensor:
         """tokens (B, T) -> predictions (B,) of the standardised target."""
         sample = self.training if sample is None else sample
-        noise = self.noise
-        x = embed(tokens, self.embedding, noise, sample)  # (B, T, E)
-        if noise.has_noise and (sample or noise.mean_differs_from_plain):
-            draw = NoiseDraw(noise, not sample, tokens.shape[1], x.device, x.dtype)
-            hs, _ = sampled_layer(self.core, x, noise, draw)
-            return sampled_readout(hs[:, -1:], self.w_out, self.b_out, noise, draw)[:, 0, 0]
-        hs, _ = unroll(self.core, x, self.core.initial_state(tokens.shape[0]))
-        return (hs[:, -1] @ self.w_out + self.b_out)[:, 0]
+        x = embed(tokens, self.embedding, self.noise, sample)  # (B, T, E)
+        realised = realise(self.noise, sample, x)
+        hs, _ = unroll(realised.core(self.core), x)
+        return realised.readout(hs[:, -1:], self.w_out, self.b_out)[:, 0, 0]  # the last state's prediction

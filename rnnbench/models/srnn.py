@@ -23,7 +23,7 @@ class SRNN(RecurrentCore):
         self.w_rec = nn.Parameter(torch.empty(hidden_size, hidden_size))  # (H, H)
         self.b = nn.Parameter(torch.zeros(hidden_size))  # (H,)
 
-    def transition(self, u_t, v_t, state, ops=PLAIN, cell_mask=None):
+    def transition(self, u_t, v_t, state, ops=PLAIN):
         a = ops.add(u_t, v_t)
         h = ops.tanh(a) if self.activation == "tanh" else ops.sigmoid(a)
         return h, (h,)

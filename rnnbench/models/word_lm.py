@@ -1,8 +1,8 @@
 """Word-level language model (Zaremba et al. 2014; 003 §5.1): embedding -> L stacked recurrent
 cores -> softmax, optionally with the softmax tied to the embedding (Press & Wolf 2017).
 
-The regulariser acts per layer through the same layer functions as the music models
-(rnnbench/regularisers/sampled.py): the input site on every layer's input (the embedding for
+The regulariser acts per layer through the same realisation as the music models
+(rnnbench/regularisers/realise.py): the input site on every layer's input (the embedding for
 layer 1, the layer below otherwise: Zaremba's "non-recurrent connections"), the recurrent and
 cell sites inside every layer, the output site before the softmax, and the embedding site as
 word-type dropout (003 §4). The state is passed in and returned, so it can be carried across
@@ -17,9 +17,7 @@ from torch import nn
 
 from rnnbench.models.core import RecurrentCore
 from rnnbench.models.unroll import unroll
-from rnnbench.regularisers import NONE, NoiseSpec
-from rnnbench.regularisers.sampled import embed, sampled_layer, sampled_readout
-from rnnbench.regularisers.sampling import NoiseDraw
+from rnnbench.regularisers import NONE, NoiseSpec, embed, realise
 
 
 class WordLM(nn.Module):
@@ -44,16 +42,10 @@ class WordLM(nn.Module):
     def forward(self, tokens: torch.Tensor, state: list, sample: Optional[bool] = None) -> tuple[torch.Tensor, list]:
         """tokens (B, T) -> logits (B, T, V) and the final state of every layer."""
         sample = self.training if sample is None else sample
-        noise = self.noise
-        x = embed(tokens, self.embedding, noise, sample)
+        x = embed(tokens, self.embedding, self.noise, sample)
+        realised = realise(self.noise, sample, x)
         new_state = []
-        if noise.has_noise and (sample or noise.mean_differs_from_plain):
-            draw = NoiseDraw(noise, not sample, tokens.shape[1], x.device, x.dtype)
-            for core, s in zip(self.layers, state):
-                x, s = sampled_layer(core, x, noise, draw, state=s)
-                new_state.append(s)
-            return sampled_readout(x, self.softmax_weights(), self.b_out, noise, draw), new_state
         for core, s in zip(self.layers, state):
-            x, s = unroll(core, x, s)
+            x, s = unroll(realised.core(core), x, s)
             new_state.append(s)
-        return x @ self.softmax_weights() + self.b_out, new_state
+        return realised.readout(x, self.softmax_weights(), self.b_out), new_state

@@ -25,19 +25,16 @@ from rnnbench.regularisers.spec import NoiseSpec
 
 
 class _Member(nn.Module):
-    """The model's per-frame loss with the member's rates put into its noise spec."""
+    """The model's per-frame loss with the member's rates put into its noise spec (the rates are this
+    member's slice under vmap: the spec marks their sites on, rnnbench/regularisers/spec.py)."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
 
     def forward(self, rates: dict, fd_output, inputs, targets, step_mask, loss_mask):
-        spec = self.model.noise
-        self.model.noise = spec.with_rates(rates, fd_output)
-        try:
-            return self.model.frame_losses(inputs, targets, step_mask, loss_mask)
-        finally:
-            self.model.noise = spec
+        noise = self.model.noise.with_rates(rates, fd_output)
+        return self.model.frame_losses(inputs, targets, step_mask, loss_mask, noise=noise)
 
 
 def structure_of(spec: NoiseSpec) -> tuple:

@@ -1,10 +1,13 @@
-"""Regularisers as noise processes (002 ch. 2): one description (spec.py), realised by sampling
-per step or per sequence (sampled.py, sampling.py) or by propagating moments (moments.py), plus
-norm penalties in the loss (penalty.py). conf/regulariser/*.yaml are presets of the description.
+"""Regularisers as noise processes (002 ch. 2): one description (spec.py), realised as a transform of the
+core (realise.py): sampled per step or per sequence (sampled.py, sampling.py) or propagated as moments
+(propagated.py, moments.py). One file per noise family, each with its sampling rule and, where it has one,
+its moment rule: unit dropout (dropout.py), weight noise (weight_noise.py), the cell state's noise
+(state_noise.py: RNNDrop in cell_dropout.py, zoneout.py), embedding dropout (embedding.py) and norm penalties
+(penalty.py). conf/regulariser/*.yaml are presets of the description.
 """
-from rnnbench.regularisers.moments import moment_forward
+from rnnbench.regularisers.embedding import embed
 from rnnbench.regularisers.penalty import penalty
-from rnnbench.regularisers.sampled import sampled_forward
+from rnnbench.regularisers.realise import realise
 from rnnbench.regularisers.spec import NONE, NoiseSpec, build_spec
 
-__all__ = ["NONE", "NoiseSpec", "build_spec", "moment_forward", "penalty", "sampled_forward"]
+__all__ = ["NONE", "NoiseSpec", "build_spec", "embed", "penalty", "realise"]

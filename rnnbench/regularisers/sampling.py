@@ -3,7 +3,9 @@
 Every draw has a leading time axis of length T (realise=step: fresh at every step) or 1
 (realise=sequence: drawn once and held for every step, 003 §3; 001 "per sequence"). Unit masks
 are per row of the minibatch (each sequence its own mask); weight noise is one draw per update
-shared by the minibatch, as in 001 §8.1 ("for every iteration of weight update").
+shared by the minibatch, as in 001 §8.1 ("for every iteration of weight update"). What is drawn is
+each family's rule (dropout.py, weight_noise.py, cell_dropout.py, zoneout.py); this file gives it the
+time axis.
 """
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from typing import Optional
 
 import torch
 
+from rnnbench.regularisers.dropout import unit_mask
 from rnnbench.regularisers.spec import NoiseSpec, Site
+from rnnbench.regularisers.weight_noise import KINDS, noisy_weight
 
 
 class NoiseDraw:
@@ -21,7 +25,7 @@ class NoiseDraw:
         self.spec, self.mean, self.device, self.dtype = spec, mean, device, dtype
         self.n_steps = n_steps
 
-    def _n(self, site: Site) -> int:
+    def n(self, site: Site) -> int:
         """Draws along time: one per step, or one held for the whole sequence."""
         return self.n_steps if site.realise == "step" else 1
 
@@ -29,49 +33,27 @@ class NoiseDraw:
         """(n, gates, *shape) multiplicative mask of a dropout site, or None where it is the identity."""
         if not (site.active and site.noise == "dropout"):
             return None
-        # (rates may be per-member tensors of a population: ones * rate, not torch.full)
-        if self.mean:  # inverted dropout has expectation 1 exactly
-            return None if self.spec.inverted else self._ones((1, 1, *shape)) * self.spec.mean_factor(site)
-        keep = self._ones((self._n(site), gates, *shape)) * site.keep
-        return torch.bernoulli(keep) * self.spec.scale(site)
-
-    def _ones(self, shape) -> torch.Tensor:
-        return torch.ones(shape, device=self.device, dtype=self.dtype)
+        return unit_mask(self.spec, site, (self.n(site), gates, *shape), self.mean, self.device, self.dtype)
 
     def weight(self, site: Site, w: torch.Tensor) -> Optional[torch.Tensor]:
         """(n, *w.shape) corrupted weights of a weight-noise site, or None where w is used as it is."""
-        if not (site.active and site.noise in ("dropconnect", "additive", "multiplicative")):
+        if not (site.active and site.noise in KINDS):
             return None
-        if site.noise == "dropconnect":
-            if self.mean:
-                return None if self.spec.inverted else (w * self.spec.mean_factor(site)).unsqueeze(0)
-            keep = torch.ones((self._n(site), *w.shape), device=w.device, dtype=w.dtype) * site.keep
-            return w * (torch.bernoulli(keep) * self.spec.scale(site))  # Wan et al. 2013; 001 §9
-        if self.mean:
-            return None  # zero-mean Gaussian noise: E[W~] = W
-        eps = torch.randn((self._n(site), *w.shape), device=w.device, dtype=w.dtype) * site.rate
-        if site.noise == "additive":
-            return w + eps  # W* = W + Delta (001 eq. 11)
-        return w + w * eps  # W* = W + W o Delta (001 eq. 12)
+        return noisy_weight(self.spec, site, w, self.n(site), self.mean)
+
+    def steps(self, draw: Optional[torch.Tensor]) -> list:
+        """``per_step`` over this batch's steps."""
+        return per_step(draw, self.n_steps)
 
 
 def per_step(draw: Optional[torch.Tensor], n_steps: int) -> list:
     """The draw for each of ``n_steps`` steps (a per-sequence draw is the same at every step).
 
     unbind, not draw[t]: indexing a tensor that needs grad once per step back-propagates each
-    index through a zero tensor of the whole draw, O(T^2) (see rnnbench/models/unroll.py).
+    index through a zero tensor of the whole draw, O(T^2) (see rnnbench/models/core.py: prepare).
     """
     if draw is None:
         return [None] * n_steps
     if draw.shape[0] == 1:
         return [draw[0]] * n_steps
     return list(draw.unbind(0))
-
-
-def word_type_mask(tokens: torch.Tensor, vocab_size: int, site: Site, scale: float) -> torch.Tensor:
-    """(B, T, 1) embedding-dropout mask that drops word *types* (003 §4): one Bernoulli draw per
-    sequence and vocabulary entry, looked up by token, so every occurrence of a word in a
-    sequence is kept or dropped together. ``tokens`` (B, T) are integer word ids."""
-    keep = torch.full((tokens.shape[0], vocab_size), site.keep, device=tokens.device)
-    per_type = torch.bernoulli(keep).mul_(scale)  # (B, V)
-    return per_type.gather(1, tokens).unsqueeze(-1)

@@ -11,28 +11,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import torch
+from typing import Optional
 
 from rnnbench.config import setting, value_of
 from rnnbench.errors import ConfigError
+from rnnbench.regularisers.state_noise import state_noise
 
 SITES = ("input", "recurrent", "output", "cell", "embedding")
 DROP = ("dropout", "dropconnect")
 GAUSSIAN = ("additive", "multiplicative")
 WEIGHT_NOISE = ("dropconnect", "additive", "multiplicative")
+SITE_NOISE = ("dropout", *WEIGHT_NOISE)  # what the input, recurrent, output and embedding sites take
 
 
 @dataclass(frozen=True)
 class Site:
-    noise: str = "none"  # none | dropout | dropconnect | additive | multiplicative
+    noise: str = "none"  # none | dropout | dropconnect | additive | multiplicative | zoneout (cell)
     rate: float = 0.0  # drop probability, or the standard deviation of Gaussian noise
     realise: str = "step"  # step | sequence | moments (the regulariser's unless the site overrides it)
+    # noise on, and a rate > 0, unless given: a stacked population gives True for its per-member rates
+    # (tensors, one per member: rnnbench/population/stack.py), since members are grouped on which sites are on
+    active: Optional[bool] = None
 
-    @property
-    def active(self) -> bool:
-        # A tensor rate is a population's per-member rates (rnnbench/population/): active by
-        # construction, since members are grouped on which sites are active.
-        return self.noise != "none" and (isinstance(self.rate, torch.Tensor) or self.rate > 0)
+    def __post_init__(self):
+        if self.active is None:
+            object.__setattr__(self, "active", self.noise != "none" and self.rate > 0)
 
     @property
     def keep(self) -> float:
@@ -67,9 +70,9 @@ class NoiseSpec:
         return site.keep * self.scale(site)
 
     def with_rates(self, rates: dict, fd_output=None) -> "NoiseSpec":
-        """The same spec with the rates of ``rates`` (site -> number or tensor) put in, and
-        ``fd_output`` (a bool tensor: per population member) if given."""
-        sites = {n: replace(s, rate=rates[n]) if n in rates else s for n, s in self.sites.items()}
+        """The same spec with the rates of ``rates`` (site -> number or tensor) put in, each of those
+        sites on, and ``fd_output`` (a bool tensor: per population member) if given."""
+        sites = {n: replace(s, rate=rates[n], active=True) if n in rates else s for n, s in self.sites.items()}
         return replace(self, sites=sites, fd_output=self.fd_output if fd_output is None else fd_output)
 
     @property
@@ -78,8 +81,9 @@ class NoiseSpec:
 
     @property
     def mean_differs_from_plain(self) -> bool:
-        """Does deterministic (mean) evaluation differ from the plain net? (non-inverted dropping)."""
-        return any(s.active and s.noise in DROP and not self.inverted for s in self.sites.values())
+        """Does deterministic (mean) evaluation differ from the plain net? (non-inverted dropping, zoneout)."""
+        dropping = any(s.active and s.noise in DROP and not self.inverted for s in self.sites.values())
+        return dropping or not state_noise(self.site("cell")).mean_is_plain(self)
 
 
 NONE = NoiseSpec("none", "step", {s: Site() for s in SITES}, True, True, True, "paper", "none", 0.0)
@@ -99,20 +103,17 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
             raise ConfigError(f"{where}.realise={own}: a site may choose step or sequence, and only when "
                               f"regulariser.realise is not moments (got regulariser.realise={realise})")
         site = Site(value_of(site_cfg.noise), float(site_cfg.rate), own or realise)
-        if site.noise in DROP and not 0.0 <= site.rate < 1.0:
-            raise ConfigError(f"{where}.rate is a drop probability and must be in [0, 1), got {site.rate}")
+        if site.noise != "none" and name != "cell" and site.noise not in SITE_NOISE:
+            raise ConfigError(f"{where}.noise={site.noise} acts on the cell's state (regulariser.cell) only; "
+                              f"{where} takes {', '.join(SITE_NOISE)}")
+        if site.noise in (*DROP, "zoneout") and not 0.0 <= site.rate < 1.0:
+            raise ConfigError(f"{where}.rate is a probability ({site.noise}) and must be in [0, 1), got {site.rate}")
         if site.noise == "none" and site.rate != 0:
             raise ConfigError(f"{where}.rate={site.rate} has no effect with noise=none; set {where}.noise too")
         sites[name] = site
     cell, emb = sites["cell"], sites["embedding"]
-    if cell.active:
-        if model_name != "lstm":
-            raise ConfigError(f"regulariser '{cfg.name}' drops the LSTM cell state (RNNDrop), but model={model_name} "
-                              "has no cell state; use model=lstm or another regulariser")
-        if cell.noise != "dropout":
-            raise ConfigError(f"regulariser.cell supports noise=dropout only, got {cell.noise}")
-        if realise == "moments":
-            raise ConfigError("regulariser.cell (RNNDrop) is a sampled mask; use realise=sequence or step")
+    if cell.active:  # the cell state's noise checks where it applies (state_noise.py: RNNDrop, zoneout)
+        state_noise(cell).check("regulariser.cell", model_name, realise)
     if emb.active:
         if not word_model:
             raise ConfigError(f"regulariser '{cfg.name}' drops embeddings, but this model has no embedding "
