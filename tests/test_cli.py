@@ -66,7 +66,7 @@ def test_help_lists_the_config_groups(tmp_path):
                      "adam, rmsprop-nesterov, sgd, sgd-zaremba", "protocol: breze, breze-storn, paper",
                  "train: debug, default, regression, word-lm", "search: none, open, random, tpe", "logger: csv, mlflow, tensorboard, wandb",
                  "task: music, regression, word-lm",
-                 "regulariser: dropconnect, dropout, fd, l1, l2, noise, none, rnndrop, variational"):
+                 "regulariser: dropconnect, dropout, fd, l1, l2, noise, none, rnndrop, variational, zoneout"):
         assert line in proc.stdout
     [experiments] = [line for line in proc.stdout.splitlines() if line.startswith("experiment: ")]
     for name in ("fdrnn-jsb", "fdrnn-piano-midi", "rnn-do", "rnn-ff", "rnn-nbr", "zaremba-medium", "moon-emb-large",

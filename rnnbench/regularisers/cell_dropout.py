@@ -10,7 +10,7 @@ class CellDropout:
     name = "dropout"
 
     @staticmethod
-    def check(where: str, model_name: str, realise: str) -> None:
+    def check(where: str, site, model_name: str, realise: str) -> None:
         if model_name != "lstm":
             raise ConfigError(f"{where}.noise=dropout drops the LSTM cell state (RNNDrop), but model={model_name} "
                               "has no cell state; use model=lstm or another regulariser")

@@ -106,14 +106,14 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
         if site.noise != "none" and name != "cell" and site.noise not in SITE_NOISE:
             raise ConfigError(f"{where}.noise={site.noise} acts on the cell's state (regulariser.cell) only; "
                               f"{where} takes {', '.join(SITE_NOISE)}")
-        if site.noise in (*DROP, "zoneout") and not 0.0 <= site.rate < 1.0:
-            raise ConfigError(f"{where}.rate is a probability ({site.noise}) and must be in [0, 1), got {site.rate}")
+        if site.noise in DROP and not 0.0 <= site.rate < 1.0:
+            raise ConfigError(f"{where}.rate is a drop probability and must be in [0, 1), got {site.rate}")
         if site.noise == "none" and site.rate != 0:
             raise ConfigError(f"{where}.rate={site.rate} has no effect with noise=none; set {where}.noise too")
         sites[name] = site
     cell, emb = sites["cell"], sites["embedding"]
     if cell.active:  # the cell state's noise checks where it applies (state_noise.py: RNNDrop, zoneout)
-        state_noise(cell).check("regulariser.cell", model_name, realise)
+        state_noise(cell).check("regulariser.cell", cell, model_name, realise)
     if emb.active:
         if not word_model:
             raise ConfigError(f"regulariser '{cfg.name}' drops embeddings, but this model has no embedding "
