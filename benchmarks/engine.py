@@ -27,7 +27,7 @@ from rnnbench.models import build_model, build_word_lm
 from rnnbench.models.fuse import fuse_cells
 from rnnbench.optim import build_optimizer
 from rnnbench.population import Population
-from rnnbench.population.train import stacked_optimizer
+from rnnbench.optim.stacked import stacked_optimizer
 
 REGULARISERS = ["none", "fd", "variational", "dropconnect"]
 TORCH_CELLS = {"srnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}

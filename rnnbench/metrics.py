@@ -85,9 +85,10 @@ def per_sequence_totals(frame_losses, split: Split, batch_size: int, dtype: torc
 
 @torch.no_grad()
 def evaluate(model, split: Split, batch_size: int, dtype: torch.dtype, use_step_mask: bool = False,
-             mc_samples: int = 0) -> NLL:
+             mc_samples: int = 0) -> NLL | list[NLL]:
     """NLL of ``model`` on ``split``: deterministic (the noise at its expectation, or propagated as
-    moments), or Monte Carlo with ``mc_samples`` > 0."""
+    moments), or Monte Carlo with ``mc_samples`` > 0. The music task's one evaluator: a stacked
+    population (rnnbench/models/stack.py) gets one NLL per member, on the same batches."""
     was_training = model.training
     model.eval()
     if mc_samples:
@@ -97,7 +98,7 @@ def evaluate(model, split: Split, batch_size: int, dtype: torch.dtype, use_step_
         frame_losses = model.frame_losses
     seq_total, seq_frames = per_sequence_totals(frame_losses, split, batch_size, dtype, use_step_mask)
     model.train(was_training)
-    return summary(seq_total, seq_frames)
+    return summary(seq_total, seq_frames) if seq_total.dim() == 1 else [summary(t, seq_frames) for t in seq_total]
 
 
 def summary(seq_total: torch.Tensor, seq_frames: torch.Tensor) -> NLL:

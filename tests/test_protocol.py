@@ -169,7 +169,7 @@ def test_rows_are_the_permutation_of_before():
 
 
 def test_populations_refuse_blocks():
-    from rnnbench.population.train import _check
+    from rnnbench.tasks.music_population import check_members as _check
 
     with pytest.raises(ConfigError, match="train.batches=rows"):
         _check([compose_cfg("dataset=synthetic", "train.batches=blocks")])

@@ -8,14 +8,11 @@ import torch
 from rnnbench.regularisers.spec import NoiseSpec
 
 
-def penalised_matrices(model) -> list[torch.Tensor]:
-    return [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
-
-
-def penalty(model, spec: NoiseSpec) -> torch.Tensor | float:
+def penalty(params, spec: NoiseSpec, lead: int = 0) -> torch.Tensor | float:
+    """The penalty of the trainable matrices among ``params``; with ``lead`` = 1 the parameters are a stacked
+    population's (P, ...) and the result is one value per member (P,)."""
     if spec.penalty == "none":
         return 0.0
-    mats = penalised_matrices(model)
-    if spec.penalty == "l2":
-        return spec.penalty_weight * sum(w.square().sum() for w in mats)
-    return spec.penalty_weight * sum(w.abs().sum() for w in mats)
+    mats = [p for p in params if p.requires_grad and p.dim() - lead >= 2]
+    f = torch.square if spec.penalty == "l2" else torch.abs
+    return spec.penalty_weight * sum(f(w).sum(dim=tuple(range(lead, w.dim()))) for w in mats)

@@ -27,6 +27,7 @@ from rnnbench.floors import note_frequency_nll
 from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
+from rnnbench.optim.clip import update
 from rnnbench.regularisers import penalty
 from rnnbench.runtime import device_name, dtype_of, resolve_device, seed_everything
 
@@ -55,37 +56,33 @@ def build_splits(rolls: dict[str, list], dataset_cfg, device: torch.device, trai
             for k, s in splits.items()}
 
 
-def train_epoch(model, opt, split: Split, cfg, dtype, generator, hold: bool) -> tuple[float, float]:
-    """One pass over the training rows in the order of train.batches; returns (frame-weighted train
-    NLL over the real frames, mean grad norm)."""
-    model.train()
+def train_epoch(net, opt, split: Split, batches: list[torch.Tensor], cfg, dtype, hold: bool, clip,
+                lead: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass over the training rows ``batches`` (each (b,), or (P, b) for a stacked population of P
+    members, each its own rows); returns the frame-weighted train NLL over the real frames and the mean
+    grad norm, each () or (P,). ``net`` is the model or the stacked population (``lead`` = 1)."""
+    net.train(True)
     device = split.inputs.device
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = [p for p in net.parameters() if p.requires_grad]
     padded = setting(cfg.train, "loss", "masked") == "padded"
-    total = torch.zeros((), dtype=torch.float64, device=device)
-    norms = torch.zeros((), dtype=torch.float64, device=device)
-    frames, batches = 0, 0
-    for index in epoch_batches(len(split), cfg.train.batch_size, setting(cfg.train, "batches", "rows"), generator):
-        inputs, targets, loss_mask, step_mask = split.rows(index.to(device), dtype, padded=padded)
-        n = loss_mask.sum()
-        grad_norm = torch.zeros((), device=device)
+    total = norms = frames = torch.zeros((), dtype=torch.float64, device=device)
+    for index in batches:
+        inputs, targets, loss_mask, step_mask = (t.view(*index.shape, *t.shape[1:])
+                                                 for t in split.rows(index.flatten().to(device), dtype, padded=padded))
 
-        def closure():
-            nonlocal grad_norm
-            opt.zero_grad(set_to_none=True)
-            frames = model.frame_losses(inputs, targets, step_mask if hold else None, loss_mask)
+        def loss():
+            losses = net.frame_losses(inputs, targets, step_mask if hold else None, loss_mask)  # (..., b, T)
             # mean NLL (STORN: negative ELBO) per predicted frame of the batch, or (train.loss=padded,
-            # breze) per position of the padded chunk batch, plus an L1/L2 penalty (001 §7) if any
-            (batch_loss(frames, loss_mask, padded) + penalty(model, model.noise)).backward()
-            # gradient-norm clipping (000 §2.3, Pascanu et al. 2012); the norm is logged either way
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, math.inf if cfg.train.clip is None else cfg.train.clip)
-            return masked(frames, loss_mask).sum().detach()
+            # breze) per position of the padded chunk batch, plus an L1/L2 penalty (001 §7) if any; a
+            # population's members each their own
+            objective = batch_loss(losses, loss_mask, padded) + penalty(net.parameters(), net.noise, lead)
+            return objective, masked(losses, loss_mask).sum(dim=(-2, -1)).detach()
 
-        total += opt.step(closure)
-        norms += grad_norm.detach()
-        frames += n
-        batches += 1
-    return float(total) / max(int(frames), 1), float(norms) / max(batches, 1)
+        value, grad_norm = update(opt, params, clip, loss)  # train.clip: rnnbench/optim/clip.py
+        total = total + value.double()
+        norms = norms + grad_norm.detach().double()
+        frames = frames + loss_mask.sum(dim=(-2, -1)).double()
+    return total / frames.clamp_min(1), norms / max(len(batches), 1)
 
 
 def storn_bounds(model, split: Split, K: int, cfg, dtype, hold: bool, prefix: str = "") -> dict:
@@ -204,8 +201,11 @@ class MusicTask(Task):
         return lrs
 
     def train_epoch(self, epoch, active, resume, checkpoint) -> None:
-        self.train_nll, self.grad_norm = train_epoch(self.model, self.opt, self.splits["train"], self.cfg, self.dtype,
-                                                     self.generator, self.hold)
+        batches = epoch_batches(len(self.splits["train"]), self.cfg.train.batch_size,
+                                setting(self.cfg.train, "batches", "rows"), self.generator)
+        nll, norm = train_epoch(self.model, self.opt, self.splits["train"], batches, self.cfg, self.dtype, self.hold,
+                                self.cfg.train.clip)
+        self.train_nll, self.grad_norm = float(nll), float(norm)
 
     def validate(self, epoch, active) -> list[Outcome]:
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):

@@ -22,6 +22,7 @@ from rnnbench.models import build_regressor
 from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
+from rnnbench.optim.clip import update
 from rnnbench.regularisers import penalty
 from rnnbench.runtime import device_name, dtype_of, resolve_device, seed_everything
 
@@ -91,15 +92,12 @@ class RegressionTask(Task):
         for index in torch.randperm(len(self.x_train), generator=self.generator).to(self.device).split(cfg.dataset.batch):
             xb, yb = self.x_train[index], self.y_train[index]
 
-            def closure():
-                opt.zero_grad(set_to_none=True)
+            def loss():
                 mse = ((model(xb) - yb) ** 2).mean()
-                (mse + penalty(model, model.noise)).backward()
-                if cfg.train.clip is not None:
-                    torch.nn.utils.clip_grad_norm_(self.params, cfg.train.clip)
-                return mse.detach() * len(index)
+                return mse + penalty(model.parameters(), model.noise), mse.detach() * len(index)
 
-            total += opt.step(closure)
+            value, _ = update(opt, self.params, cfg.train.clip, loss)  # train.clip: rnnbench/optim/clip.py
+            total += value
         self.train_mse = float(total) / len(self.x_train)
 
     def validate(self, epoch, active) -> list[Outcome]:

@@ -30,7 +30,8 @@ from rnnbench.floors import unigram_perplexity
 from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
-from rnnbench.regularisers.penalty import penalty
+from rnnbench.optim.clip import update
+from rnnbench.regularisers import penalty
 from rnnbench.runtime import device_name, dtype_of, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
@@ -86,16 +87,13 @@ def _train_epoch(model, opt, data, cfg, params, resume: Optional[dict] = None,
         state = _detach(state)  # carried across windows, not back-propagated through
         carried = {}
 
-        def closure():
-            opt.zero_grad(set_to_none=True)
+        def loss():
             logits, carried["state"] = model(inputs, state)
             nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum")
-            (nll / B + penalty(model, model.noise)).backward()  # summed over steps, mean over streams
-            if cfg.train.clip is not None:
-                torch.nn.utils.clip_grad_norm_(params, cfg.train.clip)
-            return nll.detach()
+            return nll / B + penalty(model.parameters(), model.noise), nll.detach()  # summed over steps, mean over streams
 
-        total += opt.step(closure)
+        value, _ = update(opt, params, cfg.train.clip, loss)  # train.clip: rnnbench/optim/clip.py
+        total += value
         state = carried["state"]
         words += targets.numel()
         checkpoint(lambda: {"windows": i, "words": words, "total": total.clone(), "state": _detach(state)})

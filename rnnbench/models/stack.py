@@ -4,7 +4,8 @@ the forward pass vmapped over them (torch.func), per-member regulariser rates as
 Members share every tensor shape and the structure of the regulariser (which sites carry which
 noise, how it is realised); they may differ in anything else that enters as a number: the
 initialisation, the dropout rates or noise sigma of each site, "FD for final layer", and the
-optimiser's step rate, momentum and decay (rnnbench/population/train.py). A site with rate 0 in
+optimiser's step rate, momentum and decay (rnnbench/optim/stacked.py; the music task's P-member mode,
+rnnbench/tasks/music_population.py). A site with rate 0 in
 one member and not in another runs as an active site with keep probability 1, which computes the
 same numbers as the inactive site.
 
@@ -104,5 +105,18 @@ class Population:
         """Member i's state dict (what its single run would save)."""
         return {k: v[i].detach().clone() for k, v in self.params.items()}
 
-    def train(self, mode: bool = True) -> None:
+    @property
+    def noise(self) -> NoiseSpec:
+        """The regulariser's structure every member shares (its rates are per member: ``self.rates``)."""
+        return self.template.noise
+
+    @property
+    def training(self) -> bool:
+        return self.template.training
+
+    def train(self, mode: bool = True) -> "Population":
         self.template.train(mode)
+        return self
+
+    def eval(self) -> "Population":
+        return self.train(False)
