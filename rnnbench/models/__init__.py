@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Optional
 
 import torch
 
 from rnnbench.config import setting, value_of
 from rnnbench.errors import ConfigError
 from rnnbench.models.core import RecurrentCore
+from rnnbench.models.fuse import fuse_cells
 from rnnbench.models.gru import GRU
 from rnnbench.models.init import init_core_, init_readout_
 from rnnbench.models.lstm import LSTM
@@ -22,13 +24,22 @@ CORES: dict[str, type[RecurrentCore]] = {"srnn": SRNN, "lstm": LSTM, "gru": GRU}
 MUSIC_MODELS = (*CORES, "storn")
 
 
-def _core(name: str, n_in: int, cfg, hidden: int) -> RecurrentCore:
+def _core(name: str, n_in: int, cfg, hidden: int, learn_h0: Optional[bool] = None) -> RecurrentCore:
+    """The cell of every model (model.activation for the sRNN; ``learn_h0`` None: model.learn_h0)."""
     activation = value_of(cfg.activation)
+    learn_h0 = cfg.learn_h0 if learn_h0 is None else learn_h0
     if name == "srnn":
-        return SRNN(n_in, hidden, learn_h0=cfg.learn_h0, activation=activation)
+        return SRNN(n_in, hidden, learn_h0=learn_h0, activation=activation)
     if activation != "tanh":
         raise ConfigError(f"model.activation={activation} applies to the sRNN only; {name} has fixed gate functions")
-    return CORES[name](n_in, hidden, learn_h0=cfg.learn_h0)
+    return CORES[name](n_in, hidden, learn_h0=learn_h0)
+
+
+def _fused(model, fuse: bool):
+    """train.fuse, for every task: the cells' gate math compiled (rnnbench/models/fuse.py)."""
+    if fuse:
+        fuse_cells(model)
+    return model
 
 
 def _next_step(cfg, name: str, n_in: int, n_out: int, hidden: int, spec, prob_clip=None) -> NextStepModel:
@@ -42,9 +53,9 @@ def _next_step(cfg, name: str, n_in: int, n_out: int, hidden: int, spec, prob_cl
     return model
 
 
-def build_model(cfg, n_in: int, n_out: int, regulariser=None) -> NextStepModel | STORN:
+def build_model(cfg, n_in: int, n_out: int, regulariser=None, fuse: bool = False) -> NextStepModel | STORN:
     """The model of ``cfg`` (a ModelConfig) with the noise of ``regulariser`` (a RegulariserConfig;
-    None = plain), initialised with the global torch RNG."""
+    None = plain), initialised with the global torch RNG; ``fuse``: train.fuse."""
     if cfg.name not in MUSIC_MODELS:
         raise ConfigError(f"unknown model '{cfg.name}'; valid: {', '.join(sorted(MUSIC_MODELS))}")
     if cfg.layers != 1:
@@ -53,10 +64,10 @@ def build_model(cfg, n_in: int, n_out: int, regulariser=None) -> NextStepModel |
     if cfg.name == "storn":
         if clip is not None:
             raise ConfigError("model.prob_clip applies to next-step models (srnn, lstm, gru), not to storn")
-        return build_storn(cfg, n_in, n_out, regulariser)
+        return _fused(build_storn(cfg, n_in, n_out, regulariser), fuse)
     if clip is not None and not 0 < clip < 0.5:
         raise ConfigError(f"model.prob_clip clips probabilities to [c, 1 - c] and must be in (0, 0.5), got {clip}")
-    return _next_step(cfg, cfg.name, n_in, n_out, cfg.hidden, build_spec(regulariser, cfg.name), clip)
+    return _fused(_next_step(cfg, cfg.name, n_in, n_out, cfg.hidden, build_spec(regulariser, cfg.name), clip), fuse)
 
 
 def build_storn(cfg, n_in: int, n_out: int, regulariser=None) -> STORN:
@@ -110,7 +121,7 @@ def _uniform_or_gaussian_(model, cores, cfg) -> None:
                 core.b[core.hidden_size : 2 * core.hidden_size] += cfg.init.forget_bias
 
 
-def build_regressor(cfg, vocab_size: int, regulariser=None) -> SequenceRegressor:
+def build_regressor(cfg, vocab_size: int, regulariser=None, fuse: bool = False) -> SequenceRegressor:
     """Embedding -> one core of ``cfg.name`` -> dense 1 (rnnbench/models/regressor.py)."""
     if cfg.name not in ("lstm", "gru", "srnn"):
         raise ConfigError(f"unknown model '{cfg.name}'; valid: gru, lstm, srnn")
@@ -120,13 +131,13 @@ def build_regressor(cfg, vocab_size: int, regulariser=None) -> SequenceRegressor
     if spec.has_noise and spec.realise == "moments":
         raise ConfigError("moment propagation is not implemented for the sentiment model; use realise=step or sequence")
     E = cfg.embedding or cfg.hidden
-    core = CORES[cfg.name](E, cfg.hidden, learn_h0=False)
+    core = _core(cfg.name, E, cfg, cfg.hidden, learn_h0=False)
     model = SequenceRegressor(core, vocab_size, E, spec)
     _uniform_or_gaussian_(model, [core], cfg)
-    return model
+    return _fused(model, fuse)
 
 
-def build_word_lm(cfg, vocab_size: int, regulariser=None) -> WordLM:
+def build_word_lm(cfg, vocab_size: int, regulariser=None, fuse: bool = False) -> WordLM:
     """Embedding -> ``cfg.layers`` cores of ``cfg.name`` -> softmax (rnnbench/models/word_lm.py)."""
     if cfg.name not in CORES:
         raise ConfigError(f"unknown model '{cfg.name}'; valid: {', '.join(sorted(CORES))}")
@@ -138,7 +149,7 @@ def build_word_lm(cfg, vocab_size: int, regulariser=None) -> WordLM:
         raise ConfigError("moment propagation through a softmax is not implemented for word models; "
                           "use regulariser.realise=step or sequence")
     # The state is carried from window to window and starts at zero on every stream (Zaremba et al.).
-    layers = [CORES[cfg.name](E if i == 0 else cfg.hidden, cfg.hidden, learn_h0=False) for i in range(cfg.layers)]
+    layers = [_core(cfg.name, E if i == 0 else cfg.hidden, cfg, cfg.hidden, learn_h0=False) for i in range(cfg.layers)]
     model = WordLM(layers, vocab_size, E, cfg.tie_weights, spec)
     _uniform_or_gaussian_(model, layers, cfg)
-    return model
+    return _fused(model, fuse)

@@ -21,7 +21,6 @@ from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.errors import ConfigError
 from rnnbench.metrics import batch_loss, breze_importance_nll, evaluate, importance_nll, masked
 from rnnbench.models import STORN, build_model
-from rnnbench.models.fuse import fuse_cells
 from rnnbench.models.init import spectral_radius
 from rnnbench.floors import note_frequency_nll
 from rnnbench.engine.loop import n_params, results_header
@@ -176,9 +175,8 @@ class MusicTask(Task):
         # the trivial floor of the divergence rule: each note's training frequency, on the valid set
         self.floor = note_frequency_nll(rolls["train"], rolls["valid"], cfg.dataset.predict_first)
         self.floor_name = "each note at its training frequency, on the validation set"
-        self.model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser).to(device=self.device, dtype=self.dtype)
-        if cfg.train.fuse:
-            fuse_cells(self.model)
+        self.model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser, cfg.train.fuse).to(device=self.device,
+                                                                                                    dtype=self.dtype)
         self.opt = build_optimizer(cfg.optim, self.model.parameters())
         self.hold = holds_state(cfg.dataset)
         self.generator = torch.Generator().manual_seed(cfg.seed)  # batch order, independent of the init

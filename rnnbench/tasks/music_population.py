@@ -27,7 +27,6 @@ from rnnbench.errors import ConfigError
 from rnnbench.floors import note_frequency_nll
 from rnnbench.metrics import evaluate
 from rnnbench.models import build_model
-from rnnbench.models.fuse import fuse_cells
 from rnnbench.models.stack import Population
 from rnnbench.optim.stacked import repack_optimizer, stacked_optimizer
 from rnnbench.runtime import device_name, dtype_of, resolve_device, seed_everything
@@ -72,11 +71,10 @@ class PopulationTask(MusicTask):
         self.floor = note_frequency_nll(rolls["train"], rolls["valid"], first.dataset.predict_first)
         self.floor_name = "each note at its training frequency, on the validation set"
         self.models = []
-        for cfg in members:  # each member is initialised exactly as its single run
+        for i, cfg in enumerate(members):  # each member is initialised exactly as its single run
             seed_everything(cfg.seed)
-            self.models.append(build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser).to(device=device, dtype=dtype))
-        if first.train.fuse:
-            fuse_cells(self.models[0])  # the template whose cells run every member
+            fuse = first.train.fuse and i == 0  # the template whose cells run every member
+            self.models.append(build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser, fuse).to(device=device, dtype=dtype))
         try:
             self.pop = Population(self.models)
         except ValueError as e:

@@ -20,7 +20,7 @@ from rnnbench.data.batches import limit
 from rnnbench.data.sentiment import load_sentiment
 from rnnbench.models import build_regressor
 from rnnbench.engine.loop import n_params, results_header
-from rnnbench.engine.task import Outcome, Task
+from rnnbench.engine.task import MUSIC_ONLY, Outcome, Task, refuse_unread
 from rnnbench.optim import build_optimizer
 from rnnbench.optim.clip import update
 from rnnbench.regularisers import penalty
@@ -60,6 +60,7 @@ class RegressionTask(Task):
 
     def __init__(self, cfg: DictConfig, run_dir: Path):
         ds = cfg.dataset
+        refuse_unread(cfg, MUSIC_ONLY)  # the music protocol's readings of train.*
         self.cfg, self.members, self.run_dirs = cfg, [cfg], [Path(run_dir)]
         self.device = resolve_device(cfg.device)
         dtype = dtype_of(cfg.train.precision)
@@ -69,7 +70,8 @@ class RegressionTask(Task):
         n_train, n_test = (limit(len(x), ds.batch, cfg.train) for x in (data.x_train, data.x_test))  # train.limit_batches
         self.x_train, self.y_train = data.x_train[:n_train].to(self.device), data.y_train[:n_train].to(device=self.device, dtype=dtype)
         self.x_test, self.y_test = data.x_test[:n_test].to(self.device), data.y_test[:n_test].to(self.device)
-        self.model = build_regressor(cfg.model, data.vocab_size, cfg.regulariser).to(device=self.device, dtype=dtype)
+        self.model = build_regressor(cfg.model, data.vocab_size, cfg.regulariser, cfg.train.fuse).to(device=self.device,
+                                                                                                     dtype=dtype)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.opt = build_optimizer(cfg.optim, self.params)
         self.generator = torch.Generator().manual_seed(cfg.seed)

@@ -28,7 +28,7 @@ from rnnbench.data.ptb import batchify, bptt_windows, load_ptb
 from rnnbench.models import build_word_lm
 from rnnbench.floors import unigram_perplexity
 from rnnbench.engine.loop import n_params, results_header
-from rnnbench.engine.task import Outcome, Task
+from rnnbench.engine.task import MUSIC_ONLY, Outcome, Task, refuse_unread
 from rnnbench.optim import build_optimizer
 from rnnbench.optim.clip import update
 from rnnbench.regularisers import penalty
@@ -108,6 +108,7 @@ class WordLMTask(Task):
     watched_name = "valid perplexity"
 
     def __init__(self, cfg: DictConfig, run_dir: Path):
+        refuse_unread(cfg, MUSIC_ONLY)  # the music protocol's readings of train.*
         self.cfg, self.members, self.run_dirs = cfg, [cfg], [Path(run_dir)]
         self.device = resolve_device(cfg.device)
         dtype = dtype_of(cfg.train.precision)
@@ -117,7 +118,8 @@ class WordLMTask(Task):
         per_batch = {"train": cfg.dataset.batch * cfg.dataset.bptt, "valid": cfg.dataset.eval_bptt, "test": cfg.dataset.eval_bptt}
         self.streams = {k: v[:limit(len(v) - 1, per_batch[k], cfg.train) + 1].to(self.device) for k, v in streams.items()}
         self.train_data = batchify(self.streams["train"], cfg.dataset.batch)  # (batch, N) on the device
-        self.model = build_word_lm(cfg.model, len(self.vocab), cfg.regulariser).to(device=self.device, dtype=dtype)
+        self.model = build_word_lm(cfg.model, len(self.vocab), cfg.regulariser, cfg.train.fuse).to(device=self.device,
+                                                                                                   dtype=dtype)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.opt = build_optimizer(cfg.optim, self.params)
         # the trivial floor of the divergence rule: the training unigram's validation perplexity
