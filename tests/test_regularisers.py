@@ -127,7 +127,7 @@ def test_deterministic_evaluation_has_no_noise(preset, model):
 @pytest.mark.parametrize("kind", ["l2", "l1"])
 def test_penalty_gradient(kind):
     model = _model(f"regulariser={kind}", "regulariser.penalty_weight=0.01")
-    penalty(model, model.noise).backward()
+    penalty(model.parameters(), model.noise).backward()
     for w in (model.core.w_in, model.core.w_rec, model.w_out):
         expected = 2 * 0.01 * w if kind == "l2" else 0.01 * torch.sign(w)  # d/dw lambda w^2 = 2 lambda w
         assert torch.allclose(w.grad, expected, atol=1e-15)

@@ -3,7 +3,7 @@ metric names. The engine owns everything else: the epoch loop, the step-rate sch
 the best state, the divergence rule, stopping, checkpoints, metrics.csv and results.json.
 
 A task trains ``P`` members at once: a single run is one member; a population
-(rnnbench/population/train.py) is P members in batched kernels, each with its own bookkeeping.
+(rnnbench/tasks/music_population.py) is P members in batched kernels, each with its own bookkeeping.
 """
 from __future__ import annotations
 

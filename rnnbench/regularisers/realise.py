@@ -11,31 +11,11 @@ from __future__ import annotations
 
 import torch
 
-from rnnbench.regularisers.moments import MeanVar
+from rnnbench.regularisers.plain import Plain
 from rnnbench.regularisers.propagated import Moments
 from rnnbench.regularisers.sampled import Sampled
 from rnnbench.regularisers.sampling import NoiseDraw
 from rnnbench.regularisers.spec import NoiseSpec
-
-
-class Plain:
-    """The plain net: the cores themselves and hs W_out + b_out."""
-
-    @staticmethod
-    def core(core):
-        return core
-
-    @staticmethod
-    def readout(hs: torch.Tensor, w_out: torch.Tensor, b_out: torch.Tensor) -> torch.Tensor:
-        return hs @ w_out + b_out
-
-    def readout_moments(self, hs, w_out, b_out) -> MeanVar:
-        out = self.readout(hs, w_out, b_out)
-        return MeanVar(out, torch.zeros_like(out))
-
-    @staticmethod
-    def mean(hs):
-        return hs
 
 
 PLAIN = Plain()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from rnnbench.regularisers.moments import MeanVar
+from rnnbench.regularisers.plain import Plain
 from rnnbench.regularisers.sampling import NoiseDraw, per_step
 from rnnbench.regularisers.spec import NoiseSpec
 from rnnbench.regularisers.state_noise import state_noise
@@ -66,7 +66,7 @@ class SampledCore:
         return self.state_noise.transition(core, u_t, v, state, cell)
 
 
-class Sampled:
+class Sampled(Plain):
     """One forward pass's sampled noise: the noisy cores (one per layer) and the noisy read-out."""
 
     def __init__(self, spec: NoiseSpec, draw: NoiseDraw):
@@ -87,11 +87,3 @@ class Sampled:
         if w_noisy.shape[0] == 1:
             return hs @ w_noisy[0] + b_out
         return torch.einsum("bth,thd->btd", hs, w_noisy) + b_out
-
-    def readout_moments(self, hs, w_out, b_out) -> MeanVar:
-        out = self.readout(hs, w_out, b_out)
-        return MeanVar(out, torch.zeros_like(out))
-
-    @staticmethod
-    def mean(hs):
-        return hs

@@ -30,7 +30,7 @@ class Site:
     rate: float = 0.0  # drop probability, or the standard deviation of Gaussian noise
     realise: str = "step"  # step | sequence | moments (the regulariser's unless the site overrides it)
     # noise on, and a rate > 0, unless given: a stacked population gives True for its per-member rates
-    # (tensors, one per member: rnnbench/population/stack.py), since members are grouped on which sites are on
+    # (tensors, one per member: rnnbench/models/stack.py), since members are grouped on which sites are on
     active: Optional[bool] = None
 
     def __post_init__(self):
@@ -53,7 +53,7 @@ class NoiseSpec:
     moment_approx: str
     penalty: str
     penalty_weight: float
-    # the authors' code as a reading (protocols.md §1b; rnnbench/regularisers/moments.py)
+    # the authors' code as a reading (protocols.md §1b; rnnbench/regularisers/moments.py, propagated.py)
     fd_rec_mean: str = "keep"  # keep: E = q h W (000 §2.2) | drop: h W p (breze)
     fd_tanh: str = "tanh"  # tanh | half: the moments of breze's 2 sigma(a) - 1 = tanh(a/2)
     final_layer_no: str = "readout"  # readout | readout_and_input (Dec-2013 breze)
