@@ -18,6 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rnnbench.config import check_common, register_configs
+from rnnbench.tasks import check_overrides, moved_key
 from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete
 from rnnbench.engine.results import (FINISHED, folder_problem, read_results, remove_leftovers, selection_value,
                                      write_failed)
@@ -152,6 +153,8 @@ def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[floa
                       "Choose another hydra.run.dir, or delete that folder to run it again", multirun)
     try:
         check_common(cfg)
+        if HydraConfig.initialized():  # a sweep's job: its own overrides (a single run's were checked before Hydra)
+            check_overrides(cfg, list(HydraConfig.get().overrides.task))
         population = cfg.search.name != "none" or cfg.population.size > 1
         if not population:  # a killed run of another configuration is refused before anything is written
             from rnnbench.engine.checkpoint import check_resumable
@@ -248,6 +251,8 @@ def compose_checked(overrides: list[str]) -> DictConfig:
     a bad override or value raises ConfigError with one line (the CLI's pre-check and rnnbench.api's)."""
     from hydra import compose, initialize_config_module
 
+    if moved_key(overrides):
+        raise ConfigError(moved_key(overrides))
     try:
         with initialize_config_module(config_module="rnnbench.conf", version_base="1.3"):
             cfg = compose(config_name="config", overrides=overrides)
@@ -255,6 +260,7 @@ def compose_checked(overrides: list[str]) -> DictConfig:
         cause = e.__cause__ or e.__context__
         raise ConfigError(one_line(f"{e}: {cause}" if cause is not None and str(cause) not in str(e) else str(e))) from None
     check_common(cfg)
+    check_overrides(cfg, overrides)
     return cfg
 
 
@@ -272,7 +278,7 @@ def interrupted() -> str:
 
 def main() -> None:
     argv = sys.argv[1:]
-    problem = output_dir_problem(argv) or config_problem(argv)
+    problem = output_dir_problem(argv) or moved_key(argv) or config_problem(argv)
     if problem:
         print(f"rnnbench: error: {problem}", file=sys.stderr)
         sys.exit(2)

@@ -32,12 +32,12 @@ CASES = {
     "music-population-random": (None, SYNTH + ("model.hidden=8", "search=random", "search.n=3",
                                                "search.space.model.hidden=[8]", "regulariser=fd")),
     "ptb-lstm-variational": (write_tiny_ptb, ("dataset=ptb", "model.hidden=16", "optim=adam", "optim.lr=0.01",
-                                              "train.max_epochs=3", "dataset.batch=4", "dataset.bptt=7",
+                                              "train.max_epochs=3", "train.batch_size=4", "dataset.bptt=7",
                                               "regulariser=variational", "eval.mc_samples=2")),
     "sentiment-gru-variational": (write_tiny_scale, ("dataset=sentiment", "model=gru", "model.hidden=8",
                                                      "model.embedding=8", "train=debug", "train.limit_batches=null",
                                                      "train.max_epochs=3",
-                                                     "dataset.batch=8", "dataset.segment=10",
+                                                     "train.batch_size=8", "dataset.segment=10",
                                                      "regulariser=variational", "eval.mc_samples=3")),
     # issue 24: the authors' code as a reading (protocols.md §1b) and every noise family, recorded before the
     # regularisers became transforms of the core
@@ -63,13 +63,13 @@ CASES = {
                                                        "train.clip=1.0")),
     "ptb-gru-embedding-untied-l1": (write_tiny_ptb, ("dataset=ptb", "model=gru", "model.layers=2", "model.hidden=16",
                                                      "optim=adam", "optim.lr=0.01", "train.max_epochs=2",
-                                                     "dataset.batch=4", "dataset.bptt=7", "regulariser=variational",
+                                                     "train.batch_size=4", "dataset.bptt=7", "regulariser=variational",
                                                      "regulariser.embedding.noise=dropout", "regulariser.embedding.rate=0.2",
                                                      "regulariser.tied=false", "regulariser.penalty=l1",
                                                      "regulariser.penalty_weight=0.00001", "eval.mc_samples=2")),
     "sentiment-lstm-dropout": (write_tiny_scale, ("dataset=sentiment", "model=lstm", "model.hidden=8",
                                                   "model.embedding=8", "train=debug", "train.limit_batches=null",
-                                                  "train.max_epochs=2", "dataset.batch=8", "dataset.segment=10",
+                                                  "train.max_epochs=2", "train.batch_size=8", "dataset.segment=10",
                                                   "regulariser=dropout", "eval.mc_samples=2")),
 }
 # what differs between two identical runs: clocks, paths, the checkout, the config's new keys

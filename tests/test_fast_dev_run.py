@@ -33,7 +33,7 @@ def test_music_splits_keep_their_first_batches(tmp_path):
 
 def test_ptb_keeps_the_tokens_of_n_windows(tmp_path):
     root = write_tiny_ptb(tmp_path / "data")
-    cfg = compose_cfg(*BASE, "dataset=ptb", f"data.root={root}", "model.hidden=8", "dataset.batch=4", "dataset.bptt=5",
+    cfg = compose_cfg(*BASE, "dataset=ptb", f"data.root={root}", "model.hidden=8", "train.batch_size=4", "dataset.bptt=5",
                       "dataset.eval_bptt=7", "train.limit_batches=3")
     task = task_class(cfg)(cfg, tmp_path / "run")
     assert len(task.streams["train"]) == 4 * 5 * 3 + 1 and task.train_data.shape == (4, 15)
@@ -43,7 +43,7 @@ def test_ptb_keeps_the_tokens_of_n_windows(tmp_path):
 def test_sentiment_keeps_n_batches_of_segments(tmp_path):
     root = write_tiny_scale(tmp_path / "data")
     cfg = compose_cfg(*BASE, "dataset=sentiment", f"data.root={root}", "model=gru", "model.hidden=8",
-                      "model.embedding=8", "dataset.batch=4", "dataset.segment=10", "train.limit_batches=2")
+                      "model.embedding=8", "train.batch_size=4", "dataset.segment=10", "train.limit_batches=2")
     task = task_class(cfg)(cfg, tmp_path / "run")
     assert len(task.x_train) == 8 and len(task.x_test) == 8 and len(task.y_train) == 8
 

@@ -23,7 +23,7 @@ def tiny_ptb(tmp_path):
 def _cfg(root, *overrides):
     return compose_cfg("dataset=ptb", "model=lstm", "model.hidden=16", "model.layers=2", "model.init.uniform=0.1",
                        "optim=adam", "optim.lr=0.01", "train.clip=5", "train.max_epochs=2", "train.progress=false",
-                       "device=cpu", "dataset.batch=4", "dataset.bptt=7", f"data.root={root}", "data.download=false",
+                       "device=cpu", "train.batch_size=4", "dataset.bptt=7", f"data.root={root}", "data.download=false",
                        "data.verify=false", *overrides)
 
 
@@ -88,7 +88,7 @@ def test_moments_are_refused_for_word_models(tiny_ptb, tmp_path):
 @pytest.mark.slow
 def test_ptb_end_to_end_in_a_subprocess(tiny_ptb, tmp_path):
     overrides = [str(o) for o in ["dataset=ptb", "model=gru", "model.hidden=8", "model.layers=1", "train=debug",
-                                  "dataset.batch=2", "dataset.bptt=5", f"data.root={tiny_ptb}", "data.verify=false",
+                                  "train.batch_size=2", "dataset.bptt=5", f"data.root={tiny_ptb}", "data.verify=false",
                                   "data.download=false", "regulariser=dropout"]]
     proc = run_cli(overrides, tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -115,7 +115,7 @@ def test_ptb_presets(name):
     hidden, realise, p_in, p_cell, p_emb, tied, mc = PTB_PRESETS[name]
     cfg = compose_cfg(f"experiment={name}")
     spec = build_spec(cfg.regulariser, cfg.model.name, word_model=True)
-    assert (cfg.dataset.name, cfg.dataset.batch, cfg.dataset.bptt, cfg.model.layers, cfg.model.hidden) == ("ptb", 20, 35, 2, hidden)
+    assert (cfg.dataset.name, cfg.train.batch_size, cfg.dataset.bptt, cfg.model.layers, cfg.model.hidden) == ("ptb", 20, 35, 2, hidden)
     assert (cfg.optim.name, cfg.optim.lr, cfg.optim.momentum) == ("sgd", 1.0, 0.0)
     assert (spec.site("input").realise, spec.site("input").rate, spec.site("cell").rate) == (realise, p_in, p_cell)
     assert (spec.site("embedding").rate, spec.tied, cfg.eval.mc_samples) == (p_emb, tied, mc)

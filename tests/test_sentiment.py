@@ -62,7 +62,7 @@ def tiny_scale(tmp_path):
 @pytest.mark.slow
 def test_sentiment_end_to_end_in_a_subprocess(tiny_scale, tmp_path):
     proc = run_cli(["dataset=sentiment", "model=gru", "model.hidden=8", "model.embedding=8", "train=debug",
-                    "dataset.batch=8", "dataset.segment=10", f"data.root={tiny_scale}", "data.verify=false",
+                    "train.batch_size=8", "dataset.segment=10", f"data.root={tiny_scale}", "data.verify=false",
                     "data.download=false", "regulariser=variational", "eval.mc_samples=3"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     [path] = list(tmp_path.glob("outputs/runs/*/*/results.json"))

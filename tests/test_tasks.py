@@ -11,7 +11,7 @@ def test_ptb_alone_is_zaremba_small():
     assert cfg.model.init.uniform == 0.1
     assert (cfg.optim.name, cfg.optim.lr, cfg.optim.momentum, cfg.optim.decay_after, cfg.optim.decay_factor) == (
         "sgd", 1.0, 0.0, 4, 2.0)
-    assert (cfg.train.clip, cfg.train.max_epochs, cfg.dataset.batch, cfg.dataset.bptt) == (5.0, 13, 20, 20)
+    assert (cfg.train.clip, cfg.train.max_epochs, cfg.train.batch_size, cfg.dataset.bptt) == (5.0, 13, 20, 20)
     small = compose_cfg("experiment=zaremba-small")
     for key in ("model", "optim", "train", "dataset"):
         assert small[key] == cfg[key], key
@@ -21,7 +21,7 @@ def test_sentiment_alone_is_the_authors_regression():
     cfg = compose_cfg("dataset=sentiment")
     assert (cfg.model.name, cfg.model.hidden, cfg.model.embedding) == ("lstm", 128, 128)
     assert (cfg.model.init.uniform, cfg.model.init.forget_bias) == (0.05, 1.0)
-    assert (cfg.optim.name, cfg.optim.lr, cfg.train.clip, cfg.dataset.batch) == ("adam", 0.001, None, 128)
+    assert (cfg.optim.name, cfg.optim.lr, cfg.train.clip, cfg.train.batch_size) == ("adam", 0.001, None, 128)
 
 
 @pytest.mark.parametrize("dataset", ["jsb", "nottingham", "musedata", "piano-midi", "synthetic"])

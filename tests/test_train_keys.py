@@ -1,13 +1,18 @@
 """Issue 24 item 4: every train.* key acts in one place for every task, or is refused where a task cannot
-honour it; model.activation reaches every task's cells."""
+honour it; model.activation reaches every task's cells; train.batch_size is every task's batch."""
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 import torch
 
+from rnnbench.cli import compose_checked
 from rnnbench.errors import ConfigError
 from rnnbench.models.fuse import FusedTransition
 from rnnbench.models.srnn import SRNN
+from rnnbench.tasks import UNREAD_TRAIN
 from rnnbench.tasks.regression import RegressionTask
 from rnnbench.tasks.word_lm import WordLMTask
 from tests.conftest import compose_cfg
@@ -24,14 +29,46 @@ def _task(tmp_path, dataset, *overrides):
     return cls(cfg, tmp_path / "run")
 
 
+@pytest.mark.parametrize("dataset, task", [("jsb", "music"), ("ptb", "word-lm"), ("sentiment", "regression")])
+def test_a_train_key_the_task_does_not_read_is_refused_when_set(dataset, task):
+    for key, why in UNREAD_TRAIN[task].items():
+        value = {"loss": "padded", "batches": "blocks"}.get(key, "7")
+        with pytest.raises(ConfigError, match=rf"^train.{key} does not apply to dataset={dataset} \({task} task\): "):
+            compose_checked([f"dataset={dataset}", f"train.{key}={value}"])
+    # what the task's own train group sets is not refused: train=debug sets patience and eval_batch_size
+    compose_checked([f"dataset={dataset}", "train=debug"])
+
+
+def test_every_train_key_is_read_or_refused_by_each_task():
+    from rnnbench.config.train import TrainConfig
+
+    keys = set(TrainConfig.__dataclass_fields__)
+    assert set(UNREAD_TRAIN) == {"music", "word-lm", "regression"}
+    assert all(set(unread) < keys for unread in UNREAD_TRAIN.values())  # names of real keys
+
+
+def test_dataset_batch_moved_to_train_batch_size():
+    with pytest.raises(ConfigError, match=r"^dataset.batch is train.batch_size since issue 24 \(one batch key for "
+                                          r"every task\): use train.batch_size=4$"):
+        compose_checked(["dataset=ptb", "dataset.batch=4"])
+    out = subprocess.run([sys.executable, "-m", "rnnbench", "-m", "dataset=ptb", "dataset.batch=4,8"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "rnnbench: error: dataset.batch is train.batch_size" in out.stderr
+    assert compose_checked(["dataset=ptb"]).train.batch_size == 20  # Zaremba et al.'s 20 streams
+    assert compose_checked(["dataset=sentiment"]).train.batch_size == 128  # 003's Keras code
+
+
 @pytest.mark.parametrize("dataset", list(TASKS))
-@pytest.mark.parametrize("key, value, what", [("loss", "padded", "which positions of a piano-roll chunk batch"),
-                                               ("batches", "blocks", "how an epoch's piano-roll chunks are drawn")])
-def test_the_music_readings_of_train_are_refused_by_the_word_tasks(tmp_path, dataset, key, value, what):
-    task = TASKS[dataset][2]
-    with pytest.raises(ConfigError, match=rf"train.{key}={value} does not apply to dataset={dataset} \({task} task\): "
-                                          rf"it sets {what}"):
-        _task(tmp_path, dataset, f"train.{key}={value}")
+def test_train_batch_size_is_the_batch_of_every_task(tmp_path, dataset):
+    task = _task(tmp_path, dataset, "train.batch_size=3")
+    if dataset == "ptb":
+        assert task.train_data.shape[0] == 3  # parallel streams
+    else:
+        seen = []
+        task.model.forward = lambda tokens, sample=None: seen.append(tokens.shape[0]) or torch.zeros(
+            tokens.shape[0], dtype=task.y_train.dtype, requires_grad=True)
+        task.train_epoch(1, [True], None, lambda partial: None)
+        assert seen and max(seen) == 3
 
 
 @pytest.mark.parametrize("dataset", list(TASKS))

@@ -176,10 +176,10 @@ def memory_estimate(cfg) -> int:
     task = ds.get("task")
     if task == "word-lm":
         vocab, E = 10_000, int(model.embedding or H)  # PTB's vocabulary (protocols.md §3)
-        core_in, out, rows, steps, extra = E, vocab, int(ds.batch), int(ds.bptt), vocab * E
+        core_in, out, rows, steps, extra = E, vocab, int(train.batch_size), int(ds.bptt), vocab * E
     elif task == "regression":
         vocab, E = int(ds.vocab), int(model.embedding or H)
-        core_in, out, rows, steps, extra = E, 1, int(ds.batch), int(ds.segment), vocab * E
+        core_in, out, rows, steps, extra = E, 1, int(train.batch_size), int(ds.segment), vocab * E
     else:  # music: 88 notes in, 88 out
         core_in, out, rows, steps, extra = 88, 88, int(train.batch_size), int(ds.chunk_len), 0
     cells = [(model.name, H)]

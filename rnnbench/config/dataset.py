@@ -55,7 +55,6 @@ class PTBDatasetConfig:
 
     name: str = "ptb"
     task: str = MISSING  # the task that trains it (rnnbench/tasks/), set by conf/task/<task>.yaml
-    batch: int = bounded(20, ge=1, le=100_000)  # parallel streams in training
     bptt: int = bounded(35, ge=1, le=100_000)  # unrolled steps per update; the state is carried (detached) across windows
     eval_bptt: int = bounded(35, ge=1, le=100_000)  # window of the evaluation pass: one stream, state carried, so it does not change the result
 
@@ -70,7 +69,6 @@ class SentimentDatasetConfig:
     segment: int = bounded(200, ge=1, le=1_000_000)  # non-overlapping segments of every review, each with the review's rating
     test_split: float = bounded(0.2, gt=0, lt=1)  # the last 20% of the shuffled segments
     split_seed: int = bounded(0, ge=0, le=SEED_MAX)  # NumPy legacy seed of the review shuffle (the authors': 0)
-    batch: int = bounded(128, ge=1, le=1_000_000)
 
 
 # (schema name, dataclass) for conf/dataset/*.yaml: ``/dataset_<name>_schema@_here_``

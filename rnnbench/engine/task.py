@@ -13,27 +13,8 @@ from typing import Callable, Optional
 
 import torch
 
-from rnnbench.config import value_of
-from rnnbench.config.train import TrainConfig
 from rnnbench.engine.prune import make_pruner
-from rnnbench.errors import ConfigError
 from rnnbench.optim import lr_at_epoch
-
-
-# train.* keys that are readings of the music protocol (protocols.md §1b): {key: what it does}
-MUSIC_ONLY = {"loss": "which positions of a piano-roll chunk batch the loss averages over",
-              "batches": "how an epoch's piano-roll chunks are drawn"}
-
-
-def refuse_unread(cfg, keys: dict[str, str]) -> None:
-    """A clear error for each train.* key of ``keys`` set to anything but its schema default: the task
-    cannot honour it (keys a task does read act in one place for every task)."""
-    default = TrainConfig()
-    for key, what in keys.items():
-        value, usual = value_of(cfg.train.get(key, None)), value_of(getattr(default, key))
-        if value is not None and value != usual:
-            raise ConfigError(f"train.{key}={value} does not apply to dataset={cfg.dataset.name} ({cfg.dataset.task} "
-                              f"task): it sets {what}; leave it at {usual}")
 
 
 @dataclass

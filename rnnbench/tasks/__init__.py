@@ -12,6 +12,48 @@ TASKS = {
 }
 
 
+# dataset.task -> {train.* key the task does not read: why}. Every other train.* key acts, in one place, for
+# every task (docs/architecture.md); one of these set by an override is refused (check_overrides).
+UNREAD_TRAIN = {
+    "music": {"checkpoint_every_s": "a music epoch is checkpointed at its end (mid-epoch checkpoints are PTB's)"},
+    "word-lm": {"loss": "the music protocol's reading of the loss over padded chunks (protocols.md §1b)",
+                "batches": "the music protocol's order of chunk batches (protocols.md §1b)",
+                "eval_batch_size": "a PTB split is evaluated as one stream, in windows of dataset.eval_bptt"},
+    "regression": {"loss": "the music protocol's reading of the loss over padded chunks (protocols.md §1b)",
+                   "batches": "the music protocol's order of chunk batches (protocols.md §1b)",
+                   "patience": "sentiment has no validation split: no early stopping, the last epoch is reported",
+                   "eval_batch_size": "sentiment is evaluated in batches of train.batch_size (003's code)",
+                   "checkpoint_every_s": "a sentiment epoch is checkpointed at its end (mid-epoch checkpoints are PTB's)"},
+}
+
+
+# keys that moved: {old: new}
+MOVED = {"dataset.batch": "train.batch_size"}
+
+
+def _key(override: str) -> str:
+    return override.lstrip("+~").split("=", 1)[0]
+
+
+def moved_key(overrides: list[str]) -> str | None:
+    """The error of an override of a key that moved (checked before composing, which would fail on it), or None."""
+    for o in overrides:
+        if _key(o) in MOVED:
+            return (f"{_key(o)} is {MOVED[_key(o)]} since issue 24 (one batch key for every task): use "
+                    f"{MOVED[_key(o)]}={o.split('=', 1)[-1]}")
+    return None
+
+
+def check_overrides(cfg, overrides: list[str]) -> None:
+    """A ConfigError for an override of a train.* key that ``cfg``'s task does not read (UNREAD_TRAIN)."""
+    unread = UNREAD_TRAIN.get(cfg.dataset.get("task"), {})
+    for o in overrides:
+        key = _key(o)
+        if key.startswith("train.") and key[len("train."):] in unread:
+            raise ConfigError(f"{key} does not apply to dataset={cfg.dataset.name} ({cfg.dataset.task} task): "
+                              f"{unread[key[len('train.'):]]}")
+
+
 def task_class(cfg):
     """The Task subclass that trains ``cfg``'s data set."""
     import importlib

@@ -20,7 +20,7 @@ from rnnbench.data.batches import limit
 from rnnbench.data.sentiment import load_sentiment
 from rnnbench.models import build_regressor
 from rnnbench.engine.loop import n_params, results_header
-from rnnbench.engine.task import MUSIC_ONLY, Outcome, Task, refuse_unread
+from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
 from rnnbench.optim.clip import update
 from rnnbench.regularisers import penalty
@@ -60,14 +60,13 @@ class RegressionTask(Task):
 
     def __init__(self, cfg: DictConfig, run_dir: Path):
         ds = cfg.dataset
-        refuse_unread(cfg, MUSIC_ONLY)  # the music protocol's readings of train.*
         self.cfg, self.members, self.run_dirs = cfg, [cfg], [Path(run_dir)]
         self.device = resolve_device(cfg.device)
         dtype = dtype_of(cfg.train.precision)
         seed_everything(cfg.seed)
         self.data = data = load_sentiment(cfg.data, vocab=ds.vocab, segment=ds.segment, test_split=ds.test_split,
                                           seed=ds.split_seed)
-        n_train, n_test = (limit(len(x), ds.batch, cfg.train) for x in (data.x_train, data.x_test))  # train.limit_batches
+        n_train, n_test = (limit(len(x), cfg.train.batch_size, cfg.train) for x in (data.x_train, data.x_test))  # train.limit_batches
         self.x_train, self.y_train = data.x_train[:n_train].to(self.device), data.y_train[:n_train].to(device=self.device, dtype=dtype)
         self.x_test, self.y_test = data.x_test[:n_test].to(self.device), data.y_test[:n_test].to(self.device)
         self.model = build_regressor(cfg.model, data.vocab_size, cfg.regulariser, cfg.train.fuse).to(device=self.device,
@@ -91,7 +90,7 @@ class RegressionTask(Task):
         model, opt, cfg = self.model, self.opt, self.cfg
         model.train()
         total = torch.zeros((), dtype=torch.float64, device=self.device)
-        for index in torch.randperm(len(self.x_train), generator=self.generator).to(self.device).split(cfg.dataset.batch):
+        for index in torch.randperm(len(self.x_train), generator=self.generator).to(self.device).split(cfg.train.batch_size):
             xb, yb = self.x_train[index], self.y_train[index]
 
             def loss():
@@ -103,7 +102,7 @@ class RegressionTask(Task):
         self.train_mse = float(total) / len(self.x_train)
 
     def validate(self, epoch, active) -> list[Outcome]:
-        rmse = test_rmse(self.model, self.x_test, self.y_test, self.data.mean, self.data.std, self.cfg.dataset.batch)
+        rmse = test_rmse(self.model, self.x_test, self.y_test, self.data.mean, self.data.std, self.cfg.train.batch_size)
         self.last_rmse = rmse
         return [Outcome(self.train_mse, (rmse,), dict(train_mse=self.train_mse, test_rmse=rmse))]
 
@@ -118,11 +117,11 @@ class RegressionTask(Task):
         self.model.load_state_dict(best_state)
         results["test_rmse"] = self.last_rmse
         results["train_rmse"] = test_rmse(self.model, self.x_train, data.mean + data.std * self.y_train.double(),
-                                          data.mean, data.std, cfg.dataset.batch)
+                                          data.mean, data.std, cfg.train.batch_size)
         if cfg.eval.mc_samples:
             results["eval_modes"].append(f"mc{cfg.eval.mc_samples}")
             results["test_rmse_mc"] = test_rmse(self.model, self.x_test, self.y_test, data.mean, data.std,
-                                                cfg.dataset.batch, cfg.eval.mc_samples)
+                                                cfg.train.batch_size, cfg.eval.mc_samples)
         return best_state
 
     def state_dict(self) -> dict:

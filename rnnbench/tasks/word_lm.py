@@ -1,6 +1,6 @@
 """Word-level language modelling on PTB (protocols.md §3; Zaremba et al. 2014; 003 §5.1).
 
-Training: the token stream is cut into ``dataset.batch`` parallel streams and unrolled
+Training: the token stream is cut into ``train.batch_size`` parallel streams and unrolled
 ``dataset.bptt`` steps at a time; the hidden state is carried across windows (detached). The
 loss of an update is the cross-entropy summed over the window's steps and averaged over the
 streams, as in Zaremba et al.'s code (their learning rate of 1 assumes it).
@@ -28,7 +28,7 @@ from rnnbench.data.ptb import batchify, bptt_windows, load_ptb
 from rnnbench.models import build_word_lm
 from rnnbench.floors import unigram_perplexity
 from rnnbench.engine.loop import n_params, results_header
-from rnnbench.engine.task import MUSIC_ONLY, Outcome, Task, refuse_unread
+from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
 from rnnbench.optim.clip import update
 from rnnbench.regularisers import penalty
@@ -108,16 +108,15 @@ class WordLMTask(Task):
     watched_name = "valid perplexity"
 
     def __init__(self, cfg: DictConfig, run_dir: Path):
-        refuse_unread(cfg, MUSIC_ONLY)  # the music protocol's readings of train.*
         self.cfg, self.members, self.run_dirs = cfg, [cfg], [Path(run_dir)]
         self.device = resolve_device(cfg.device)
         dtype = dtype_of(cfg.train.precision)
         seed_everything(cfg.seed)
         self.vocab, streams = load_ptb(cfg.data)
         # train.limit_batches: the tokens of N training windows of batch x bptt, and of N evaluation windows
-        per_batch = {"train": cfg.dataset.batch * cfg.dataset.bptt, "valid": cfg.dataset.eval_bptt, "test": cfg.dataset.eval_bptt}
+        per_batch = {"train": cfg.train.batch_size * cfg.dataset.bptt, "valid": cfg.dataset.eval_bptt, "test": cfg.dataset.eval_bptt}
         self.streams = {k: v[:limit(len(v) - 1, per_batch[k], cfg.train) + 1].to(self.device) for k, v in streams.items()}
-        self.train_data = batchify(self.streams["train"], cfg.dataset.batch)  # (batch, N) on the device
+        self.train_data = batchify(self.streams["train"], cfg.train.batch_size)  # (batch, N) on the device
         self.model = build_word_lm(cfg.model, len(self.vocab), cfg.regulariser, cfg.train.fuse).to(device=self.device,
                                                                                                    dtype=dtype)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
