@@ -2,8 +2,8 @@
 core (realise.py): sampled per step or per sequence (sampled.py, sampling.py) or propagated as moments
 (propagated.py, moments.py). One file per noise family, each with its sampling rule and, where it has one,
 its moment rule: unit dropout (dropout.py), weight noise (weight_noise.py), the cell state's noise
-(state_noise.py: RNNDrop in cell_dropout.py, zoneout.py), embedding dropout (embedding.py) and norm penalties
-(penalty.py). conf/regulariser/*.yaml are presets of the description.
+(RNNDrop in cell_dropout.py, zoneout.py), embedding dropout (embedding.py) and norm penalties (penalty.py);
+the kinds by name in registry.py. conf/regulariser/*.yaml are presets of the description.
 """
 from rnnbench.regularisers.embedding import embed
 from rnnbench.regularisers.penalty import penalty

@@ -8,6 +8,7 @@ from rnnbench.errors import ConfigError
 
 class CellDropout:
     name = "dropout"
+    drop = True  # the rate is a drop probability (the mask is unit dropout's: sampling.py)
 
     @staticmethod
     def check(where: str, site, model_name: str, realise: str) -> None:

@@ -10,12 +10,13 @@ propagates them is propagated.py.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 import numpy as np
 import torch
 
-from rnnbench.regularisers.spec import NoiseSpec
+if TYPE_CHECKING:
+    from rnnbench.regularisers.spec import NoiseSpec
 
 _ALPHA = 4 - 2 * math.sqrt(2)  # sigma(x)^2 ~ sigma(alpha (x - beta)), Wang & Manning (2013)
 _BETA = -math.log(math.sqrt(2) - 1)

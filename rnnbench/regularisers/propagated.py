@@ -8,10 +8,25 @@ import math
 
 import torch
 
-from rnnbench.regularisers.dropout import dropout_moments
 from rnnbench.regularisers.moments import MeanVar, linear_moments, moment_ops
-from rnnbench.regularisers.spec import NoiseSpec
-from rnnbench.regularisers.weight_noise import weight_moments
+from rnnbench.regularisers.registry import unit_or_weight_kind
+from rnnbench.regularisers.spec import NoiseSpec, Site
+
+
+def unit_moments(x: MeanVar, site: Site, spec: NoiseSpec, mean_by_drop: bool = False) -> MeanVar:
+    """The moment rule of the noise on the units entering a site (unit dropout), or x itself."""
+    kind = unit_or_weight_kind(site)
+    if kind is None or not kind.on_units:
+        return x
+    return kind.moments(x, site, spec.scale(site), mean_by_drop)
+
+
+def weight_moments(w: torch.Tensor, site: Site, spec: NoiseSpec) -> tuple:
+    """(E[W~], V[W~]) of a site's matrix under its weight noise's moment rule; V None without one."""
+    kind = unit_or_weight_kind(site)
+    if kind is None or kind.on_units:
+        return w, None
+    return kind.moments(w, site, spec.scale(site))
 
 
 class MomentCore:
@@ -29,14 +44,14 @@ class MomentCore:
         core, spec = self.core, self.spec
         w = core.weights()
         site_in, site_rec = spec.site("input"), spec.site("recurrent")
-        x = dropout_moments(MeanVar(x, torch.zeros_like(x)), site_in, spec.scale(site_in))
-        u = linear_moments(x, *weight_moments(w["w_in"], site_in, spec.scale(site_in)), bias=w["b"])  # (B, T, G)
+        x = unit_moments(MeanVar(x, torch.zeros_like(x)), site_in, spec)
+        u = linear_moments(x, *weight_moments(w["w_in"], site_in, spec), bias=w["b"])  # (B, T, G)
         if spec.final_layer_no == "readout_and_input":
             # Dec-2013 breze: "FD for final layer = no" set hidden_var_biases_sqrt[-1] = 1e-16, which for one
             # layer scales the input projection's variance by 1e-32 (protocols.md §1b)
             fd = torch.as_tensor(spec.fd_output, device=u.var.device)
             u = MeanVar(u.mean, torch.where(fd, u.var, torch.zeros_like(u.var)))
-        self.w_rec = weight_moments(w["w_rec"], site_rec, spec.scale(site_rec))
+        self.w_rec = weight_moments(w["w_rec"], site_rec, spec)
         self.w_rec_sq = self.w_rec[0] * self.w_rec[0]  # once per sequence, not once per step
         self.b_rec = w.get("b_rec")
         self.ops = moment_ops(spec)
@@ -44,7 +59,7 @@ class MomentCore:
 
     def step(self, u_t: MeanVar, state):
         spec, site_rec = self.spec, self.spec.site("recurrent")
-        h = dropout_moments(state[0], site_rec, spec.scale(site_rec), mean_by_drop=spec.fd_rec_mean == "drop")
+        h = unit_moments(state[0], site_rec, spec, mean_by_drop=spec.fd_rec_mean == "drop")
         v = linear_moments(h, *self.w_rec, bias=self.b_rec, w_mean_sq=self.w_rec_sq)  # (B, G)
         return self.core.transition(u_t, v, state, ops=self.ops)
 
@@ -69,8 +84,8 @@ class Moments:
         spec = self.spec
         if spec.fd_output is False:  # the mean alone: no variance to compute
             site_out = spec.site("output")
-            hs = dropout_moments(hs, site_out, spec.scale(site_out))
-            return hs.mean @ weight_moments(w_out, site_out, spec.scale(site_out))[0] + b_out
+            hs = unit_moments(hs, site_out, spec)
+            return hs.mean @ weight_moments(w_out, site_out, spec)[0] + b_out
         a = self.readout_moments(hs, w_out, b_out)
         fd = torch.as_tensor(spec.fd_output, device=a.mean.device)
         return torch.where(fd, a.mean / torch.sqrt(1 + math.pi * a.var / 8), a.mean)
@@ -79,8 +94,8 @@ class Moments:
         """Moments of the read-out's pre-activation a = h~ W~_out + b_out, the output site's noise
         propagated (STORN's q takes its variance from here, 002 §4.4)."""
         site_out = self.spec.site("output")
-        hs = dropout_moments(hs, site_out, self.spec.scale(site_out))
-        return linear_moments(hs, *weight_moments(w_out, site_out, self.spec.scale(site_out)), bias=b_out)
+        hs = unit_moments(hs, site_out, self.spec)
+        return linear_moments(hs, *weight_moments(w_out, site_out, self.spec), bias=b_out)
 
     @staticmethod
     def mean(hs: MeanVar) -> torch.Tensor:

@@ -2,7 +2,7 @@
 by their expectation for deterministic evaluation (weight scaling).
 
 Sites (000 §2.3 separates them): input = the inputs into W_in, recurrent = h_{t-1} into W_rec,
-output = h_t into W_out, cell = the cell's state update (RNNDrop, zoneout: state_noise.py). A dropout
+output = h_t into W_out, cell = the cell's state update (RNNDrop, zoneout: registry.py). A dropout
 site masks the units entering its matrix; a weight-noise site corrupts the matrix itself. With
 ``tied=False`` input and recurrent masks are drawn per gate (003 §4, "untied").
 """
@@ -13,7 +13,7 @@ import torch
 from rnnbench.regularisers.plain import Plain
 from rnnbench.regularisers.sampling import NoiseDraw, per_step
 from rnnbench.regularisers.spec import NoiseSpec
-from rnnbench.regularisers.state_noise import state_noise
+from rnnbench.regularisers.registry import noise_kind
 
 
 def _input_contribution(core, x, w, spec: NoiseSpec, draw: NoiseDraw) -> torch.Tensor:
@@ -38,7 +38,7 @@ class SampledCore:
 
     def __init__(self, core, spec: NoiseSpec, draw: NoiseDraw):
         self.core, self.spec, self.draw = core, spec, draw
-        self.state_noise = state_noise(spec.site("cell"))
+        self.state_noise = noise_kind("cell", spec.site("cell"))  # RNNDrop, zoneout, or none
 
     def initial_state(self, batch_size: int):
         return self.core.initial_state(batch_size)

@@ -13,9 +13,8 @@ from typing import Optional
 
 import torch
 
-from rnnbench.regularisers.dropout import unit_mask
+from rnnbench.regularisers.registry import unit_or_weight_kind
 from rnnbench.regularisers.spec import NoiseSpec, Site
-from rnnbench.regularisers.weight_noise import KINDS, noisy_weight
 
 
 class NoiseDraw:
@@ -30,16 +29,19 @@ class NoiseDraw:
         return self.n_steps if site.realise == "step" else 1
 
     def unit_mask(self, site: Site, shape: tuple, gates: int = 1) -> Optional[torch.Tensor]:
-        """(n, gates, *shape) multiplicative mask of a dropout site, or None where it is the identity."""
-        if not (site.active and site.noise == "dropout"):
+        """(n, gates, *shape) multiplicative mask of a site whose noise masks units, or None where it is the
+        identity. The cell site's RNNDrop draws its mask here too (unit dropout's rule)."""
+        kind = unit_or_weight_kind(site)
+        if kind is None or not kind.on_units:
             return None
-        return unit_mask(self.spec, site, (self.n(site), gates, *shape), self.mean, self.device, self.dtype)
+        return kind.mask(self.spec, site, (self.n(site), gates, *shape), self.mean, self.device, self.dtype)
 
     def weight(self, site: Site, w: torch.Tensor) -> Optional[torch.Tensor]:
-        """(n, *w.shape) corrupted weights of a weight-noise site, or None where w is used as it is."""
-        if not (site.active and site.noise in KINDS):
+        """(n, *w.shape) corrupted weights of a site whose noise corrupts its matrix, or None where w is used as it is."""
+        kind = unit_or_weight_kind(site)
+        if kind is None or kind.on_units:
             return None
-        return noisy_weight(self.spec, site, w, self.n(site), self.mean)
+        return kind.weight(self.spec, site, w, self.n(site), self.mean)
 
     def steps(self, draw: Optional[torch.Tensor]) -> list:
         """``per_step`` over this batch's steps."""

@@ -15,13 +15,9 @@ from typing import Optional
 
 from rnnbench.config import setting, value_of
 from rnnbench.errors import ConfigError
-from rnnbench.regularisers.state_noise import state_noise
+from rnnbench.regularisers.registry import DROPPING, noise_kind
 
 SITES = ("input", "recurrent", "output", "cell", "embedding")
-DROP = ("dropout", "dropconnect")
-GAUSSIAN = ("additive", "multiplicative")
-WEIGHT_NOISE = ("dropconnect", "additive", "multiplicative")
-SITE_NOISE = ("dropout", *WEIGHT_NOISE)  # what the input, recurrent, output and embedding sites take
 
 
 @dataclass(frozen=True)
@@ -39,7 +35,7 @@ class Site:
 
     @property
     def keep(self) -> float:
-        return 1.0 - self.rate if self.noise in DROP else 1.0
+        return 1.0 - self.rate if self.noise in DROPPING else 1.0
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,7 @@ class NoiseSpec:
 
     def scale(self, site: Site) -> float:
         """s: the factor on kept units/weights while training."""
-        return 1.0 / site.keep if (self.inverted and site.noise in DROP) else 1.0
+        return 1.0 / site.keep if (self.inverted and site.noise in DROPPING) else 1.0
 
     def mean_factor(self, site: Site) -> float:
         """E[s zeta] = q s: what a dropped unit or weight is multiplied by in deterministic evaluation."""
@@ -82,8 +78,7 @@ class NoiseSpec:
     @property
     def mean_differs_from_plain(self) -> bool:
         """Does deterministic (mean) evaluation differ from the plain net? (non-inverted dropping, zoneout)."""
-        dropping = any(s.active and s.noise in DROP and not self.inverted for s in self.sites.values())
-        return dropping or not state_noise(self.site("cell")).mean_is_plain(self)
+        return not all(noise_kind(name, s).mean_is_plain(self) for name, s in self.sites.items())
 
 
 NONE = NoiseSpec("none", "step", {s: Site() for s in SITES}, True, True, True, "paper", "none", 0.0)
@@ -103,17 +98,16 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
             raise ConfigError(f"{where}.realise={own}: a site may choose step or sequence, and only when "
                               f"regulariser.realise is not moments (got regulariser.realise={realise})")
         site = Site(value_of(site_cfg.noise), float(site_cfg.rate), own or realise)
-        if site.noise != "none" and name != "cell" and site.noise not in SITE_NOISE:
-            raise ConfigError(f"{where}.noise={site.noise} acts on the cell's state (regulariser.cell) only; "
-                              f"{where} takes {', '.join(SITE_NOISE)}")
-        if site.noise in DROP and not 0.0 <= site.rate < 1.0:
+        if site.noise != "none":  # a kind this site does not take: a ConfigError that names the ones it does
+            noise_kind(name, replace(site, active=True))
+        if site.noise in DROPPING and not 0.0 <= site.rate < 1.0:
             raise ConfigError(f"{where}.rate is a drop probability and must be in [0, 1), got {site.rate}")
         if site.noise == "none" and site.rate != 0:
             raise ConfigError(f"{where}.rate={site.rate} has no effect with noise=none; set {where}.noise too")
         sites[name] = site
     cell, emb = sites["cell"], sites["embedding"]
-    if cell.active:  # the cell state's noise checks where it applies (state_noise.py: RNNDrop, zoneout)
-        state_noise(cell).check("regulariser.cell", cell, model_name, realise)
+    if cell.active:  # the cell state's noise checks where it applies (registry.py: RNNDrop, zoneout)
+        noise_kind("cell", cell).check("regulariser.cell", cell, model_name, realise)
     if emb.active:
         if not word_model:
             raise ConfigError(f"regulariser '{cfg.name}' drops embeddings, but this model has no embedding "

@@ -13,6 +13,7 @@ from rnnbench.errors import ConfigError
 
 class Zoneout:
     name = "zoneout"
+    drop = False  # the rate is z, the probability of keeping the last value
 
     @staticmethod
     def check(where: str, site, model_name: str, realise: str) -> None:
