@@ -21,10 +21,20 @@ import pytest
 import torch
 
 from rnnbench.models import CORES
-from rnnbench.regularisers.dropout import dropout_moments
+from rnnbench.regularisers.dropout import UnitDropout
 from rnnbench.regularisers.moments import MOMENTS, QUADRATURE, MeanVar, linear_moments, sigmoid_moments
-from rnnbench.regularisers.weight_noise import weight_moments
+from rnnbench.regularisers.registry import SITE_NOISE
 from rnnbench.regularisers.spec import Site
+
+
+
+dropout_moments = UnitDropout.moments  # unit dropout's moment rule (rnnbench/regularisers/dropout.py)
+
+
+def weight_moments(w, site, scale):
+    """A weight-noise kind's moment rule (rnnbench/regularisers/weight_noise.py)."""
+    return SITE_NOISE[site.noise].moments(w, site, scale)
+
 
 N, CHUNK = 100_000, 10_000
 DT = torch.float64

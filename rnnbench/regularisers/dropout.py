@@ -44,5 +44,3 @@ class UnitDropout:
         mean_factor = (1 - q) if mean_by_drop else q
         return MeanVar(scale * mean_factor * x.mean, scale**2 * (q * (1 - q) * x.mean**2 + q * x.var))
 
-
-dropout_moments = UnitDropout.moments

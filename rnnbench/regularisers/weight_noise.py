@@ -35,14 +35,19 @@ class DropConnect:
         return scale * q * w, scale**2 * q * (1 - q) * w**2
 
 
-class AdditiveNoise:
-    name = "additive"
-    drop = False  # the rate is sigma
+class GaussianNoise:
+    """Zero-mean Gaussian weight noise: the rate is sigma, and E[W~] = W (the plain net at evaluation)."""
+
+    drop = False
     on_units = False
 
     @staticmethod
     def mean_is_plain(spec: NoiseSpec) -> bool:
-        return True  # zero-mean noise: E[W~] = W
+        return True
+
+
+class AdditiveNoise(GaussianNoise):
+    name = "additive"
 
     @staticmethod
     def weight(spec: NoiseSpec, site: Site, w: torch.Tensor, n: int, mean: bool) -> Optional[torch.Tensor]:
@@ -55,14 +60,8 @@ class AdditiveNoise:
         return w, torch.ones_like(w) * site.rate**2  # W~ = W + eps (002 §2.7.2): V = sigma^2
 
 
-class MultiplicativeNoise:
+class MultiplicativeNoise(GaussianNoise):
     name = "multiplicative"
-    drop = False
-    on_units = False
-
-    @staticmethod
-    def mean_is_plain(spec: NoiseSpec) -> bool:
-        return True
 
     @staticmethod
     def weight(spec: NoiseSpec, site: Site, w: torch.Tensor, n: int, mean: bool) -> Optional[torch.Tensor]:
@@ -73,13 +72,3 @@ class MultiplicativeNoise:
     @staticmethod
     def moments(w: torch.Tensor, site: Site, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
         return w, site.rate**2 * w**2  # W~ = W + W eps, V = sigma^2 W^2 (001 eq. 18)
-
-
-KINDS = {k.name: k for k in (DropConnect, AdditiveNoise, MultiplicativeNoise)}
-
-
-def weight_moments(w: torch.Tensor, site: Site, scale: float) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-    """(E[W~], V[W~]) of a site (002 §2.7); V is None for a matrix without weight noise."""
-    if not site.active or site.noise not in KINDS:
-        return w, None
-    return KINDS[site.noise].moments(w, site, scale)
