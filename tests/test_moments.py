@@ -63,7 +63,7 @@ def _layer(noise, inverted=False, D=64, H=8):
     torch.manual_seed(0)
     x = torch.rand(D, dtype=DT)
     w, b = torch.randn(D, H, dtype=DT) * 0.4, torch.randn(H, dtype=DT) * 0.3
-    site = Site(noise, RATES[noise])
+    site = Site(noise, RATES[noise], drop=SITE_NOISE[noise].drop)
     scale = 1 / site.keep if inverted and noise in ("dropout", "dropconnect") else 1.0
     x_mv = MeanVar(x, torch.zeros_like(x))
     if noise == "dropout":
@@ -108,7 +108,7 @@ def _cell_mc_vs_moments(name, noise, T=3, D=16, H=8):
             p.normal_(0, 0.3 if pname.startswith("w_") else 0.1)
     w = core.weights()
     xs = torch.rand(T, D, dtype=DT)
-    site = Site(noise, RATES[noise])
+    site = Site(noise, RATES[noise], drop=SITE_NOISE[noise].drop)
 
     def sample(n):  # fresh noise at every step on the input and recurrent sites
         state = tuple(s.expand(n, H) for s in core.initial_state(1))
@@ -174,15 +174,15 @@ def test_weight_noise_moments_of_002_section_2_7():
     w = torch.tensor([[0.5, -2.0]], dtype=DT)
     assert torch.allclose(weight_moments(w, Site("additive", 0.1), 1.0)[1], torch.full_like(w, 0.01))
     assert torch.allclose(weight_moments(w, Site("multiplicative", 0.1), 1.0)[1], 0.01 * w**2)
-    mean, var = weight_moments(w, Site("dropconnect", 0.25), 1.0)
+    mean, var = weight_moments(w, Site("dropconnect", 0.25, drop=True), 1.0)
     assert torch.allclose(mean, 0.75 * w) and torch.allclose(var, 0.75 * 0.25 * w**2)
-    mean, var = weight_moments(w, Site("dropconnect", 0.25), 1 / 0.75)  # inverted: E[W~] = W
+    mean, var = weight_moments(w, Site("dropconnect", 0.25, drop=True), 1 / 0.75)  # inverted: E[W~] = W
     assert torch.allclose(mean, w) and torch.allclose(var, 0.25 / 0.75 * w**2)
 
 
 def test_rate_is_the_drop_probability_everywhere():
     # protocols.md: one public implementation mixes up keep and drop probabilities in the recurrent step
     x = MeanVar(torch.tensor([2.0], dtype=DT), torch.tensor([0.5], dtype=DT))
-    got = dropout_moments(x, Site("dropout", 0.2), 1.0)  # drop 0.2, keep q = 0.8
+    got = dropout_moments(x, Site("dropout", 0.2, drop=True), 1.0)  # drop 0.2, keep q = 0.8
     assert torch.allclose(got.mean, torch.tensor([1.6], dtype=DT))  # q mu
     assert torch.allclose(got.var, torch.tensor([0.8 * 0.2 * 4 + 0.8 * 0.5], dtype=DT))  # q(1-q) mu^2 + q sigma^2

@@ -14,7 +14,7 @@ from rnnbench.models.srnn import SRNN
 from rnnbench.models.unroll import unroll
 from rnnbench.regularisers.moments import MeanVar, MomentOps, sigmoid_moments
 from rnnbench.regularisers.propagated import MomentCore
-from rnnbench.regularisers.spec import build_spec
+from rnnbench.regularisers import build_spec
 from tests.conftest import compose_cfg
 
 DT = torch.float64

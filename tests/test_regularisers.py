@@ -224,7 +224,7 @@ def test_word_type_dropout_drops_every_occurrence_of_a_word_together():
 
     torch.manual_seed(0)
     tokens = torch.randint(0, 5, (64, 40))  # many repeats of 5 word types per sequence
-    mask = word_type_mask(tokens, 5, Site("dropout", 0.5), 2.0)[..., 0]  # (B, T)
+    mask = word_type_mask(tokens, 5, Site("dropout", 0.5, drop=True), 2.0)[..., 0]  # (B, T)
     for b in range(64):
         for word in tokens[b].unique():
             assert mask[b][tokens[b] == word].unique().numel() == 1  # all kept or all dropped

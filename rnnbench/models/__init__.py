@@ -96,7 +96,7 @@ def build_storn(cfg, n_in: int, n_out: int, regulariser=None) -> STORN:
     n_q = s.latent if q_variance == "fd" else 2 * s.latent
     rec_spec = replace(spec, fd_output=False)
     if learned:  # breze drops every site of the recognition net; the rates come from theta at each pass
-        rec_spec = replace(rec_spec, sites={**spec.sites, **{n: replace(spec.site(n), noise="dropout") for n in RATE_SITES}})
+        rec_spec = replace(rec_spec, sites={**spec.sites, **{n: replace(spec.site(n), noise="dropout", drop=True) for n in RATE_SITES}})
     recognition = _next_step(cfg, s.cell, 2 * n_in, n_q, rec_hidden, rec_spec)
     with torch.no_grad():  # start at q = N(0, 1) = the prior: mu-bias 0, sigma-bias 1
         recognition.b_out.zero_()

@@ -13,12 +13,18 @@ import torch
 
 from rnnbench.regularisers.plain import Plain
 from rnnbench.regularisers.propagated import Moments
+from rnnbench.regularisers.registry import noise_kind
 from rnnbench.regularisers.sampled import Sampled
 from rnnbench.regularisers.sampling import NoiseDraw
 from rnnbench.regularisers.spec import NoiseSpec
 
 
 PLAIN = Plain()
+
+
+def mean_is_plain(spec: NoiseSpec) -> bool:
+    """Is deterministic (mean) evaluation the plain net? Not under non-inverted dropping or zoneout."""
+    return all(noise_kind(name, s).mean_is_plain(spec) for name, s in spec.sites.items())
 
 
 def realise(spec: NoiseSpec, sample: bool, x: torch.Tensor):
@@ -28,6 +34,6 @@ def realise(spec: NoiseSpec, sample: bool, x: torch.Tensor):
         return PLAIN
     if spec.realise == "moments":
         return Moments(spec)
-    if sample or spec.mean_differs_from_plain:
+    if sample or not mean_is_plain(spec):
         return Sampled(spec, NoiseDraw(spec, not sample, x.shape[1], x.device, x.dtype))
     return PLAIN
