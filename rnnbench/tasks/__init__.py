@@ -15,17 +15,23 @@ TASKS = {
 # dataset.task -> {key the task does not read: why}. Every other train.* key acts, in one place, for every task
 # (docs/architecture.md); one of these set by an override is refused (check_overrides).
 UNREAD = {
-    "music": {"train.checkpoint_every_s": "a music epoch is checkpointed at its end (mid-epoch checkpoints are PTB's)"},
+    "music": {"train.checkpoint_every_s": "a music epoch is checkpointed at its end (mid-epoch checkpoints are PTB's)",
+              "model.embedding": "a piano roll is read as its 88 notes, without an embedding",
+              "model.tie_weights": "a piano roll is read as its 88 notes, without an embedding to tie",
+              "model.init.uniform": "the music models are initialised as 000 §2.3 (model.init.var_*, sparsity, rho)"},
     "word-lm": {"train.loss": "the music protocol's reading of the loss over padded chunks (protocols.md §1b)",
                 "train.batches": "the music protocol's order of chunk batches (protocols.md §1b)",
                 "train.eval_batch_size": "a PTB split is evaluated as one stream, in windows of dataset.eval_bptt",
-                "model.learn_h0": "the state starts at zero on every stream and is carried across windows (Zaremba et al.)"},
+                "model.learn_h0": "the state starts at zero on every stream and is carried across windows (Zaremba et al.)",
+                "model.prob_clip": "a softmax over words: the probabilities are not clipped"},
     "regression": {"train.loss": "the music protocol's reading of the loss over padded chunks (protocols.md §1b)",
                    "train.batches": "the music protocol's order of chunk batches (protocols.md §1b)",
                    "train.patience": "sentiment has no validation split: no early stopping, the last epoch is reported",
                    "train.eval_batch_size": "sentiment is evaluated in batches of train.batch_size (003's code)",
                    "train.checkpoint_every_s": "a sentiment epoch is checkpointed at its end (mid-epoch checkpoints are PTB's)",
-                   "model.learn_h0": "every segment starts from a zero state (003's Keras code)"},
+                   "model.learn_h0": "every segment starts from a zero state (003's Keras code)",
+                   "model.prob_clip": "a regression: there are no probabilities to clip",
+                   "model.tie_weights": "a dense read-out of one unit: no softmax to tie to the embedding"},
 }
 
 
