@@ -153,7 +153,7 @@ def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[floa
                       "Choose another hydra.run.dir, or delete that folder to run it again", multirun)
     try:
         check_common(cfg)
-        if HydraConfig.initialized():  # a sweep's job: its own overrides (a single run's were checked before Hydra)
+        if multirun and HydraConfig.initialized():  # a sweep's job: its overrides (a single run's: before Hydra)
             check_overrides(cfg, list(HydraConfig.get().overrides.task))
         population = cfg.search.name != "none" or cfg.population.size > 1
         if not population:  # a killed run of another configuration is refused before anything is written
@@ -251,8 +251,9 @@ def compose_checked(overrides: list[str]) -> DictConfig:
     a bad override or value raises ConfigError with one line (the CLI's pre-check and rnnbench.api's)."""
     from hydra import compose, initialize_config_module
 
-    if moved_key(overrides):
-        raise ConfigError(moved_key(overrides))
+    moved = moved_key(overrides)
+    if moved:
+        raise ConfigError(moved)
     try:
         with initialize_config_module(config_module="rnnbench.conf", version_base="1.3"):
             cfg = compose(config_name="config", overrides=overrides)

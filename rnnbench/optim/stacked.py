@@ -62,5 +62,3 @@ def repack_optimizer(opt, mapping: dict, rows: list[int], size: int) -> None:
         for k, v in list(group.items()):
             if k != "params":
                 group[k] = cut(v)
-
-

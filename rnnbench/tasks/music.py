@@ -74,7 +74,7 @@ def train_epoch(net, opt, split: Split, batches: list[torch.Tensor], cfg, dtype,
             # mean NLL (STORN: negative ELBO) per predicted frame of the batch, or (train.loss=padded,
             # breze) per position of the padded chunk batch, plus an L1/L2 penalty (001 §7) if any; a
             # population's members each their own
-            objective = batch_loss(losses, loss_mask, padded) + penalty(net.parameters(), net.noise, lead)
+            objective = batch_loss(losses, loss_mask, padded) + penalty(params, net.noise, lead)
             return objective, masked(losses, loss_mask).sum(dim=(-2, -1)).detach()
 
         value, grad_norm = update(opt, params, clip, loss)  # train.clip: rnnbench/optim/clip.py
@@ -167,18 +167,11 @@ class MusicTask(Task):
     def __init__(self, cfg: DictConfig, run_dir: Path):
         check_run_config(cfg)
         self.cfg, self.members, self.run_dirs = cfg, [cfg], [Path(run_dir)]
-        self.device = resolve_device(cfg.device)
-        self.dtype = dtype_of(cfg.train.precision)
         seed_everything(cfg.seed)
-        rolls = load_rolls(cfg.dataset, cfg.data)
-        self.splits = build_splits(rolls, cfg.dataset, self.device, cfg.train)
-        # the trivial floor of the divergence rule: each note's training frequency, on the valid set
-        self.floor = note_frequency_nll(rolls["train"], rolls["valid"], cfg.dataset.predict_first)
-        self.floor_name = "each note at its training frequency, on the validation set"
+        self._load(cfg)
         self.model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser, cfg.train.fuse).to(device=self.device,
                                                                                                     dtype=self.dtype)
         self.opt = build_optimizer(cfg.optim, self.model.parameters())
-        self.hold = holds_state(cfg.dataset)
         self.generator = torch.Generator().manual_seed(cfg.seed)  # batch order, independent of the init
         self.storn = isinstance(self.model, STORN)
         self.watched_name = "valid bound" if self.storn else "valid NLL"
@@ -186,6 +179,18 @@ class MusicTask(Task):
         log.info("%s on %s: %d train chunks, %d valid chunks, %d test sequences, %d parameters, %s", cfg.model.name,
                  cfg.dataset.name, len(self.splits["train"]), len(self.splits["valid"]), len(self.splits["test"]),
                  n_params(self.model), device_name(self.device))
+
+    def _load(self, cfg) -> None:
+        """Device, precision, the splits, pad=hold and the divergence rule's floor of ``cfg``'s data set (a
+        population's members share them)."""
+        self.device = resolve_device(cfg.device)
+        self.dtype = dtype_of(cfg.train.precision)
+        rolls = load_rolls(cfg.dataset, cfg.data)
+        self.splits = build_splits(rolls, cfg.dataset, self.device, cfg.train)
+        # the trivial floor of the divergence rule: each note's training frequency, on the valid set
+        self.floor = note_frequency_nll(rolls["train"], rolls["valid"], cfg.dataset.predict_first)
+        self.floor_name = "each note at its training frequency, on the validation set"
+        self.hold = holds_state(cfg.dataset)
 
     def headers(self) -> list[dict]:
         return [results_header(self.cfg, self.model, self.device, model_label=self.cfg.model.name,

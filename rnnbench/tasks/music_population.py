@@ -19,18 +19,16 @@ from typing import Optional
 import torch
 
 from rnnbench.config import check_common, setting
-from rnnbench.data.load import load_rolls
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome
 from rnnbench.errors import ConfigError
-from rnnbench.floors import note_frequency_nll
 from rnnbench.metrics import evaluate
 from rnnbench.models import build_model
 from rnnbench.models.stack import Population
 from rnnbench.optim.stacked import repack_optimizer, stacked_optimizer
-from rnnbench.runtime import device_name, dtype_of, resolve_device, seed_everything
-from rnnbench.tasks.music import MusicTask, build_splits, check_run_config, epoch_row, evaluate_best, holds_state, train_epoch
+from rnnbench.runtime import device_name, seed_everything
+from rnnbench.tasks.music import MusicTask, check_run_config, epoch_row, evaluate_best, train_epoch
 
 log = logging.getLogger("rnnbench")
 
@@ -64,12 +62,8 @@ class PopulationTask(MusicTask):
         first = members[0]
         self.cfg, self.members, self.run_dirs = first, members, [Path(d) for d in run_dirs]
         self.study_pruner = pruner  # search=tpe: the optuna study's (rnnbench/population/tpe.py)
-        self.device = device = resolve_device(first.device)
-        self.dtype = dtype = dtype_of(first.train.precision)
-        rolls = load_rolls(first.dataset, first.data)
-        self.splits = build_splits(rolls, first.dataset, device, first.train)
-        self.floor = note_frequency_nll(rolls["train"], rolls["valid"], first.dataset.predict_first)
-        self.floor_name = "each note at its training frequency, on the validation set"
+        self._load(first)
+        device, dtype = self.device, self.dtype
         self.models = []
         for i, cfg in enumerate(members):  # each member is initialised exactly as its single run
             seed_everything(cfg.seed)
@@ -83,7 +77,6 @@ class PopulationTask(MusicTask):
         # train.clip, one per member (rnnbench/optim/clip.py: the stacked norms)
         self.clips = torch.tensor([math.inf if c.train.clip is None else c.train.clip for c in members], dtype=dtype,
                                   device=device)
-        self.hold = holds_state(first.dataset)
         self.generators = [torch.Generator().manual_seed(cfg.seed) for cfg in members]
         # the members still in the stacked population (position -> member): members that stop are repacked out
         self.alive = list(range(len(members)))

@@ -95,7 +95,7 @@ class RegressionTask(Task):
 
             def loss():
                 mse = ((model(xb) - yb) ** 2).mean()
-                return mse + penalty(model.parameters(), model.noise), mse.detach() * len(index)
+                return mse + penalty(self.params, model.noise), mse.detach() * len(index)
 
             value, _ = update(opt, self.params, cfg.train.clip, loss)  # train.clip: rnnbench/optim/clip.py
             total += value

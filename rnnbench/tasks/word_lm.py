@@ -90,7 +90,7 @@ def _train_epoch(model, opt, data, cfg, params, resume: Optional[dict] = None,
         def loss():
             logits, carried["state"] = model(inputs, state)
             nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum")
-            return nll / B + penalty(model.parameters(), model.noise), nll.detach()  # summed over steps, mean over streams
+            return nll / B + penalty(params, model.noise), nll.detach()  # summed over steps, mean over streams
 
         value, _ = update(opt, params, cfg.train.clip, loss)  # train.clip: rnnbench/optim/clip.py
         total += value
