@@ -36,7 +36,8 @@ class DropConnect:
 
 
 class GaussianNoise:
-    """Zero-mean Gaussian weight noise: the rate is sigma, and E[W~] = W (the plain net at evaluation)."""
+    """Zero-mean Gaussian weight noise: the rate is sigma, and E[W~] = W (the plain net at evaluation). A
+    kind says how eps ~ N(0, sigma^2) corrupts W (``corrupt``) and the variance of W~ (``moments``)."""
 
     drop = False
     on_units = False
@@ -45,15 +46,20 @@ class GaussianNoise:
     def mean_is_plain(spec: NoiseSpec) -> bool:
         return True
 
+    @classmethod
+    def weight(cls, spec: NoiseSpec, site: Site, w: torch.Tensor, n: int, mean: bool) -> Optional[torch.Tensor]:
+        """(n, *w.shape) corrupted weights, one draw per step or per sequence; None at the expectation (W)."""
+        if mean:
+            return None
+        return cls.corrupt(w, torch.randn((n, *w.shape), device=w.device, dtype=w.dtype) * site.rate)
+
 
 class AdditiveNoise(GaussianNoise):
     name = "additive"
 
     @staticmethod
-    def weight(spec: NoiseSpec, site: Site, w: torch.Tensor, n: int, mean: bool) -> Optional[torch.Tensor]:
-        if mean:
-            return None
-        return w + torch.randn((n, *w.shape), device=w.device, dtype=w.dtype) * site.rate  # W* = W + Delta (001 eq. 11)
+    def corrupt(w: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        return w + eps  # W* = W + Delta (001 eq. 11)
 
     @staticmethod
     def moments(w: torch.Tensor, site: Site, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,10 +70,8 @@ class MultiplicativeNoise(GaussianNoise):
     name = "multiplicative"
 
     @staticmethod
-    def weight(spec: NoiseSpec, site: Site, w: torch.Tensor, n: int, mean: bool) -> Optional[torch.Tensor]:
-        if mean:
-            return None
-        return w + w * (torch.randn((n, *w.shape), device=w.device, dtype=w.dtype) * site.rate)  # W + W o Delta (001 eq. 12)
+    def corrupt(w: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        return w + w * eps  # W* = W + W o Delta (001 eq. 12)
 
     @staticmethod
     def moments(w: torch.Tensor, site: Site, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
