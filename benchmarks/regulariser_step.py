@@ -16,12 +16,16 @@ from rnnbench.config import register_configs
 from rnnbench.metrics import masked_nll_sum
 from rnnbench.models import build_model
 
-REGULARISERS = ["none", "fd", "variational", "dropout", "dropconnect", "noise"]
+REGULARISERS = ["none", "fd", "variational", "dropout", "dropconnect", "noise", "noise-mn"]
+# names that are a preset with overrides: multiplicative weight noise per step (001 §8.1.2, RNN-MN)
+VARIANTS = {"noise-mn": ["regulariser=noise", "regulariser.recurrent.noise=multiplicative",
+                         "regulariser.recurrent.rate=0.1"]}
 
 
 def _model(cell: str, reg: str, hidden: int, device):
+    overrides = VARIANTS.get(reg, [f"regulariser={reg}"])
     with initialize_config_module(config_module="rnnbench.conf", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"model={cell}", f"regulariser={reg}", f"model.hidden={hidden}"])
+        cfg = compose(config_name="config", overrides=[f"model={cell}", f"model.hidden={hidden}", *overrides])
     torch.manual_seed(0)
     return build_model(cfg.model, 88, 88, cfg.regulariser).to(device).train()
 

@@ -340,8 +340,9 @@ def test_a_failure_written_beside_a_checkpoint_is_not_a_finished_group(tmp_path)
 
 
 def _same_numbers(a: dict, b: dict, rel: float = 1e-12) -> bool:
-    """Equal, numbers up to ``rel`` (the spectral radius of W_rec, an eigenvalue of a repacked copy of the
-    matrix, may move in its last digits)."""
+    """Equal, numbers up to ``rel``: a repacked population runs other shapes than the stack it came from,
+    and BLAS's kernels (chosen by CPU and shape) need not round alike; the spectral radius of W_rec, an
+    eigenvalue of a repacked copy of the matrix, may move in its last digits too."""
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same_numbers(a[k], b[k], rel) for k in a)
     if isinstance(a, list) and isinstance(b, list):
@@ -369,7 +370,8 @@ def test_repacking_keeps_the_survivors_numbers(tmp_path, monkeypatch):
     assert [r["epochs"] for k, r in enumerate(cut) if k != survivor] == [1, 1]
     name = f"{survivor:03d}"
     assert _same_numbers(_run_numbers(tmp_path / "pruned" / "members" / name), _run_numbers(tmp_path / "whole" / "members" / name))
-    for k in range(3):  # the pruned ones: their first epoch is the unpruned run's
+    for k in range(3):  # the pruned ones: their first epoch is the unpruned run's (the same stack of three:
+        # the same kernels on the same shapes, so exact)
         first = _run_numbers(tmp_path / "pruned" / "members" / f"{k:03d}")["metrics"][0]
         assert first == _run_numbers(tmp_path / "whole" / "members" / f"{k:03d}")["metrics"][0]
     restore = _kill_at(monkeypatch, 2, True)  # after epoch 2: the checkpoint holds the repacked population
@@ -379,7 +381,9 @@ def test_repacking_keeps_the_survivors_numbers(tmp_path, monkeypatch):
     assert torch.load(tmp_path / "killed" / "members" / "000" / "checkpoint.pt", weights_only=True)["task"]["alive"] == [survivor]
     run_population(pruned, tmp_path / "killed")
     assert _same_numbers(_run_numbers(tmp_path / "killed" / "members" / name), _run_numbers(tmp_path / "whole" / "members" / name))
-    assert whole[survivor]["test_nll"] == cut[survivor]["test_nll"]
+    # a population of three and a repacked one of one are different shapes: BLAS may pick other kernels
+    # (CPU-dependent), so the float64 sums agree to a stated tolerance, not bit for bit (issue 32)
+    assert whole[survivor]["test_nll"] == pytest.approx(cut[survivor]["test_nll"], rel=1e-12, abs=0)
 
 
 def _children(pid: int) -> list[int]:

@@ -8,7 +8,8 @@ from rnnbench.data.batches import make_split
 from rnnbench.metrics import evaluate
 from rnnbench.models import build_model
 from rnnbench.regularisers import build_spec, penalty
-from rnnbench.regularisers.sampling import NoiseDraw, per_step
+from rnnbench.regularisers import cpu_draws
+from rnnbench.regularisers.sampling import NoiseDraw, per_step, stacked
 from rnnbench.train import train
 from tests.conftest import ENDED, compose_cfg
 
@@ -60,7 +61,7 @@ def test_weight_noise_per_step_or_per_sequence(noise, realise, n):
     spec = _spec("regulariser=noise", f"regulariser.realise={realise}", f"regulariser.recurrent.noise={noise}",
                  "regulariser.recurrent.rate=0.1", "regulariser.inverted=false")
     w = torch.randn(6, 6, dtype=torch.float64)
-    draws = NoiseDraw(spec, False, 5, "cpu", torch.float64).weight(spec.site("recurrent"), w)
+    draws = stacked(NoiseDraw(spec, False, 5, "cpu", torch.float64).weight(spec.site("recurrent"), w))
     assert draws.shape == (n, 6, 6)  # one matrix per step (or per update), shared by the minibatch
     assert all(not torch.equal(draws[t], draws[0]) for t in range(1, n))
     if noise == "dropconnect":
@@ -73,8 +74,9 @@ def test_sampled_forward_uses_the_drawn_recurrent_weights(realise):
     x = _x()
     torch.manual_seed(7)
     got = model(x, sample=True)
-    torch.manual_seed(7)  # the only draw: W_rec noise, (T or 1, H, H)
-    eps = torch.randn(5 if realise == "step" else 1, 6, 6, dtype=torch.float64) * 0.05
+    torch.manual_seed(7)  # the only draw: W_rec noise, T or 1 matrices from one CPU stream (cpu_draws.py)
+    bits = cpu_draws.stream()
+    eps = [cpu_draws.normal(bits, (6, 6), torch.float64, 0.05) for _ in range(5 if realise == "step" else 1)]
     core, w = model.core, model.core.weights()
     u, h, hs = core.project(x, w), core.initial_state(3)[0], []
     for t in range(5):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from rnnbench.regularisers.plain import Plain
-from rnnbench.regularisers.sampling import NoiseDraw, per_step
+from rnnbench.regularisers.sampling import NoiseDraw, per_step, stacked
 from rnnbench.regularisers.spec import NoiseSpec
 from rnnbench.regularisers.registry import noise_kind
 
@@ -28,9 +28,9 @@ def _input_contribution(core, x, w, spec: NoiseSpec, draw: NoiseDraw) -> torch.T
     w_in = draw.weight(site, w["w_in"])  # (n, D, G)
     if w_in is None:
         return core.project(x, w)
-    if w_in.shape[0] == 1:
+    if len(w_in) == 1:
         return x @ w_in[0] + w["b"]
-    return torch.einsum("btd,tdg->btg", x, w_in) + w["b"]  # a fresh W_in at every step (001 §8.2)
+    return torch.einsum("btd,tdg->btg", x, stacked(w_in)) + w["b"]  # a fresh W_in at every step (001 §8.2)
 
 
 class SampledCore:
@@ -84,6 +84,6 @@ class Sampled(Plain):
         w_noisy = self.draw.weight(out, w_out)  # (n, H, D)
         if w_noisy is None:
             return hs @ w_out + b_out
-        if w_noisy.shape[0] == 1:
+        if len(w_noisy) == 1:
             return hs @ w_noisy[0] + b_out
-        return torch.einsum("bth,thd->btd", hs, w_noisy) + b_out
+        return torch.einsum("bth,thd->btd", hs, stacked(w_noisy)) + b_out

@@ -9,7 +9,7 @@ time axis.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 
@@ -36,8 +36,9 @@ class NoiseDraw:
             return None
         return kind.mask(self.spec, site, (self.n(site), gates, *shape), self.mean, self.device, self.dtype)
 
-    def weight(self, site: Site, w: torch.Tensor) -> Optional[torch.Tensor]:
-        """(n, *w.shape) corrupted weights of a site whose noise corrupts its matrix, or None where w is used as it is."""
+    def weight(self, site: Site, w: torch.Tensor) -> Optional[Sequence[torch.Tensor]]:
+        """The n corrupted weights of a site whose noise corrupts its matrix (a stacked tensor or a list,
+        weight_noise.py), or None where w is used as it is."""
         kind = unit_or_weight_kind(site)
         if kind is None or kind.on_units:
             return None
@@ -48,14 +49,20 @@ class NoiseDraw:
         return per_step(draw, self.n_steps)
 
 
-def per_step(draw: Optional[torch.Tensor], n_steps: int) -> list:
-    """The draw for each of ``n_steps`` steps (a per-sequence draw is the same at every step).
+def stacked(draw: Sequence[torch.Tensor]) -> torch.Tensor:
+    """A draw as one (n, ...) tensor (a list of per-step weights is stacked)."""
+    return draw if isinstance(draw, torch.Tensor) else torch.stack(draw)
+
+
+def per_step(draw: Optional[Sequence[torch.Tensor]], n_steps: int) -> list:
+    """The draw for each of ``n_steps`` steps (a per-sequence draw is the same at every step); a draw is
+    a tensor with a leading axis of length 1 or n_steps, or a list of that length.
 
     unbind, not draw[t]: indexing a tensor that needs grad once per step back-propagates each
     index through a zero tensor of the whole draw, O(T^2) (see rnnbench/models/core.py: prepare).
     """
     if draw is None:
         return [None] * n_steps
-    if draw.shape[0] == 1:
+    if len(draw) == 1:
         return [draw[0]] * n_steps
-    return list(draw.unbind(0))
+    return list(draw.unbind(0)) if isinstance(draw, torch.Tensor) else list(draw)

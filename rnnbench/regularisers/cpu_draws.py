@@ -1,0 +1,78 @@
+"""Weight-noise draws on the CPU at the cost of their arithmetic (001 §8-9, issue 31).
+
+A weight-noise site resampled at every step (RNN-N, -MN, -DO, -FF) draws a whole matrix per time step,
+T x H x H numbers per batch (16M at JSB's shape): with torch's CPU generator (mt19937, about 4 ns a
+uniform, 6 ns a normal) the draw alone cost more than the plain sRNN step, and the (T, H, H) tensors
+that the corrupted weights and their gradients made cost several passes through memory more. Here:
+
+- the bits come from numpy's SFC64 (about 0.5 ns per 16 bits), seeded at each draw by one number
+  from torch's default generator, so a run is still a function of its seed and a resumed run (the
+  checkpoint holds torch's RNG state) draws what the uninterrupted one drew;
+- Bernoulli(q) is exact: a 16-bit word u keeps where u < floor(q 2^16), and the words equal to it
+  (probability 2^-16) keep with the remaining fraction by a 53-bit uniform;
+- N(0, 1) is Box-Muller on 24-bit uniforms (53-bit for float64), the transform torch's own CPU
+  ``normal_`` uses;
+- each step's matrix is drawn where it is used, one (H, H) block at a time in cache, never as one
+  (T, H, H) tensor (weight_noise.py); autograd then adds the T per-step gradients into W's.
+
+Used for single models on the CPU only (``applies``): CUDA keeps torch's (fast) generator, and a
+stacked population under vmap keeps torch's per-member streams (randomness="different").
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch._C._functorch import is_functorch_wrapped_tensor
+
+_WORD = 2**16  # the resolution of the Bernoulli comparison; ties are refined below it
+
+
+def applies(w: torch.Tensor) -> bool:
+    """Whether ``w``'s noise is drawn here: a plain CPU tensor (not a vmapped population member's)."""
+    return w.device.type == "cpu" and not is_functorch_wrapped_tensor(w)
+
+
+def stream() -> np.random.SFC64:
+    """A bit generator for one draw, seeded from torch's default generator (one number of its stream)."""
+    return np.random.SFC64(int(torch.randint(0, 2**62, (1,)).item()))
+
+
+def _uniform53(bits: np.random.SFC64, n: int) -> np.ndarray:
+    return (bits.random_raw(n) >> np.uint64(11)).astype(np.float64) * 2.0**-53  # [0, 1)
+
+
+def keep_mask(bits: np.random.SFC64, q: float, shape: tuple, dtype: torch.dtype) -> torch.Tensor:
+    """A 0/1 tensor of ``shape`` and ``dtype``, each entry 1 with probability ``q`` exactly, independently
+    (made through uint8: torch's bool kernels on the CPU are several times slower)."""
+    n = math.prod(shape)
+    if q >= 1.0:
+        return torch.ones(shape, dtype=dtype)
+    words = bits.random_raw((n + 3) // 4).view(np.uint16)[:n]
+    k = int(q * _WORD)  # keep where u < k: probability k / 2^16
+    keep = words < k
+    ties = np.flatnonzero(words == k)  # probability 2^-16 each: keep with the fraction q 2^16 - k
+    if ties.size:
+        keep[ties] = _uniform53(bits, ties.size) < q * _WORD - k
+    return torch.from_numpy(keep.view(np.uint8)).to(dtype).view(shape)
+
+
+def normal(bits: np.random.SFC64, shape: tuple, dtype: torch.dtype, std: float, mean: float = 0.0) -> torch.Tensor:
+    """N(mean, std^2) of ``shape`` by Box-Muller: mean + std sqrt(-2 log u1) (cos, sin)(2 pi u2), u1 in (0, 1]."""
+    n = math.prod(shape)
+    pairs = (n + 1) // 2
+    if dtype == torch.float64:
+        u = torch.from_numpy(_uniform53(bits, 2 * pairs)).view(2, pairs)
+        u1 = (1.0 - u[0])
+    else:
+        words = torch.from_numpy(bits.random_raw(pairs).view(np.int32)).view(2, pairs)
+        u = (words & 0xFFFFFF).to(torch.float32)  # 24-bit uniforms, times 2^-24 below
+        u1 = u[0].add_(1.0).mul_(2.0**-24)
+    theta = u[1].mul_(2 * math.pi * (2.0**-24 if dtype != torch.float64 else 1.0))
+    r = u1.log_().mul_(-2.0).sqrt_().mul_(std)
+    out = torch.empty(2, pairs, dtype=dtype)
+    center = torch.tensor(mean, dtype=dtype)
+    torch.addcmul(center, r, theta.cos(), out=out[0])
+    torch.addcmul(center, r, theta.sin_(), out=out[1])
+    return out.view(-1)[:n].view(shape)

@@ -1,0 +1,103 @@
+"""The CPU draws of weight noise (rnnbench/regularisers/cpu_draws.py, issue 31): the distribution of
+W~ per step is that of 001 §8-9 (first two moments of every entry, exact Bernoulli probabilities, a
+normal's quantiles), one matrix per step or one per sequence shared by the minibatch, a run is a
+function of torch's seed, and the vmapped population keeps torch's own per-member streams.
+
+Statistical checks use fixed seeds and bounds of several standard errors: deterministic, and far
+from the edge for a correct sampler (the margins are stated at each check)."""
+import math
+
+import pytest
+import torch
+
+from rnnbench.regularisers import build_spec, cpu_draws
+from rnnbench.regularisers.sampling import NoiseDraw, per_step, stacked
+from tests.conftest import compose_cfg
+
+STEPS = 4000  # draws of a 5 x 5 matrix: 100,000 numbers per check
+
+
+def _draws(noise: str, rate: float, realise: str = "step", steps: int = STEPS, dtype=torch.float64, seed=0):
+    spec = build_spec(compose_cfg("regulariser=noise", f"regulariser.realise={realise}",
+                                  f"regulariser.recurrent.noise={noise}", f"regulariser.recurrent.rate={rate}",
+                                  "regulariser.inverted=false").regulariser, "srnn")
+    g = torch.Generator().manual_seed(1)
+    w = (torch.randn(5, 5, generator=g, dtype=torch.float64) + 0.5).to(dtype)
+    torch.manual_seed(seed)
+    return w, NoiseDraw(spec, False, steps, "cpu", dtype).weight(spec.site("recurrent"), w)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("noise, rate", [("additive", 0.3), ("multiplicative", 0.3), ("dropconnect", 0.3)])
+def test_first_two_moments_of_every_entry_per_step(noise, rate, dtype):
+    w, draws = _draws(noise, rate, dtype=dtype)
+    assert isinstance(draws, list) and len(draws) == STEPS  # a fresh matrix at every step (001 §8.2)
+    x = stacked(draws).double()
+    w = w.double()
+    q = 1 - rate
+    mean, var = {"additive": (w, torch.full_like(w, rate**2)),  # W + Delta (001 eq. 11)
+                 "multiplicative": (w, rate**2 * w**2),  # W + W o Delta (001 eq. 12)
+                 "dropconnect": (q * w, q * (1 - q) * w**2)}[noise]  # zeta W, zeta ~ Bernoulli(q) (001 §9)
+    se_mean = (var / STEPS).sqrt()
+    assert ((x.mean(0) - mean).abs() <= 5 * se_mean + 1e-6).all()  # every entry within 5 standard errors
+    # the sample variance's standard error is at most var * sqrt(2 + excess kurtosis) / sqrt(n); 6 such
+    # errors (a Bernoulli's kurtosis at q = 0.7 is < 1) bound it with a wide margin for every entry
+    assert ((x.var(0) - var).abs() <= 6 * var * math.sqrt(3 / STEPS) + 1e-6).all()
+
+
+@pytest.mark.parametrize("noise", ["additive", "multiplicative", "dropconnect"])
+def test_per_sequence_is_one_draw_held_and_shared(noise):
+    w, draws = _draws(noise, 0.2, realise="sequence", steps=7)
+    assert len(draws) == 1  # one draw per update (001 §8.1), held for every step
+    steps = per_step(draws, 7)
+    assert len(steps) == 7 and all(s is steps[0] for s in steps)
+    assert steps[0].shape == w.shape  # no batch axis: the minibatch shares the matrix
+
+
+def test_steps_are_independent():
+    _, draws = _draws("additive", 1.0)
+    eps = stacked(draws) - _draws("additive", 0.0)[0]
+    a, b = eps[:-1].flatten(), eps[1:].flatten()  # lag-one correlation of every entry
+    assert abs(torch.corrcoef(torch.stack([a, b]))[0, 1]) < 5 / math.sqrt(a.numel())
+
+
+def test_the_draw_is_a_function_of_torchs_seed():
+    same = [stacked(_draws("additive", 0.1, steps=3, seed=s)[1]) for s in (4, 4, 5)]
+    assert torch.equal(same[0], same[1]) and not torch.equal(same[0], same[2])
+
+
+@pytest.mark.parametrize("q", [0.7, 0.5 + 0.5 / 2**16, 13107 / 2**16 + 0.4 / 2**16, 1.0, 0.0])
+def test_bernoulli_probability_is_exact_below_the_word_resolution(q):
+    # q = k / 2^16 + f / 2^16: the words equal to k keep with probability f (the tie refinement)
+    torch.manual_seed(0)
+    n = 2**22
+    keep = cpu_draws.keep_mask(cpu_draws.stream(), q, (n,), torch.float64)
+    assert set(keep.unique().tolist()) <= {0.0, 1.0}
+    assert abs(keep.mean().item() - q) <= 5 * math.sqrt(q * (1 - q) / n)
+    ties_only = 0.25 / 2**16  # k = 0: only the tie words (1 in 2^16) can keep, with probability 0.25
+    keep = cpu_draws.keep_mask(cpu_draws.stream(), ties_only, (n,), torch.float64)
+    assert abs(keep.sum().item() - n * ties_only) <= 5 * math.sqrt(n * ties_only)  # 16 expected
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_normal_quantiles(dtype):
+    torch.manual_seed(0)
+    n = 2**20 + 1  # odd: the last pair's second number is dropped
+    z = cpu_draws.normal(cpu_draws.stream(), (n,), dtype, 2.0).double() / 2.0
+    assert z.dtype == torch.float64 and z.shape == (n,)
+    for p in (0.001, 0.025, 0.16, 0.5, 0.84, 0.975, 0.999):
+        # the empirical CDF at the normal's p-quantile, within 5 binomial standard errors
+        x = math.sqrt(2) * torch.erfinv(torch.tensor(2 * p - 1, dtype=torch.float64)).item()
+        assert abs((z <= x).double().mean().item() - p) <= 5 * math.sqrt(p * (1 - p) / n)
+
+
+def test_the_vmapped_population_keeps_torchs_per_member_streams():
+    from torch.func import vmap
+    spec = build_spec(compose_cfg("regulariser=noise", "regulariser.recurrent.rate=0.1").regulariser, "srnn")
+    w = torch.zeros(3, 4, 4)
+
+    def one(wm):
+        return stacked(NoiseDraw(spec, False, 2, "cpu", torch.float32).weight(spec.site("recurrent"), wm))
+
+    out = vmap(one, randomness="different")(w)
+    assert out.shape == (3, 2, 4, 4) and not torch.equal(out[0], out[1])  # members draw independently
