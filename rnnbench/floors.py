@@ -24,24 +24,6 @@ import torch
 EPS = 1e-6  # keeps the probabilities of never-seen events inside (0, 1)
 
 
-def _bernoulli_nll(p: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """(..., D) probabilities and binary targets -> (...) NLL summed over the notes."""
-    p = p.clamp(EPS, 1 - EPS)
-    return -(x * p.log() + (1 - x) * (1 - p).log()).sum(-1)
-
-
-def _pairs(rolls: list[torch.Tensor], predict_first: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every (previous frame, frame) pair of the predicted frames, stacked: (N, D) each."""
-    prev, cur = [], []
-    for roll in rolls:
-        roll = torch.as_tensor(roll, dtype=torch.float64)
-        if predict_first:
-            roll = torch.cat([torch.zeros_like(roll[:1]), roll])
-        prev.append(roll[:-1])
-        cur.append(roll[1:])
-    return torch.cat(prev), torch.cat(cur)
-
-
 def _note_counts(rolls: list, predict_first: bool) -> tuple[torch.Tensor, int]:
     """(D,) how often each note is on in the predicted frames, and how many frames are predicted."""
     on, frames = None, 0
@@ -64,17 +46,37 @@ def note_frequency_nll(train: list, split: list, predict_first: bool = False) ->
     return float(-(on * p.log() + (frames - on) * (1 - p).log()).sum() / frames)
 
 
+def _transition_counts(rolls: list, predict_first: bool) -> tuple[torch.Tensor, int]:
+    """(4, D) how often each note goes off->off, off->on, on->off, on->on between consecutive predicted
+    frames (the frame before the first is silence where it is predicted), and the number of frames."""
+    counts, frames = None, 0
+    for roll in rolls:
+        roll = torch.as_tensor(roll).bool()
+        if predict_first:
+            roll = torch.cat([torch.zeros_like(roll[:1]), roll])
+        code = 2 * roll[:-1].long() + roll[1:].long()  # (T-1, D): 2 prev + cur
+        c = torch.stack([(code == k).sum(0, dtype=torch.float64) for k in range(4)])
+        counts = c if counts is None else counts + c
+        frames += roll.shape[0] - 1
+    return counts, frames
+
+
+def copy_previous_nll(train: list, split: list, predict_first: bool = False) -> float:
+    """NLL per predicted frame of ``split`` when note i is on with P(on | on before) or P(on | off before),
+    fitted on ``train``: from transition counts, without building the frames (a run's status floor)."""
+    fit, _ = _transition_counts(train, predict_first)
+    on_after_on = (fit[3] / (fit[2] + fit[3]).clamp_min(1)).clamp(EPS, 1 - EPS)
+    on_after_off = (fit[1] / (fit[0] + fit[1]).clamp_min(1)).clamp(EPS, 1 - EPS)
+    n, frames = _transition_counts(split, predict_first)
+    total = (n[0] * (1 - on_after_off).log() + n[1] * on_after_off.log()
+             + n[2] * (1 - on_after_on).log() + n[3] * on_after_on.log()).sum()
+    return float(-total / frames)
+
+
 def music_floors(train: list, split: list, predict_first: bool = False) -> dict[str, float]:
     """NLL per predicted frame of ``split`` under the two music floors fitted on ``train``."""
-    train_prev, train_cur = _pairs(train, predict_first)
-    prev, cur = _pairs(split, predict_first)
-    on_after_on = (train_cur * train_prev).sum(0) / train_prev.sum(0).clamp_min(1)
-    on_after_off = (train_cur * (1 - train_prev)).sum(0) / (1 - train_prev).sum(0).clamp_min(1)
-    copy = prev * on_after_on + (1 - prev) * on_after_off  # (N, D)
-    return {
-        "note_frequency": note_frequency_nll(train, split, predict_first),
-        "copy_previous": float(_bernoulli_nll(copy, cur).mean()),
-    }
+    return {"note_frequency": note_frequency_nll(train, split, predict_first),
+            "copy_previous": copy_previous_nll(train, split, predict_first)}
 
 
 def unigram_perplexity(train: torch.Tensor, stream: torch.Tensor, vocab_size: int) -> float:

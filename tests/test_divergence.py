@@ -7,9 +7,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from rnnbench.floors import music_floors, note_frequency_nll, train_mean_rmse, unigram_perplexity
+from rnnbench.floors import copy_previous_nll, music_floors, note_frequency_nll, train_mean_rmse, unigram_perplexity
 from rnnbench.engine.loop import Divergence
 from rnnbench.train import train
+from tests.conftest import LEARNS
 
 
 def _rule(floor=10.0, factor=1.1, epochs=3):
@@ -66,6 +67,36 @@ def test_music_floors_match_a_direct_computation():
     held = [torch.zeros(40, 88, dtype=torch.uint8)]
     held[0][:, 5] = 1  # one note held throughout: copying the previous frame is (almost) exact
     assert music_floors(held, held)["copy_previous"] < 1e-4
+
+
+@pytest.mark.parametrize("predict_first", [False, True])
+def test_copy_previous_from_counts_equals_the_frame_by_frame_model(predict_first):
+    # the reference: build every (previous, current) frame pair, fit P(on | on before), P(on | off before)
+    # per note on train, and average the summed Bernoulli NLL of valid's frames (the pre-issue-31 code)
+    rng = torch.Generator().manual_seed(1)
+    train = [(torch.rand(30, 88, generator=rng) < 0.2).to(torch.uint8) for _ in range(3)]
+    valid = [(torch.rand(20, 88, generator=rng) < 0.2).to(torch.uint8) for _ in range(2)]
+
+    def pairs(rolls):
+        rolls = [torch.cat([torch.zeros(1, 88), r.double()]) if predict_first else r.double() for r in rolls]
+        return torch.cat([r[:-1] for r in rolls]), torch.cat([r[1:] for r in rolls])
+
+    tp, tc = pairs(train)
+    on_on = ((tc * tp).sum(0) / tp.sum(0).clamp_min(1)).clamp(1e-6, 1 - 1e-6)
+    on_off = ((tc * (1 - tp)).sum(0) / (1 - tp).sum(0).clamp_min(1)).clamp(1e-6, 1 - 1e-6)
+    vp, vc = pairs(valid)
+    p = vp * on_on + (1 - vp) * on_off
+    expected = float(-(vc * p.log() + (1 - vc) * (1 - p).log()).sum(1).mean())
+    assert copy_previous_nll(train, valid, predict_first) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_music_run_must_beat_copy_previous_to_be_ok(quick_cfg, tmp_path):
+    # issue 31: LEARNS beats each note's training frequency on the generated set (7.57) but not copying the
+    # previous frame (5.20): the end-of-run status compares with the strongest trivial floor
+    strong = train(quick_cfg(*LEARNS, "dataset.floor=copy_previous"), tmp_path / "strong")  # the real sets' default
+    assert strong["status"] == "no_better_than_floor" and "copy the previous frame" in strong["stop_reason"]
+    weak = train(quick_cfg(*LEARNS), tmp_path / "weak")  # the generated set's default: note_frequency
+    assert weak["status"] == "ok" and weak["valid_nll"] == strong["valid_nll"]  # the same run, judged twice
 
 
 def test_unigram_and_mean_floors():

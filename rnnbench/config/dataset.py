@@ -23,6 +23,17 @@ class PadMode(Enum):
     hold = "hold"
 
 
+class MusicFloor(Enum):
+    """The trivial model a music run must beat on validation to end ``ok`` (rnnbench/floors.py; issue 31).
+
+    copy_previous:  each note's on/off transition probabilities (the strongest trivial floor of the four sets)
+    note_frequency: each note on with its training frequency (the divergence rule's floor, always)
+    """
+
+    copy_previous = "copy_previous"
+    note_frequency = "note_frequency"
+
+
 @dataclass
 class MusicDatasetConfig:
     """A polyphonic-music benchmark (rnnbench/data/music.py); protocol of 000 §3.1."""
@@ -33,6 +44,7 @@ class MusicDatasetConfig:
     chunk_len: int = bounded(100, ge=2, le=1_000_000)  # train/valid sequences are cut into chunks of this many steps
     pad: PadMode = PadMode.zeros  # short chunks are padded at the front
     predict_first: bool = False  # also predict frame 1 from the initial state (000 uses T-1)
+    floor: MusicFloor = MusicFloor.copy_previous  # a run no better than it on validation ends no_better_than_floor
 
 
 @dataclass

@@ -193,10 +193,12 @@ def fit(task: Task, start: float, desc: str) -> list[dict]:
     train_s = time.perf_counter() - loop_start
 
     out = []
+    floor, floor_name = ((task.floor, task.floor_name) if task.status_floor is None
+                         else (task.status_floor, task.status_floor_name))
     for i, (m, r, d) in enumerate(zip(members, results, task.run_dirs)):
-        if m.status == "ok" and not m.best < task.floor:  # learnt nothing a trivial model does not know
-            why = (f"best {task.watched_name} {m.best:.4g} is no better than the task's trivial floor {task.floor:.4g} "
-                   f"({task.floor_name})")
+        if m.status == "ok" and not m.best < floor:  # learnt nothing a trivial model does not know
+            why = (f"best {task.watched_name} {m.best:.4g} is no better than the task's trivial floor {floor:.4g} "
+                   f"({floor_name})")
             m.status, m.reason = FLOOR_STATUS, f"{m.reason}; {why}"
             log.warning("%s%s", f"member {i}: " if len(members) > 1 else "", why)
         r.update(status=m.status, stop_reason=m.reason, epochs=m.epochs, best_epoch=m.best_epoch, train_s=train_s,

@@ -39,7 +39,11 @@ class Task:
     best_column: Optional[str] = None  # the column that gets the best watched value so far
     watched_name: str = "valid metric"  # in the divergence message
     floor: float = float("inf")  # the trivial floor of the divergence rule (rnnbench/floors.py), set in __init__
-    floor_name: str = "trivial floor"  # what the floor predicts (a run no better than it is not `ok`)
+    floor_name: str = "trivial floor"  # what the floor predicts
+    # the floor a run's best validation metric must beat to end `ok` (fit.py), where stronger than ``floor``
+    # (music: copying the previous frame, dataset.floor); None: ``floor``
+    status_floor: Optional[float] = None
+    status_floor_name: str = ""
     # True: the reported model is the last epoch's (no validation split: sentiment, 003 §5.2); there
     # is no early stopping then, only max_epochs and the time budget
     select_last: bool = False

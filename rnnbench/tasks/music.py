@@ -22,7 +22,7 @@ from rnnbench.errors import ConfigError
 from rnnbench.metrics import batch_loss, breze_importance_nll, evaluate, importance_nll, masked
 from rnnbench.models import STORN, build_model
 from rnnbench.models.init import spectral_radius
-from rnnbench.floors import note_frequency_nll
+from rnnbench.floors import copy_previous_nll, note_frequency_nll
 from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
@@ -190,6 +190,9 @@ class MusicTask(Task):
         # the trivial floor of the divergence rule: each note's training frequency, on the valid set
         self.floor = note_frequency_nll(rolls["train"], rolls["valid"], cfg.dataset.predict_first)
         self.floor_name = "each note at its training frequency, on the validation set"
+        if value_of(setting(cfg.dataset, "floor", "copy_previous")) == "copy_previous":  # the status floor (issue 31): the strongest trivial one
+            self.status_floor = copy_previous_nll(rolls["train"], rolls["valid"], cfg.dataset.predict_first)
+            self.status_floor_name = "copy the previous frame: each note's on/off transition probabilities, on the validation set"
         self.hold = holds_state(cfg.dataset)
 
     def headers(self) -> list[dict]:
