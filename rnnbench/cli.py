@@ -7,6 +7,7 @@ the sweep goes on with the next job.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -51,6 +52,15 @@ def tidy(run_dir: Path, finished: bool) -> None:
         log.info("removed %s/checkpoint.pt (the run had finished when it was killed)", run_dir)
 
 
+class NoFollowFileHandler(logging.FileHandler):
+    """The run's log, appended, opened with O_NOFOLLOW: a link planted after odd_file's check is an error, not
+    a file written outside the run folder."""
+
+    def _open(self):
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        return os.fdopen(fd, "a", encoding=self.encoding or "utf-8", errors=self.errors)
+
+
 def record(cfg: DictConfig, run_dir: Path) -> logging.Handler:
     """Hydra's record of the run (.hydra/config.yaml, hydra.yaml, overrides.yaml, written atomically)
     and the log file, once the run holds its folder and its checks passed; returns the log's handler."""
@@ -65,7 +75,7 @@ def record(cfg: DictConfig, run_dir: Path) -> logging.Handler:
         hc = HydraConfig.get()
         write_text_atomic(folder / "hydra.yaml", OmegaConf.to_yaml({"hydra": hc}))
         write_text_atomic(folder / "overrides.yaml", OmegaConf.to_yaml(hc.overrides.task))
-    handler = logging.FileHandler(run_dir / LOG)
+    handler = NoFollowFileHandler(run_dir / LOG)
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
     # the composed config opens the log (the file only: the console keeps its one line per epoch)
     handler.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "config:\n%s", (OmegaConf.to_yaml(cfg),), None))
@@ -89,7 +99,15 @@ def unrecord(run_dir: Path) -> None:
 
 
 def odd_file(run_dir: Path) -> Optional[str]:
-    """A run output that exists but is not a regular file (a folder, a FIFO that would block a reader)."""
+    """A run output that exists but is not a regular file (a folder, a FIFO that would block a reader), or a
+    symbolic link where rnnbench writes a file (every file of a run is written in its folder, never through
+    a link: issue 32)."""
+    written = [*OUTPUTS, LOG, RECORD, *(f"{RECORD}/{n}" for n in ("config.yaml", "hydra.yaml", "overrides.yaml"))]
+    for name in written:
+        path = run_dir / name
+        if path.is_symlink():
+            return (f"{path} is a symbolic link; rnnbench writes a run's files only into its folder, never through a "
+                    "link; nothing was changed. Remove the link (or choose another hydra.run.dir)")
     for name in OUTPUTS:
         path = run_dir / name
         if path.exists() and not path.is_file():

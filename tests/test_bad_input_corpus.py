@@ -219,6 +219,14 @@ def _killed_run(run: Path, finished: Path) -> None:
     torch.save({"format": 1, "configs": [json.dumps({"other": 1})]}, run / "checkpoint.pt")
 
 
+def _planted(run: Path, name: str) -> None:
+    """A run folder holding ``name`` as a link to a file outside it (the snapshot reads the target's bytes)."""
+    run.mkdir()
+    outside = run.parent / f"outside-{name.strip('.')}"
+    outside.write_text("a file of the user's, outside the run folder\n")
+    (run / name).symlink_to(outside)
+
+
 FOLDER_CASES = [
     ("finished", lambda run, fin: _copy(fin, run), "already holds a finished run (status no_better_than_floor); nothing was changed", True),
     ("other config", _killed_run, "holds a run of another configuration", True),
@@ -228,6 +236,10 @@ FOLDER_CASES = [
      "results.json exists but is not a regular file", True),
     ("foreign checkpoint", lambda run, fin: (run.mkdir(), (run / "checkpoint.pt").write_bytes(b"not a checkpoint")),
      "checkpoint.pt is not a readable rnnbench checkpoint", True),
+    # issue 32: every file of a run is written in its folder, never through a link planted there
+    ("planted log link", lambda run, fin: _planted(run, "rnnbench.log"), "rnnbench.log is a symbolic link", True),
+    ("planted lock link", lambda run, fin: _planted(run, ".lock"), ".lock is a symbolic link", True),
+    ("planted metrics link", lambda run, fin: _planted(run, "metrics.csv"), "metrics.csv is a symbolic link", True),
     ("leftovers of a kill", lambda run, fin: (_copy(fin, run), (run / "results.json.abc123.tmp").write_text("{"),
                                              (run / "checkpoint.pt").write_bytes(b"x")),
      "already holds a finished run (status no_better_than_floor)", False),
@@ -250,6 +262,30 @@ def test_run_folder_state(name, make, message, unchanged, finished, tmp_path):
     else:  # the next run on the folder removes what a killed process left, and changes nothing else
         assert set(before) - set(after) == {"results.json.abc123.tmp", "checkpoint.pt"}
         assert all(after[k] == before[k] for k in after)
+
+
+def test_a_deleted_or_cut_metrics_csv_is_written_again_whole(tmp_path, caplog):
+    # issue 32: metrics.csv deleted (or cut, or replaced by a link) while a run trains: the next epoch writes it
+    # again from the rows the run holds, header first, instead of appending a headless line
+    from rnnbench.engine.results import MetricsLog, read_metrics
+
+    path = tmp_path / "metrics.csv"
+    m = MetricsLog(path, ["epoch", "valid_nll"], ({"epoch": 1, "valid_nll": 9.5},))
+    m.append({"epoch": 2, "valid_nll": 9.0})
+    path.unlink()
+    m.append({"epoch": 3, "valid_nll": 8.5})
+    assert read_metrics(tmp_path) == {"epoch": [1.0, 2.0, 3.0], "valid_nll": [9.5, 9.0, 8.5]}
+    assert "written again from this run's 3 epochs" in caplog.text
+    path.write_text("epoch,valid_nll\r\n1,9.5\r\n")  # cut
+    m.append({"epoch": 4, "valid_nll": 8.0})
+    assert read_metrics(tmp_path)["epoch"] == [1.0, 2.0, 3.0, 4.0]
+    outside = tmp_path / "outside.csv"
+    outside.write_text("mine\n")
+    path.unlink()
+    path.symlink_to(outside)
+    m.append({"epoch": 5, "valid_nll": 7.5})
+    assert outside.read_text() == "mine\n" and not path.is_symlink()  # the link replaced, its target untouched
+    assert read_metrics(tmp_path)["epoch"] == [1.0, 2.0, 3.0, 4.0, 5.0]
 
 
 def test_a_stale_lock_is_taken_over(tmp_path):

@@ -40,7 +40,15 @@ class RunLock:
     def acquire(self) -> "RunLock":
         self.folder.mkdir(parents=True, exist_ok=True)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:  # never through a link: a planted .lock -> file outside would be truncated (issue 32)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            except OSError as e:
+                if os.path.islink(self.path):
+                    raise RunLocked(f"{self.path} is a symbolic link; rnnbench writes its run files only into the "
+                                    "run folder, never through a link. Remove the link (or choose another "
+                                    "hydra.run.dir)") from None
+                raise
+
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -4,12 +4,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Optional
+
+log = logging.getLogger("rnnbench")
 
 
 def _jsonable(x: Any) -> Any:
@@ -140,20 +143,45 @@ def save_state_atomic(path: Path, state_dict: dict) -> None:
 class MetricsLog:
     """metrics.csv, appended (and flushed) one epoch at a time, so a killed run keeps its curve. A
     resumed run starts it again from the rows of its checkpoint (written atomically), so that an
-    epoch written after the last checkpoint is neither lost nor repeated."""
+    epoch written after the last checkpoint is neither lost nor repeated. The rows are also kept here:
+    a metrics.csv deleted, cut or replaced by a link while the run trains is written again whole
+    (issue 32), never appended to headless."""
 
     def __init__(self, path: Path, fields: list[str], rows: tuple = ()):
         self.path, self.fields = Path(path), fields
+        self.rows = [dict(r) for r in rows]
+        self._write_all()
+
+    def _line(self, row: dict) -> str:
         buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(fields)
-        for row in rows:
-            writer.writerow([row.get(k, "") for k in fields])
-        write_text_atomic(self.path, buf.getvalue())
+        csv.writer(buf).writerow([row.get(k, "") for k in self.fields])
+        return buf.getvalue()
+
+    def _write_all(self) -> None:
+        write_text_atomic(self.path, self._line(dict(zip(self.fields, self.fields))) + "".join(map(self._line, self.rows)))
+
+    def _intact(self) -> bool:
+        """The file is a regular file (not a link) holding the header and one line per epoch so far."""
+        if self.path.is_symlink() or not self.path.is_file():
+            return False
+        try:
+            with open(self.path, newline="") as f:
+                lines = f.read().splitlines(keepends=True)
+        except (OSError, UnicodeDecodeError):
+            return False
+        return len(lines) == 1 + len(self.rows) and lines[0] == self._line(dict(zip(self.fields, self.fields)))
 
     def append(self, row: dict) -> None:
-        with open(self.path, "a", newline="") as f:
-            csv.writer(f).writerow([row.get(k, "") for k in self.fields])
+        intact = self._intact()
+        self.rows.append(dict(row))
+        if not intact:
+            log.warning("%s was missing, cut or not a regular file: written again from this run's %d epochs",
+                        self.path, len(self.rows))
+            self._write_all()
+            return
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+        with os.fdopen(fd, "a", newline="") as f:
+            f.write(self._line(row))
 
     def finish(self, results: dict) -> None:
         """The run has ended with ``results`` (its results.json): a tracker logs the end metrics."""
