@@ -91,6 +91,10 @@ def plan(table: Table, rows: list[Row], columns: list[str], seeds: int, search: 
         for col in columns:
             if not search and table.column_is_dataset and col not in row.published and row.published:
                 continue  # the paper has no number here (002 Table 6 on two sets only)
+            if not search and row.columns is not None and col not in row.columns:
+                print(f"{row.name} / {col}: no per-set preset yet (not chosen on its validation set): not run",
+                      file=sys.stderr)
+                continue
             for seed in range(seeds):
                 folder = cell_dir(out, table, row, col, search, pruner) / f"seed-{seed}"
                 args = [o.replace("{col}", col) for o in template] + [f"seed={seed}", "train.progress=false"]

@@ -8,6 +8,7 @@ paper reports none or rnnbench cannot run it as a population (STORN, the word ta
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Optional
 
 from rnnbench.tools.report.paper import MUSIC_COLUMNS, PUBLISHED_NLL, PUBLISHED_PPL
@@ -37,6 +38,7 @@ class Row:
     search: Optional[tuple[str, ...]] = None  # the paper's random search as overrides, or None
     run: Optional[str] = None  # the run folder, when another row's runs are read (MC rows); default: name
     read: Optional[str] = None  # the results.json key read; default: the table's metric
+    columns: Optional[tuple[str, ...]] = None  # the columns the row can run (those with a per-set preset); None: all
 
     @property
     def folder(self) -> str:
@@ -74,6 +76,13 @@ NOISE_ROWS = [  # 001 Table 1: label in paper.py, rnnbench preset
     ("RNN-MNS (multiplicative, per sequence)", "rnn-mns"), ("RNN-DO (DropConnect, per step)", "rnn-do"),
     ("RNN-DOS (DropConnect, per sequence)", "rnn-dos"), ("RNN-FF (feed-forward noise)", "rnn-ff"),
 ]
+
+def per_set(preset: str) -> tuple[str, ...]:
+    """The music columns with a per-set preset ``<preset>-<column>`` (conf/experiment/): chosen on that set's
+    validation split (001 Table 1, issue 31); the other columns are not run until theirs is chosen."""
+    experiments = files("rnnbench.conf") / "experiment"
+    return tuple(c for c in MUSIC if (experiments / f"{preset}-{c}.yaml").is_file())
+
 
 SENTIMENT_ROWS = [
     Row(f"{cell}-{reg}", (f"experiment=sentiment-{cell}-{reg}",), source="003 §5.2 (curves only)")
@@ -113,9 +122,14 @@ TABLES = {t.name: t for t in [
             {"piano-midi": _published(PUBLISHED_NLL, "FD-RNN")["piano-midi"]},
             "000 Table 1 / Table 3; the papers' math with Table 3's final layer as written"),
     )),
-    Table("001-t1", "001 Table 1: noise and norm regularisers on the plain sRNN", "test_nll", MUSIC, tuple(
-        Row(preset, (f"experiment={preset}", "dataset={col}"), _published(PUBLISHED_NLL, label), "001 Table 1",
-            search=(f"experiment={preset}", "dataset={col}", "search=random", "search.n=50"))
+    # each row's reading and level chosen per set on validation: presets <row>-<set> (conf/experiment/), the
+    # noise rows built on the set's plain row (srnn-<set>); a set without them is not run (docs/reproduction.md)
+    Table("001-t1", "001 Table 1: noise and norm regularisers on the plain sRNN", "test_nll", MUSIC, (
+        Row("plain-rnn", ("experiment=srnn-{col}",), _published(PUBLISHED_NLL, "sRNN, plain"),
+            "001 Table 1 (= 000's plain row); chosen by 000's search on validation", columns=per_set("srnn")),
+    ) + tuple(
+        Row(preset, (f"experiment={preset}-{{col}}",), _published(PUBLISHED_NLL, label), "001 Table 1",
+            search=(f"experiment={preset}", "dataset={col}", "search=random", "search.n=50"), columns=per_set(preset))
         for label, preset in NOISE_ROWS
     )),
     Table("002-t6", "002 Table 6: sRNN, LSTM, FD-RNN, FD-LSTM (presets; --search: 002's open 64-run search)",
