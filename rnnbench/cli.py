@@ -30,6 +30,7 @@ register_configs()
 
 RECORD = ".hydra"  # Hydra's record of the config, written by rnnbench once the run holds its folder
 LOG = "rnnbench.log"
+RECORD_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")  # what record() writes into RECORD
 OUTPUTS = ("results.json", "metrics.csv", "checkpoint.pt", "best.pt")  # what a run writes (README)
 SEARCH_OUTPUTS = ("population.json", "members", "optuna.db")  # what a population or search writes
 ACTIVE: dict = {}  # the run folder this process trains, for the message of Ctrl-C
@@ -69,6 +70,11 @@ def record(cfg: DictConfig, run_dir: Path) -> logging.Handler:
     from rnnbench.engine.results import write_text_atomic
 
     folder = run_dir / RECORD
+    # what record() replaces, so that unrecord() can put the folder back byte for byte (a resume refused
+    # while loading, e.g. a checkpoint that does not fit the model, changes nothing: issue 32)
+    ACTIVE["recorded"] = {"made": not folder.exists(), "log": (run_dir / LOG).stat().st_size if (run_dir / LOG).is_file()
+                          else None, "files": {n: (folder / n).read_bytes() if (folder / n).is_file() else None
+                                               for n in RECORD_FILES}}
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(folder / "config.yaml", OmegaConf.to_yaml(cfg))
     if HydraConfig.initialized():  # run_job called from Python (tests) has no Hydra record beyond the config
@@ -84,17 +90,26 @@ def record(cfg: DictConfig, run_dir: Path) -> logging.Handler:
 
 
 def unrecord(run_dir: Path) -> None:
-    """Undo record() for a run that was refused while loading (a bad data file) and wrote nothing else:
-    the folder is left as it was (removed if this command made it and it is empty again)."""
-    if any((run_dir / name).exists() for name in OUTPUTS + SEARCH_OUTPUTS):
+    """Undo record() for a run that was refused while loading (a bad data file, a checkpoint that does not fit)
+    and wrote nothing else: .hydra/ and the log are put back as they were (removed where this command made
+    them), and the folder too if this command made it and it is empty again."""
+    before = ACTIVE.pop("recorded", None)
+    if before is None:
         return
-    for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
-        (run_dir / RECORD / name).unlink(missing_ok=True)
-    (run_dir / LOG).unlink(missing_ok=True)
-    try:
-        (run_dir / RECORD).rmdir()  # only if empty
-    except OSError:
-        pass
+    for name, data in before["files"].items():
+        if data is None:
+            (run_dir / RECORD / name).unlink(missing_ok=True)
+        else:
+            (run_dir / RECORD / name).write_bytes(data)
+    if before["log"] is None:
+        (run_dir / LOG).unlink(missing_ok=True)
+    else:
+        os.truncate(run_dir / LOG, before["log"])
+    if before["made"]:
+        try:
+            (run_dir / RECORD).rmdir()  # only if empty
+        except OSError:
+            pass
     ACTIVE["unrecorded"] = True  # run_job removes the folder too if it is empty once the lock is released
 
 
@@ -102,7 +117,7 @@ def odd_file(run_dir: Path) -> Optional[str]:
     """A run output that exists but is not a regular file (a folder, a FIFO that would block a reader), or a
     symbolic link where rnnbench writes a file (every file of a run is written in its folder, never through
     a link: issue 32)."""
-    written = [*OUTPUTS, LOG, RECORD, *(f"{RECORD}/{n}" for n in ("config.yaml", "hydra.yaml", "overrides.yaml"))]
+    written = [*OUTPUTS, LOG, RECORD, *(f"{RECORD}/{n}" for n in RECORD_FILES)]
     for name in written:
         path = run_dir / name
         if path.is_symlink():

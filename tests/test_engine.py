@@ -429,3 +429,32 @@ def test_a_search_whose_submitit_job_was_killed_resumes_to_the_numbers_of_an_uni
     record = json.loads((run / "population.json").read_text())
     assert [[g["ended"] for g in r["groups"]] for r in record["runs"]] == [["interrupted"], ["finished"]]
     assert record["runs"][0]["groups"][0]["job"] == job and record["runs"][1]["groups"][0]["job"] != job
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda s: s.pop("rng"), "is not a complete rnnbench checkpoint of format 1 (missing rng)"),
+    (lambda s: s["task"]["model"].__setitem__("core.w_rec", torch.zeros(3, 3)),
+     "does not fit the model and optimiser built from this configuration"),
+])
+def test_a_checkpoint_from_elsewhere_is_one_line_and_nothing_is_written(damage, message, tmp_path, monkeypatch):
+    """Issue 32: a checkpoint of another version (keys missing) or of another model (a tensor of another shape)
+    whose config matches is refused in one line naming the file, before anything is written in the folder."""
+    root, run = tmp_path / "data", tmp_path / "run"
+    root.mkdir()
+    overrides = [*COMMON, f"data.root={root}", *CASES["music-srnn-fd"][1]]
+    restore = _kill_at(monkeypatch, 1, True)
+    with pytest.raises(Killed):
+        train(compose_cfg(*overrides), run)
+    restore()
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert "core.w_rec" in state["task"]["model"]
+    damage(state)
+    torch.save(state, run / "checkpoint.pt")
+    before = {str(p.relative_to(run)): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    r = subprocess.run([sys.executable, "-m", "rnnbench", *overrides, f"hydra.run.dir={run}"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    [line] = r.stderr.strip().splitlines()
+    assert line.startswith("rnnbench: error: ") and str(run / "checkpoint.pt") in line and message in line
+    after = {str(p.relative_to(run)): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert after == before  # .hydra/, the log and metrics.csv as they were

@@ -24,6 +24,7 @@ from rnnbench.engine.results import save_torch_atomic
 from rnnbench.errors import ConfigError
 
 FORMAT = 1
+KEYS = ("configs", "task", "members", "rng", "epoch", "partial", "elapsed", "trained")  # what format 1 holds
 
 
 def rng_state() -> dict:
@@ -79,12 +80,24 @@ def load(path: Path, members: list) -> Optional[dict]:
                           "from it. Delete it to start the run over, or choose another hydra.run.dir") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ConfigError(f"{path} is not an rnnbench checkpoint of format {FORMAT}; delete it to start the run over")
-    saved = [json.loads(c) for c in state["configs"]]
+    configs = state.get("configs")
+    try:
+        saved = [json.loads(c) for c in configs]
+    except (TypeError, ValueError):
+        saved = None
+    if saved is None or not all(isinstance(c, dict) for c in saved):
+        raise ConfigError(f"{path} is not a complete rnnbench checkpoint of format {FORMAT} (no readable configs); the "
+                          "run cannot resume from it. Delete it to start the run over, or choose another hydra.run.dir")
     now = [json.loads(config_text(c)) for c in members]
     diff = sorted({d for a, b in zip(saved, now) for d in _differences(a, b)}) if len(saved) == len(now) else ["members"]
     if diff:
         raise ConfigError(f"{path} holds a run of another configuration (it differs in {', '.join(diff[:6])}); resume "
                           "with the same settings, or choose another hydra.run.dir")
+    missing = [k for k in KEYS if k not in state]
+    if missing:
+        raise ConfigError(f"{path} is not a complete rnnbench checkpoint of format {FORMAT} (missing {', '.join(missing)}); "
+                          "the run cannot resume from it. Delete it to start the run over, or choose another "
+                          "hydra.run.dir")
     return state
 
 

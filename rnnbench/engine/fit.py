@@ -24,6 +24,7 @@ from rnnbench.engine import checkpoint as ckpt
 from rnnbench.engine.loop import Divergence, progress, stop_reason
 from rnnbench.engine.results import FLOOR_STATUS, PRUNED, metrics_log, save_state_atomic, write_json_atomic
 from rnnbench.engine.task import Task
+from rnnbench.errors import ConfigError
 
 log = logging.getLogger("rnnbench")
 
@@ -97,9 +98,15 @@ def _resume(task: Task, members: list[Member], path: Path) -> tuple[int, Optiona
     state = ckpt.load(path, task.members)
     if state is None:
         return 1, None, 0.0, 0.0, False
-    task.load_state_dict(state["task"])
-    for m, s in zip(members, state["members"]):
-        m.load_state_dict(s)
+    try:  # a tensor of another shape, a key of another version: one line naming the file (issue 32)
+        task.load_state_dict(state["task"])
+        for m, s in zip(members, state["members"]):
+            m.load_state_dict(s)
+    except (RuntimeError, KeyError, TypeError, ValueError, IndexError) as e:
+        why = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+        raise ConfigError(f"{path} does not fit the model and optimiser built from this configuration ({why}); the "
+                          "run cannot resume from it. Delete it to start the run over, or choose another "
+                          "hydra.run.dir") from None
     ckpt.set_rng_state(state["rng"])
     partial = state["partial"]
     where = f"inside epoch {state['epoch'] + 1}" if partial else f"after epoch {state['epoch']}"

@@ -188,5 +188,55 @@ def published_bars(lines: list[dict], floors: list[dict], title: str, ylabel: st
     return fig, save(fig, out, stem)
 
 
+def published_panels(lines: list[dict], floors: list[dict], title: str, ylabel: str, out: Path, stem: str):
+    """A seed table whose columns are data sets, one panel per set (their scales differ: JSB ~8.5, Nottingham
+    ~3.5): the rows along x, ours (mean ± std over seeds, a dot with its error bar) beside the published
+    number (a black bar), the set's trivial floors as dashed lines across its panel; a row without a number of
+    ours says why. Each panel's axis spans its own numbers. Returns (figure, written paths)."""
+    use_style()
+    cells = [ln for ln in lines if ln["mean"] is not None or ln["published"] is not None]
+    columns = list(dict.fromkeys(ln["column"] for ln in cells))
+    rows = list(dict.fromkeys(ln["row"] for ln in cells))
+    colours = {row: st for row, st in zip(rows, styles(len(rows)))}
+    fig, axes = plt.subplots(1, max(1, len(columns)), figsize=size(2, 3.2), squeeze=False)
+    for ax, column in zip(axes[0], columns):
+        mine = [ln for ln in cells if ln["column"] == column]
+        here = [fl for fl in floors if fl["column"] == column]
+        values = [v for ln in mine for v in (ln["published"],) + ((ln["mean"] - (ln["std"] or 0.0), ln["mean"] +
+                  (ln["std"] or 0.0)) if ln["mean"] is not None else ()) if v is not None] + [fl["value"] for fl in here]
+        low, high = (min(values), max(values)) if values else (0.0, 1.0)
+        pad = 0.08 * (high - low or abs(high) or 1.0)
+        for ln in mine:
+            x, st = rows.index(ln["row"]), colours[ln["row"]]
+            if ln["published"] is not None:
+                ax.scatter([x], [ln["published"]], marker="_", s=150, linewidths=2, color="black", zorder=3)
+            if ln["mean"] is not None:
+                ax.errorbar([x], [ln["mean"]], yerr=[ln["std"] or 0.0], fmt=st["marker"] or "o", color=st["color"],
+                            capsize=2, markersize=4, linestyle="none")
+            else:
+                why = ", ".join(ln.get("other") or []) or "not run"
+                ax.annotate(why, (x, ln["published"] if ln["published"] is not None else (low + high) / 2),
+                            xytext=(0, -6), textcoords="offset points", rotation=90, ha="center", va="top",
+                            fontsize=5, color=st["color"])
+        for fl in here:
+            ax.axhline(fl["value"], color="grey", linestyle="dashed", linewidth=0.8)
+            ax.text(-0.4, fl["value"], fl["name"], fontsize=5, va="bottom", color="grey")
+        ax.set_ylim(low - 4 * pad, high + pad)  # room below for the "not run" marks
+        ax.set_xticks(range(len(rows)), rows, rotation=90, fontsize=6)
+        ax.set_xlim(-0.6, len(rows) - 0.4)
+        ax.set_title(column, fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][-1].plot([], [], marker="_", linestyle="", markersize=10, markeredgewidth=2, color="black",
+                     label="published")
+    axes[0][-1].errorbar([], [], yerr=[], fmt="o", color="grey", capsize=2, markersize=4, label="ours (mean ± std)")
+    if floors:
+        axes[0][-1].plot([], [], linestyle="dashed", color="grey", label="trivial floors")
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=6)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig, save(fig, out, stem)
+
+
 YLABELS = {"test_nll": "test NLL (nats per frame)", "test_ppl": "test perplexity (per word)",
            "test_rmse": "test RMSE ([0, 1] rating scale)"}

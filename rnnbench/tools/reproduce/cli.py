@@ -296,12 +296,12 @@ def main(argv=None) -> int:
     if any(ln["mean"] is not None for ln in lines):  # the same table as a figure, beside it
         import matplotlib.pyplot as plt
 
-        from rnnbench.tools.report.plots import YLABELS, published_bars
+        from rnnbench.tools.report.plots import YLABELS, published_bars, published_panels
 
         how = (f"random search{'' if args.pruner == 'none' else ', pruned by ' + args.pruner}, best validation per seed"
                if args.search else "presets")
-        fig, files = published_bars(lines, floor_lines, f"{table.title}: {how}", YLABELS[table.metric], path.parent,
-                                    path.stem)
+        draw = published_panels if table.column_is_dataset else published_bars  # data sets: a panel each
+        fig, files = draw(lines, floor_lines, f"{table.title}: {how}", YLABELS[table.metric], path.parent, path.stem)
         plt.close(fig)
         print(f"figure: {files[0]}")
     return 0
