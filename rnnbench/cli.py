@@ -22,7 +22,7 @@ from rnnbench.config import check_common, register_configs
 from rnnbench.tasks import check_overrides, moved_key
 from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete
 from rnnbench.engine.results import (FINISHED, folder_problem, read_results, remove_leftovers, selection_value,
-                                     write_failed)
+                                     write_failed, write_failure)
 
 log = logging.getLogger("rnnbench")
 register_configs()
@@ -60,6 +60,10 @@ class NoFollowFileHandler(logging.FileHandler):
     def _open(self):
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         return os.fdopen(fd, "a", encoding=self.encoding or "utf-8", errors=self.errors)
+
+    def handleError(self, record) -> None:
+        """A line the log file cannot take (a disk full) is dropped, not printed as a traceback: the console has
+        it, and a failed write of a run file ends the run in one line (write_failure)."""
 
 
 def record(cfg: DictConfig, run_dir: Path) -> logging.Handler:
@@ -199,24 +203,36 @@ def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[floa
         return refuse(str(e), multirun)
     from rnnbench.train import run_config  # torch is imported only once the config is valid
 
-    handler, error, incomplete = record(cfg, run_dir), None, None
+    try:
+        handler = record(cfg, run_dir)
+    except OSError as e:  # the folder cannot take even the record (a disk full from the start)
+        if write_failure(e) is None:
+            raise
+        unrecord(run_dir)
+        return refuse(write_failure(e), multirun, code=1)
+    error, incomplete, written_failure = None, None, None
     try:
         results, _ = run_config(cfg, run_dir)
     except SearchIncomplete as e:  # a group failed or its job was cancelled: population.json says which
         incomplete = e
     except RnnbenchError as e:  # a user mistake found while loading (a data file): fix it, run the same command
         error = e
-    except Exception:
-        _write_failed(cfg, run_dir, traceback.format_exc())
-        if not multirun:
-            raise
-        log.exception("job failed (the sweep goes on)")
-        return float("inf")
+    except Exception as e:
+        # a disk full, a size limit, a read-only folder: one line, the checkpoint kept, not recorded as finished
+        written_failure = write_failure(e)
+        if written_failure is None:
+            _write_failed(cfg, run_dir, traceback.format_exc())
+            if not multirun:
+                raise
+            log.exception("job failed (the sweep goes on)")
+            return float("inf")
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
     if incomplete is not None:  # not a user mistake: exit 1
         return refuse(str(incomplete), multirun, code=1)
+    if written_failure is not None:  # the checkpoint on disk is kept; the same command resumes (exit 1)
+        return refuse(written_failure, multirun, code=1)
     if error is not None:
         if multirun:
             _write_failed(cfg, run_dir, str(error))

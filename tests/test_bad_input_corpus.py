@@ -434,3 +434,30 @@ def test_two_processes_on_one_folder_and_ctrl_c(tmp_path):
     results = json.loads((run / "results.json").read_text())
     assert results["resumed"]["from"] == "checkpoint.pt"
     assert not list(run.glob("*.tmp")) and not (run / "checkpoint.pt").exists()
+
+
+@pytest.mark.slow
+def test_a_write_that_fails_is_one_line_and_the_same_command_resumes(tmp_path):
+    # issue 32: a file-size limit (the same path as a full disk or a read-only folder: an OSError of
+    # engine/results.py WRITE_FAILURES) on the first checkpoint: one line naming the file, exit 1, nothing
+    # recorded as finished; the same command without the limit then trains the run to its end
+    import resource
+
+    data, run = tmp_path / "data", tmp_path / "run"
+    args = [sys.executable, "-m", "rnnbench", *QUICK, f"data.root={data}", f"hydra.run.dir={run}"]
+    warm = subprocess.run(args[:-1] + [f"hydra.run.dir={tmp_path / 'warm'}"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)  # generates the data set, so that only the run's files are limited
+    assert warm.returncode == 0, warm.stderr
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (12_000, 12_000))  # the checkpoint is larger; the record is not
+
+    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120, preexec_fn=limit)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    line = one_line(r.stderr, "rnnbench")
+    assert f"the file would exceed the size this process may write (ulimit -f) writing {run / 'checkpoint.pt'}" in line
+    assert "run the same command to resume" in line
+    assert not (run / "results.json").exists() and not list(run.glob("*.tmp"))
+    again = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert json.loads((run / "results.json").read_text())["status"] in ("ok", "no_better_than_floor")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import logging
@@ -60,18 +61,45 @@ def remove_leftovers(folder: Path) -> list[Path]:
     return removed
 
 
+# a write that failed for a reason the user fixes outside rnnbench (issue 32): errno -> what happened, what to do
+WRITE_FAILURES = {errno.ENOSPC: ("no space left on the device", "free some space"),
+                  errno.EDQUOT: ("the disk quota is exceeded", "free some space"),
+                  errno.EFBIG: ("the file would exceed the size this process may write (ulimit -f)",
+                                "raise the limit"),
+                  errno.EACCES: ("permission denied", "make the folder writable"),
+                  errno.EPERM: ("permission denied", "make the folder writable"),
+                  errno.EROFS: ("the file system is read-only", "make it writable, or choose another hydra.run.dir")}
+
+
+def write_failure(e: BaseException) -> Optional[str]:
+    """One line for an OSError of WRITE_FAILURES (None for any other error): the file, what happened, that a
+    checkpoint already on disk is kept and the same command resumes."""
+    if not isinstance(e, OSError) or e.errno not in WRITE_FAILURES:
+        return None
+    what, fix = WRITE_FAILURES[e.errno]
+    return (f"{what} writing {e.filename or 'a run file'}; what was written before is kept. {fix[0].upper()}{fix[1:]} "
+            "and run the same command to resume")
+
+
 def write_atomic(path: Path, write) -> None:
-    """``path`` gets what ``write(file)`` writes, whole or not at all (temporary file, fsync, rename)."""
+    """``path`` gets what ``write(file)`` writes, whole or not at all (temporary file, fsync, rename). An
+    OSError names ``path`` (not the temporary file)."""
     path = Path(path)
-    tmp = _mkstemp_beside(path)
+    tmp = None
     try:
+        tmp = _mkstemp_beside(path)
         with open(tmp, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror, str(path)) from e
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -179,9 +207,12 @@ class MetricsLog:
                         self.path, len(self.rows))
             self._write_all()
             return
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
-        with os.fdopen(fd, "a", newline="") as f:
-            f.write(self._line(row))
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+            with os.fdopen(fd, "a", newline="") as f:
+                f.write(self._line(row))
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, str(self.path)) from e
 
     def finish(self, results: dict) -> None:
         """The run has ended with ``results`` (its results.json): a tracker logs the end metrics."""
