@@ -259,9 +259,12 @@ def output_dir_problem(argv: list[str]) -> Optional[str]:
         return None
     multirun = any(a in ("-m", "--multirun") for a in argv)
     target = "outputs"
+    key = "hydra.sweep.dir=" if multirun else "hydra.run.dir="
     for a in argv:
-        key = "hydra.sweep.dir=" if multirun else "hydra.run.dir="
         if a.startswith(key):
+            if not a[len(key):].strip():  # Hydra would write the run into the current folder
+                return (f"{key[:-1]} is empty: name the folder the run is written to (by default "
+                        f"{'outputs/multirun' if multirun else 'outputs/runs'}/<date>/<time>)")
             target = a[len(key):].split("${")[0] or "."
     problem = folder_problem(Path(target))
     if problem:

@@ -94,6 +94,10 @@ CONFIG_CASES = [
     (["optim.lr=abc"], "optim.lr=abc: Value 'abc' of type 'str' could not be converted to Float"),
     (["optim=nope"], "Could not find 'optim/nope'; available options in 'optim': adadelta"),
     (["foo=1"], "Could not override 'foo'"),
+    # issue 32: accepted before, refused now with the key named
+    (["population.size=5", "search=random", "search.n=2"],
+     "population.size=5 has no effect with search=random: a search trains its search.n=2 members"),
+    (["train.clip=inf"], "train.clip=inf is not valid: train.clip must be a finite number > 0 (or null)"),
     (["optim.betas=[0.9"], "no viable alternative at input '[0.9'"),
 ]
 
@@ -103,8 +107,31 @@ def test_config_values(overrides, message, tmp_path, monkeypatch, capsys):
     run = tmp_path / "run"
     code, err = rnnbench_main([*QUICK, *overrides, f"hydra.run.dir={run}"], monkeypatch, capsys)
     assert code == 2
-    assert message in one_line(err, "rnnbench")
+    line = one_line(err, "rnnbench")
+    assert message in line
+    assert "inf" not in overrides[-1] or "descent" not in line  # the bounds' reason is for finite values only
     assert snapshot(tmp_path) == {}  # nothing written: not even the run folder
+
+
+def test_an_empty_run_dir_is_refused(tmp_path, monkeypatch, capsys):
+    # issue 32: hydra.run.dir= (empty) wrote the run into the current folder
+    monkeypatch.chdir(tmp_path)
+    code, err = rnnbench_main([*QUICK, "hydra.run.dir="], monkeypatch, capsys)
+    assert code == 2 and "hydra.run.dir is empty: name the folder the run is written to" in one_line(err, "rnnbench")
+    assert snapshot(tmp_path) == {}
+
+
+def test_the_memory_check_reads_a_cgroup_limit(tmp_path):
+    # issue 32: a container's or job's limit, not only the machine's MemAvailable
+    from rnnbench.config.checks import cgroup_memory_left
+
+    limit, usage = tmp_path / "memory.max", tmp_path / "memory.current"
+    limit.write_text("4294967296\n")
+    usage.write_text("1073741824\n")
+    assert cgroup_memory_left(((str(limit), str(usage)),)) == 3 * 2**30
+    limit.write_text("max\n")
+    assert cgroup_memory_left(((str(limit), str(usage)),)) is None
+    assert cgroup_memory_left(((str(tmp_path / "none"), str(usage)),)) is None
 
 
 # ------------------------------------------------------------------------------------------------- data files
@@ -146,6 +173,9 @@ DATA_CASES = [
     ("jsb", lambda r: _music(r, {"valid": [[[60]], [[62]]]}), "split 'valid' has no sequence of 2 or more frames"),
     ("jsb", lambda r: _music(r, {"test": [[], []]}), "split 'test' has no sequence of 2 or more frames"),
     ("jsb", lambda r: _music(r, {"test": []}), "split 'test' has no sequences"),
+    # issue 32: a note too large for an integer tensor, and ratings without spread (a "diverged" run before)
+    ("jsb", lambda r: _music(r, {"train": [[[60], [62, 10**20]]] * 2}), "note 100000000000000000000 at step 1"),
+    ("sentiment", lambda r: _sentiment(r, [b"a film\n"], b"0.7\n"), "is 0.7: there is no spread to regress on"),
 ]
 
 

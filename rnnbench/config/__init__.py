@@ -96,6 +96,10 @@ def check_common(cfg) -> None:
         (size == 1 or value_of(cfg.train.get("batches", "rows")) == "rows",
          "a population or search draws random rows (train.batches=rows): climin's blocks (train.batches=blocks, set by "
          "protocol=breze) cannot be batched across members; add train.batches=rows"),
+        (cfg.population.size == 1 or cfg.search.name == "none",
+         f"population.size={cfg.population.size} has no effect with search={cfg.search.name}: a search trains its "
+         f"search.n={cfg.search.n} members as populations; drop population.size, or search=none for "
+         f"{cfg.population.size} seeds of one config"),
         (cfg.search.get("pruner", "none") in PRUNERS,
          f"search.pruner={cfg.search.get('pruner')} is not a pruner; valid: {', '.join(PRUNERS)}"),
         (cfg.search.get("pruner", "none") == "none" or cfg.search.name != "none" or cfg.population.size == 1,

@@ -77,7 +77,7 @@ def check_number(key: str, value: Any, rng: Optional[Range], optional: bool = Fa
     if not rng.admits(float(value)):
         valid = rng.describe(isinstance(value, int) if integer is None else integer)
         extra = " (or null)" if optional else ""
-        why = f": {rng.why}" if rng.why else ""
+        why = f": {rng.why}" if rng.why and math.isfinite(float(value)) else ""  # a reason about the bounds
         raise ConfigError(f"{key}={_show(value)} is not valid: {key} must be {valid}{extra}{why}")
 
 
@@ -216,16 +216,44 @@ def available_memory(device: str) -> tuple[int, str]:
                 return torch.cuda.mem_get_info(index)[0], f"cuda:{index}"
         except Exception:  # no usable GPU: the device check names the problem
             pass
+    free, where = None, "the CPU's memory"
     try:
         with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024, "the CPU's memory"
+                    free = int(line.split()[1]) * 1024
     except OSError:
         pass
-    import os
+    if free is None:
+        import os
 
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "the CPU's memory"
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    left = cgroup_memory_left()
+    if left is not None and left < free:  # a container or job limit below the machine's free memory
+        return left, "the memory left under this process's cgroup limit"
+    return free, where
+
+
+# cgroup v2, then v1: (limit, usage) files; "max" or a huge v1 number means no limit
+CGROUP_FILES = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"))
+
+
+def cgroup_memory_left(files=CGROUP_FILES) -> Optional[int]:
+    """Bytes left under the memory limit of this process's cgroup (a container, a SLURM job), or None where no
+    limit is set or readable."""
+    for limit_file, usage_file in files:
+        try:
+            with open(limit_file) as f:
+                limit = f.read().strip()
+            with open(usage_file) as f:
+                usage = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or not limit.isdigit() or int(limit) >= 2**60:
+            return None
+        return max(0, int(limit) - usage)
+    return None
 
 
 def check_memory(cfg) -> None:

@@ -33,15 +33,14 @@ def to_pianoroll(steps: Sequence[Iterable[int]], where: str = "") -> torch.Tenso
         if bad is not None:
             kind = "a list (nested one level too deep)" if isinstance(bad, (list, tuple)) else type(bad).__name__
             raise DataError(f"step {t}{at} holds {bad!r}, {kind}: notes must be whole MIDI numbers 21..108")
+        far = next((n for n in notes if not LOWEST_NOTE <= n <= HIGHEST_NOTE), None)  # before torch: 10**20 overflows
+        if far is not None:
+            raise DataError(f"note {far} at step {t}{at} is outside the piano range {LOWEST_NOTE}..{HIGHEST_NOTE}")
     pairs = [(t, int(note)) for t, notes in enumerate(steps) for note in notes]
     roll = torch.zeros(len(steps), N_NOTES, dtype=torch.uint8)
     if not pairs:
         return roll
     index = torch.tensor(pairs, dtype=torch.long)  # (events, 2): time step, MIDI note
-    outside = (index[:, 1] < LOWEST_NOTE) | (index[:, 1] > HIGHEST_NOTE)
-    if bool(outside.any()):
-        t, note = index[outside.nonzero()[0, 0]].tolist()
-        raise DataError(f"note {note} at step {t}{at} is outside the piano range {LOWEST_NOTE}..{HIGHEST_NOTE}")
     roll[index[:, 0], index[:, 1] - LOWEST_NOTE] = 1
     return roll
 

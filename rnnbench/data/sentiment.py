@@ -70,6 +70,9 @@ def prepare(texts: list[str], ratings: list[float], *, vocab: int = 20000, segme
         x[i, segment - len(piece) :] = torch.tensor(piece, dtype=torch.long)
     y = torch.tensor(targets, dtype=torch.float64)
     mean, std = float(y[:n_train].mean()), float(y[:n_train].std(unbiased=False))
+    if not std > 0:  # every training segment has one rating (the split drew them all from one review)
+        raise DataError(f"every training rating is {mean:g}: no spread to regress on (zero variance); use a larger "
+                        "dataset.test_split or the whole of Pang & Lee's scale data v1.0")
     return SentimentData(x[:n_train], (y[:n_train] - mean) / std, x[n_train:], y[n_train:], mean, std, vocab + INDEX_FROM)
 
 
@@ -88,4 +91,8 @@ def load_sentiment(data_cfg, **protocol) -> SentimentData:
                             f"would be paired with the wrong review; {fix}")
         texts += reviews
         ratings += scores
+    if len(set(ratings)) < 2:  # the targets are standardised by the ratings' spread (issue 32: was a diverged run)
+        raise DataError(f"every rating in {root / 'sentiment' / 'scaledata'}/*/rating.* is {ratings[0]:g}: there is no "
+                        "spread to regress on (zero variance); replace them with Pang & Lee's scale data v1.0, or "
+                        "delete them to download them anew")
     return prepare(texts, ratings, **protocol)
