@@ -239,7 +239,33 @@ def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[floa
         else:
             unrecord(run_dir)
         return refuse(str(error), multirun)
+    published_line(cfg, results)
     return selection_value(results)
+
+
+def published_text(experiment: Optional[str], dataset: str, results: dict) -> Optional[str]:
+    """``test NLL 8.050 | published 8.01 (000 Table 1 / Table 3) | +0.5%`` for an ok run of a preset whose cell
+    a paper published (rnnbench/tools/reproduce/tables.py); None otherwise."""
+    metric = results.get("test_metric") if results else None
+    value = results.get(metric) if metric else None
+    if not experiment or not isinstance(value, (int, float)) or results.get("status") != "ok":
+        return None
+    from rnnbench.tools.reproduce.tables import published_cell
+
+    cell = published_cell(experiment, dataset)
+    if cell is None:
+        return None
+    number, where = cell
+    name = {"test_nll": "test NLL", "test_ppl": "test perplexity", "test_rmse": "test RMSE"}.get(metric, metric)
+    return f"{name} {value:.3f} | published {number:.2f} ({where}) | {100 * (value - number) / number:+.1f}%"
+
+
+def published_line(cfg: DictConfig, results: dict) -> None:
+    """A run of a preset ends with ours next to the published number of its cell (issue 33)."""
+    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
+    text = published_text(choices.get("experiment"), str(cfg.dataset.name), results)
+    if text:
+        log.info("%s", text)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://rnnbench.conf", config_name="config")

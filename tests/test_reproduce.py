@@ -168,3 +168,15 @@ def test_overrides_may_follow_the_options():
     args = parse_args(["000-t1", "--rows", "fd-rnn", "model.init.sparse_io=false", "--seeds", "3", "device=cpu"])
     assert args.table == "000-t1" and args.rows == "fd-rnn" and args.seeds == 3
     assert args.overrides == ["model.init.sparse_io=false", "device=cpu"]
+
+
+def test_a_preset_run_ends_next_to_its_published_number():
+    # issue 33: the last line of a preset's run says what the paper published for its cell
+    from rnnbench.cli import published_text
+    from rnnbench.tools.reproduce.tables import published_cell
+
+    ok = {"status": "ok", "test_metric": "test_nll", "test_nll": 8.0503}
+    assert published_text("fdrnn-jsb", "jsb", ok) == "test NLL 8.050 | published 8.01 (000 Table 1 / Table 3) | +0.5%"
+    assert published_cell("srnn-jsb", "jsb")[0] == 8.58 and published_cell("zaremba-medium", "ptb")[0] == 82.7
+    assert published_text("fdrnn-jsb", "jsb", {**ok, "status": "diverged"}) is None  # only an ok run is compared
+    assert published_text("rnn-do", "jsb", ok) is None and published_text(None, "jsb", ok) is None  # no such cell

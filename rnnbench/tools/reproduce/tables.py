@@ -173,3 +173,18 @@ TABLES = {t.name: t for t in [
         Row("zaremba-small", ("experiment=zaremba-small",), {"ptb": 114.5}, "Zaremba et al. 2014, Table 1 (valid 120.7)"),
     )),
 ]}
+
+
+def published_cell(experiment: str, dataset: str) -> Optional[tuple[float, str]]:
+    """(published number, where) of the seed-table cell a preset reproduces: the row whose only override is
+    ``experiment=<preset>`` for a column (a data set, or a PTB size); None where no table holds it."""
+    for table in TABLES.values():
+        for row in table.rows:
+            if row.read is not None or len(row.overrides) != 1:
+                continue  # a row that reads another row's runs, or a preset with overrides of its own
+            for col in table.columns:
+                if row.overrides[0].replace("{col}", col) == f"experiment={experiment}" and col in row.published:
+                    if table.column_is_dataset and col != dataset:
+                        continue
+                    return row.published[col], row.source.split(";")[0].strip()
+    return None
