@@ -100,7 +100,8 @@ def test_sparse_init_keeps_nu_incoming_weights_per_unit():
 
 def test_gaussian_init_variance_and_biases():
     torch.manual_seed(3)
-    cfg = compose_cfg("model.hidden=300", "model.init.sparsity=null", "model.init.var_in=0.04", "model.init.rho=null")
+    cfg = compose_cfg("model.hidden=300", "model.init.sparsity=null", "model.init.var_in=0.04", "model.init.rho=null",
+                      "model.init.var_rec=0.0001")
     model = build_model(cfg.model, 88, 88)
     assert model.core.w_in.var().item() == pytest.approx(0.04, rel=0.05)
     assert model.core.w_rec.var().item() == pytest.approx(1e-4, rel=0.05)

@@ -1,0 +1,90 @@
+"""Choose each 001 Table 1 row's reading and level on a set by validation NLL (issue 31) and write its per-set
+preset conf/experiment/rnn-<row>-<set>.yaml, with the validation numbers that chose it in its comment.
+
+    python docs/measurements/2026-12-02-001-t1/choose.py SET      # prints the choices, writes the presets
+
+Reads the runs kept beside this file (<set>/<row>-<level>[-paper]/results.json, seed 0); the test NLL is never read.
+"""
+import json
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CONF = HERE.parents[2] / "conf" / "experiment"
+# row -> (001 Table 1 label, the generic preset's regulariser group, its name, what the level sets, sections)
+ROWS = {
+    "nbr": ("RNN-NBR", "l2", "l2", "penalty_weight", "an L2 penalty lambda on every weight matrix (001 §7)"),
+    "n": ("RNN-N", "noise", "noise-n", "recurrent.rate", "additive Gaussian noise on W_hh, sigma, per step (001 §8.1.1)"),
+    "ns": ("RNN-NS", "noise", "noise-ns", "recurrent.rate", "additive Gaussian noise on W_hh, sigma, per sequence (001 §8.1.1)"),
+    "mn": ("RNN-MN", "noise", "noise-mn", "recurrent.rate", "multiplicative Gaussian noise on W_hh, sigma, per step (001 §8.1.2)"),
+    "mns": ("RNN-MNS", "noise", "noise-mns", "recurrent.rate", "multiplicative Gaussian noise on W_hh, sigma, per sequence (001 §8.1.2)"),
+    "do": ("RNN-DO", "dropconnect", "dropconnect-do", "recurrent.rate", "DropConnect on W_hh, dropout_p, per step (001 §9)"),
+    "dos": ("RNN-DOS", "dropconnect", "dropconnect-dos", "recurrent.rate", "DropConnect on W_hh, dropout_p, per sequence (001 §9)"),
+    "ff": ("RNN-FF", "noise", "noise-ff", "input.rate and output.rate", "additive Gaussian noise on W_ih and W_ho, sigma, per step (001 §8.2)"),
+}
+GENERIC = {"nbr": "rnn-nbr", "n": "rnn-n", "ns": "rnn-ns", "mn": "rnn-mn", "mns": "rnn-mns", "do": "rnn-do",
+           "dos": "rnn-dos", "ff": "rnn-ff"}
+
+
+def level_runs(data_set: str, row: str):
+    """(level, reading, valid NLL, status) of the row's seed-0 runs."""
+    out = []
+    for d in sorted((HERE / data_set).iterdir()):
+        m = re.fullmatch(rf"{row}-([0-9.e+-]+?)(-paper)?", d.name)  # not <row>-<level>-s<seed>: the preset's seeds
+        if m is None or not (d / "results.json").is_file():
+            continue
+        r = json.loads((d / "results.json").read_text())
+        out.append((float(m.group(1)), "paper" if m.group(2) else "breze", r.get("valid_nll"), r.get("status")))
+    return sorted(out)
+
+
+BLOCKS = {  # the generic preset's regulariser block with the level put in (conf/experiment/rnn-<row>.yaml)
+    "nbr": "  name: l2\n  penalty_weight: {x:g}\n",
+    "n": "  name: noise-n\n  realise: step\n  recurrent: {{noise: additive, rate: {x:g}}}\n",
+    "ns": "  name: noise-ns\n  realise: sequence\n  recurrent: {{noise: additive, rate: {x:g}}}\n",
+    "mn": "  name: noise-mn\n  realise: step\n  recurrent: {{noise: multiplicative, rate: {x:g}}}\n",
+    "mns": "  name: noise-mns\n  realise: sequence\n  recurrent: {{noise: multiplicative, rate: {x:g}}}\n",
+    "do": "  name: dropconnect-do\n  realise: step\n  recurrent: {{noise: dropconnect, rate: {x:g}}}\n",
+    "dos": "  name: dropconnect-dos\n  realise: sequence\n  recurrent: {{noise: dropconnect, rate: {x:g}}}\n",
+    "ff": ("  name: noise-ff\n  realise: step\n  recurrent: {{noise: none, rate: 0.0}}\n"
+           "  input: {{noise: additive, rate: {x:g}}}\n  output: {{noise: additive, rate: {x:g}}}\n"),
+}
+
+
+def preset(data_set: str, row: str, runs: list) -> tuple[str, float, str]:
+    label, group, name, key, what = ROWS[row]
+    ok = [x for x in runs if x[3] == "ok" and x[2] is not None]
+    level, reading, valid, _ = min(ok, key=lambda x: x[2])
+    levels = sorted({x[0] for x in runs})
+    grid = "; ".join(f"{lv:g}: " + ", ".join(f"{rd} {v:.4f}" for l2, rd, v, st in runs if l2 == lv and v is not None)
+                     for lv in levels)
+    base = ([f"  - srnn-{data_set}   # the plain row and its reading (protocol=breze)"] if reading == "breze" else
+            [f"  - override /dataset: {data_set}   # the plain row's hyper-parameters (conf/plain/), the papers' reading",
+             "  - override /model: srnn"])
+    lines = [
+        "# @package _global_",
+        f"# {label} on {data_set} (001 Table 1): {what},",
+        f"# on the set's plain sRNN. Level and reading chosen by validation NLL (issue 31, seed 0; the runs and",
+        f"# their commands: docs/measurements/2026-12-02-001-t1/): {key} = {level:g}, protocol={reading}, valid {valid:.4f}.",
+        f"# Valid NLL per level and reading: {grid}.",
+        f"#   rnnbench experiment=rnn-{row}-{data_set}",
+        "defaults:",
+        *base,
+        f"  - override /regulariser: {group}",
+        "",
+        "regulariser:",
+    ]
+    return "\n".join(lines) + "\n" + BLOCKS[row].format(x=level), level, reading
+
+
+if __name__ == "__main__":
+    data_set = sys.argv[1]
+    for row in ROWS:
+        runs = level_runs(data_set, row)
+        if not runs:
+            print(f"{row}: no runs")
+            continue
+        text, level, reading = preset(data_set, row, runs)
+        (CONF / f"rnn-{row}-{data_set}.yaml").write_text(text)
+        print(f"{row}: {reading} {level:g}  ->  conf/experiment/rnn-{row}-{data_set}.yaml")
