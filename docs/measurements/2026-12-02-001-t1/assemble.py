@@ -1,0 +1,47 @@
+"""Lay the kept runs of the chosen 001 Table 1 cells out as rnnbench-reproduce reads them, then render the table
+and its figure (issue 31):
+
+    python docs/measurements/2026-12-02-001-t1/assemble.py SET OUT   # then: rnnbench-reproduce 001-t1 --report-only --out OUT
+
+A cell's seed 0 is the run that chose its level and reading (the per-set preset composes to exactly its config);
+seeds 1 and 2 are runs of the preset (<row>-<level>[-paper]-s<seed>). The plain row's seeds are plain-s<seed>.
+"""
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CONF = HERE.parents[2] / "conf" / "experiment"
+
+
+def chosen(data_set: str, row: str) -> str:
+    """<row>-<level>[-paper] of the preset rnn-<row>-<set> (read from its comment)."""
+    text = (CONF / f"rnn-{row}-{data_set}.yaml").read_text()
+    level = re.search(r"= ([0-9.e+-]+), protocol=(\w+)", text)
+    return f"{row}-{level.group(1)}" + ("-paper" if level.group(2) == "paper" else "")
+
+
+def main(data_set: str, out: Path) -> None:
+    runs = HERE / data_set
+    cells = {"plain-rnn": [f"plain-s{s}" for s in range(3)]}
+    for row in ("nbr", "n", "ns", "mn", "mns", "do", "dos", "ff"):
+        base = chosen(data_set, row)
+        cells[f"rnn-{row}"] = [base] + [f"{base}-s{s}" for s in (1, 2)]
+    for name, folders in cells.items():
+        for seed, folder in enumerate(folders):
+            src = runs / folder
+            if not (src / "results.json").is_file():
+                print(f"{name} seed {seed}: {folder} not run")
+                continue
+            dst = out / "001-t1" / name / data_set / f"seed-{seed}"
+            dst.mkdir(parents=True, exist_ok=True)
+            for f in ("results.json", "metrics.csv"):
+                shutil.copy(src / f, dst / f)
+            r = json.loads((src / "results.json").read_text())
+            print(f"{name} seed {seed}: {folder} {r['status']} valid {r['valid_nll']:.4f} test {r['test_nll']:.4f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], Path(sys.argv[2]))
