@@ -141,3 +141,27 @@ def test_a_monte_carlo_row_draws_no_second_curve(music):
     assert sorted(line.get_label() for line in fig.axes[1].lines) == ["srnn / fd (2 seeds)", "srnn / none (1 seed)"]
     fig, _ = spectral_radius(chosen, runs, "jsb", out)
     assert len(fig.axes[0].lines) == 2
+
+
+def test_a_run_that_did_not_end_ok_is_drawn_and_marked(tmp_path, capsys):
+    # issue 33: the curves of every run read, a run that is not ok dashed with its status in the legend; issue 32:
+    # a run without a curve is named, and a --plot that drew nothing exits 1
+    run = tmp_path / "runs" / "blown"
+    run.mkdir(parents=True)
+    (run / "results.json").write_text(json.dumps({"dataset": "jsb", "model": "srnn", "regulariser": "none",
+                                                  "status": "diverged", "valid_nll": 30.0, "test_nll": 31.0}))
+    (run / "metrics.csv").write_text("epoch,train_nll,valid_nll\n1,20.0,21.0\n2,25.0,30.0\n")
+    out = tmp_path / "fig"
+    assert report([str(tmp_path / "runs"), "--plot", str(out)]) == 0
+    assert (out / "curves-jsb.png").is_file()
+    from rnnbench.tools.report.plots import learning_curves
+    from rnnbench.tools.report.table import collect, seed_groups
+
+    runs, _ = collect([tmp_path / "runs"])
+    fig, _ = learning_curves(seed_groups(runs), runs, "jsb", "test_nll", tmp_path / "again")
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["srnn / none: diverged (blown)"]
+    (run / "metrics.csv").unlink()
+    capsys.readouterr()
+    assert report([str(tmp_path / "runs"), "--plot", str(tmp_path / "none")]) == 1
+    err = capsys.readouterr().err
+    assert f"no curve for {run} (no metrics.csv)" in err and "no figure drawn" in err

@@ -59,18 +59,25 @@ def main(argv=None) -> int:
             print("\nruns of the cells:")
             for _, c in cells.iterrows():
                 print(f"  {c['model']} / {c['regulariser']} | {c['dataset']}: {c['run_dir']}")
+    drew = True
     if args.plot is not None:
-        from rnnbench.tools.report.plots import plot_runs
+        from rnnbench.tools.report.plots import plot_runs, undrawable
 
         chosen = best if args.pick == "seeds" else seed_groups(runs)
-        written = plot_runs(runs, chosen, args.plot)
+        written = plot_runs(runs, chosen, args.plot) if not runs.empty else []
+        for line in undrawable(runs) if not runs.empty else []:
+            print(f"rnnbench-report: no curve for {line}", file=sys.stderr)
         print(f"\n{len(written)} figure files written to {args.plot}", file=sys.stderr)
+        drew = bool(written)
     not_ok = runs[runs["status"] != "ok"] if not runs.empty else runs
     if len(not_ok) and args.format != "csv":
         counts = not_ok["status"].value_counts().to_dict()
         print(f"\n{len(runs)} runs read; not ok: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
         for _, run in not_ok[not_ok["status"] == FLOOR_STATUS].iterrows():
             print(f"  {run['run_dir']}: {run['reason']}")
+    if not drew:  # --plot that drew nothing is a failure, not an empty success (issue 32)
+        print(f"rnnbench-report: no figure drawn in {args.plot}: no run has a curve", file=sys.stderr)
+        return 1
     return 0
 
 

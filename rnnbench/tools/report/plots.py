@@ -78,8 +78,6 @@ def learning_curves(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, metr
             if len(epochs):
                 ax.plot(epochs, mean, label=label, linewidth=1, markersize=3, **style)
                 ax.fill_between(epochs, mean - std, mean + std, color=style["color"], alpha=0.15, linewidth=0)
-    axes[0].set_title(f"{dataset}: {train_label}")
-    axes[1].set_title(f"{dataset}: {valid_label}")
     axes[0].set_ylabel("MSE (standardised targets)" if metric == "test_rmse" else ylabel)
     axes[1].set_ylabel(ylabel)
     for ax in axes:
@@ -88,9 +86,22 @@ def learning_curves(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, metr
         if metric != "test_rmse" and ax.lines:  # the first epochs sit far above the rest
             ax.set_yscale("log")
             plain_log_ticks(ax)
+    # every run that did not end ok gets its own dashed line, its status in the legend (issue 33): the run a
+    # user most wants to look at, one that diverged or did not learn, has a picture too
+    others = runs[(runs["dataset"] == dataset) & (runs["metric"] == metric) & (runs["status"] != "ok")]
+    for row, style in zip(others.itertuples(), styles(len(others))):
+        label = f"{row.model} / {row.regulariser}: {row.status} ({Path(str(row.run_dir)).name})"
+        for ax, col in zip(axes, (train_col, valid_col)):
+            epochs, mean, _ = _series([row.run_dir], col)
+            if len(epochs):
+                ax.plot(epochs, mean, label=label, linewidth=0.8, linestyle="dashed", color=style["color"])
+    axes[0].set_title(f"{dataset}: {train_label}")
+    axes[1].set_title(f"{dataset}: {valid_label}")
     if axes[1].lines:
-        axes[1].legend()
+        axes[1].legend(fontsize=6)
     fig.tight_layout()
+    if not any(ax.lines for ax in axes):  # no run of this set has a curve: no empty figure (undrawable says why)
+        return fig, []
     return fig, save(fig, out, f"curves-{dataset}")
 
 
@@ -115,14 +126,26 @@ def spectral_radius(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, out:
     if ax.lines:
         ax.legend()
     fig.tight_layout()
-    return fig, save(fig, out, f"spectral-radius-{dataset}")
+    return fig, (save(fig, out, f"spectral-radius-{dataset}") if ax.lines else [])
+
+
+def undrawable(runs: pd.DataFrame) -> list[str]:
+    """The runs without a curve to draw (metrics.csv missing, empty or without epochs), each with why."""
+    out = []
+    for run_dir in runs["run_dir"].unique():
+        m = read_metrics(Path(run_dir))
+        if not m or not len(m.get("epoch", [])):
+            why = "no metrics.csv" if not (Path(run_dir) / "metrics.csv").is_file() else "metrics.csv holds no epochs"
+            out.append(f"{run_dir} ({why})")
+    return out
 
 
 def plot_runs(runs: pd.DataFrame, chosen: pd.DataFrame, out: Path) -> list[Path]:
-    """Every figure for the runs: learning curves per data set and test metric, and the spectral
-    radius where there are sRNN runs. Returns the files written."""
+    """Every figure for the runs: learning curves per data set and test metric (the chosen configurations,
+    and every run that did not end ok), and the spectral radius where there are sRNN runs. Returns the files
+    written."""
     written = []
-    for (dataset, metric), _ in chosen.groupby(["dataset", "metric"]):
+    for (dataset, metric), _ in runs.groupby(["dataset", "metric"]):
         if metric not in PANELS:
             continue
         fig, paths = learning_curves(chosen, runs, dataset, metric, out)
