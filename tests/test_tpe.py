@@ -12,7 +12,8 @@ from rnnbench.population.search import _draw
 from tests.conftest import ENDED, compose_cfg
 
 optuna = pytest.importorskip("optuna")
-from rnnbench.population.tpe import open_study, run_tpe, tpe_search  # noqa: E402
+from rnnbench.population.study import open_study  # noqa: E402
+from rnnbench.population.tpe import run_tpe, tpe_search  # noqa: E402
 
 # a small synthetic search problem over the kinds of leaves search.space has (log-uniform, uniform, int)
 SPACE = {"optim.lr": {"low": 1e-5, "high": 0.1, "log": True}, "optim.momentum": {"low": 0.0, "high": 0.999},

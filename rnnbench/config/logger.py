@@ -1,4 +1,4 @@
-"""The logger group (conf/logger/*.yaml): rnnbench/engine/results.py: metrics_log."""
+"""The logger group (conf/logger/*.yaml): rnnbench/engine/trackers.py: metrics_log."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ from typing import Optional
 
 @dataclass
 class LoggerConfig:
-    """Where the per-epoch metrics go (rnnbench/engine/results.py: metrics_log)."""
+    """Where the per-epoch metrics go (rnnbench/engine/trackers.py: metrics_log)."""
 
     # csv: metrics.csv; tensorboard, mlflow, wandb: metrics.csv and that tracker (rnnbench/engine/trackers.py)
     name: str = "csv"

@@ -22,7 +22,8 @@ from typing import Optional
 
 from rnnbench.engine import checkpoint as ckpt
 from rnnbench.engine.loop import Divergence, progress, stop_reason
-from rnnbench.engine.results import FLOOR_STATUS, PRUNED, metrics_log, save_state_atomic, write_json_atomic
+from rnnbench.engine.results import FLOOR_STATUS, PRUNED, save_state_atomic, write_json_atomic
+from rnnbench.engine.trackers import metrics_log
 from rnnbench.engine.task import Task
 from rnnbench.errors import ConfigError
 

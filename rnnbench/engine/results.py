@@ -236,20 +236,6 @@ def read_metrics(run_dir: Path) -> dict[str, list[float]]:
     return {key: [_number(r.get(key)) for r in rows] for key in (rows[0] if rows else {})}
 
 
-def metrics_log(cfg, path: Path, fields: list[str], rows: tuple = (), test_metric: str = "test_nll") -> MetricsLog:
-    """The per-epoch log of a run, by ``logger.name``: csv (metrics.csv) or a tracker that also writes it
-    (rnnbench/engine/trackers.py: tensorboard, mlflow, wandb); ``rows``: the epochs a resumed run has
-    already logged; ``test_metric``: the task's (results.json "test_metric"), which a tracker announces."""
-    from omegaconf import OmegaConf
-
-    name = OmegaConf.select(cfg, "logger.name", default="csv")
-    if name == "csv":
-        return MetricsLog(path, fields, rows)
-    from rnnbench.engine.trackers import tracker
-
-    return tracker(name, cfg, Path(path), fields, rows, test_metric)
-
-
 def selection_value(results: dict) -> float:
     """The run's selection metric (valid NLL, valid perplexity, STORN's valid bound, sentiment's
     training RMSE: ``results["selection_metric"]``), what a Hydra sweeper minimises; inf if there is none."""

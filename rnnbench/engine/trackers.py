@@ -184,3 +184,13 @@ def tracker(name: str, cfg, path: Path, fields: list[str], rows: tuple = (), tes
     if name not in TRACKERS:
         raise ConfigError(f"logger={name} is not a logger; valid: csv, {', '.join(TRACKERS)}")
     return TRACKERS[name](cfg, path, fields, rows, test_metric)
+
+
+def metrics_log(cfg, path: Path, fields: list[str], rows: tuple = (), test_metric: str = "test_nll") -> MetricsLog:
+    """The per-epoch log of a run, by ``logger.name``: csv (metrics.csv) or a tracker that also writes it
+    (tensorboard, mlflow, wandb: above); ``rows``: the epochs a resumed run has already logged;
+    ``test_metric``: the task's (results.json "test_metric"), which a tracker announces."""
+    name = OmegaConf.select(cfg, "logger.name", default="csv")
+    if name == "csv":
+        return MetricsLog(path, fields, rows)
+    return tracker(name, cfg, Path(path), fields, rows, test_metric)

@@ -22,7 +22,7 @@ def train_population(members: list, run_dirs: list[Path], study: Optional[Path] 
             remove_leftovers(d)
         pruner = None
         if study is not None:
-            from rnnbench.population.tpe import StudyPruner
+            from rnnbench.population.study import StudyPruner
 
             pruner = StudyPruner.of(study, members[0], run_dirs)
         task = PopulationTask(members, run_dirs, pruner)
