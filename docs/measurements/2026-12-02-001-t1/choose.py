@@ -59,9 +59,12 @@ def preset(data_set: str, row: str, runs: list) -> tuple[str, float, str]:
     levels = sorted({x[0] for x in runs})
     grid = "; ".join(f"{lv:g}: " + ", ".join(f"{rd} {v:.4f}" for l2, rd, v, st in runs if l2 == lv and v is not None)
                      for lv in levels)
-    base = ([f"  - srnn-{data_set}   # the plain row and its reading (protocol=breze)"] if reading == "breze" else
-            [f"  - override /dataset: {data_set}   # the plain row's hyper-parameters (conf/plain/), the papers' reading",
-             "  - override /model: srnn"])
+    plain = re.search(r"override /protocol: (\w+)", (CONF / f"srnn-{data_set}.yaml").read_text()).group(1)
+    if reading == plain:  # the plain row's own reading
+        base = [f"  - srnn-{data_set}   # the plain row and its reading (protocol={plain})"]
+    else:  # the plain row's hyper-parameters (conf/plain/) under the other reading
+        base = [f"  - override /dataset: {data_set}   # the plain row's hyper-parameters (conf/plain/)", "  - override /model: srnn"]
+        base += ["  - override /protocol: breze"] if reading == "breze" else []
     lines = [
         "# @package _global_",
         f"# {label} on {data_set} (001 Table 1): {what},",
@@ -75,7 +78,8 @@ def preset(data_set: str, row: str, runs: list) -> tuple[str, float, str]:
         "",
         "regulariser:",
     ]
-    return "\n".join(lines) + "\n" + BLOCKS[row].format(x=level), level, reading
+    extra = "train:\n  batches: rows   # what the level runs ran\n" if reading == "breze" and reading != plain else ""
+    return "\n".join(lines) + "\n" + BLOCKS[row].format(x=level) + ("\n" + extra if extra else ""), level, reading
 
 
 if __name__ == "__main__":
@@ -84,6 +88,9 @@ if __name__ == "__main__":
         runs = level_runs(data_set, row)
         if not runs:
             print(f"{row}: no runs")
+            continue
+        if not any(x[3] == "ok" for x in runs):
+            print(f"{row}: no run ended ok; no preset written")
             continue
         text, level, reading = preset(data_set, row, runs)
         (CONF / f"rnn-{row}-{data_set}.yaml").write_text(text)
