@@ -491,3 +491,25 @@ def test_a_write_that_fails_is_one_line_and_the_same_command_resumes(tmp_path):
     again = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert json.loads((run / "results.json").read_text())["status"] in ("ok", "no_better_than_floor")
+
+
+def test_sample_and_eval_say_why_a_run_cannot_be_read(tmp_path, monkeypatch, capsys):
+    # issue 32: a run that diverged (no best.pt) is named as such; a PTB run given to rnnbench-eval is told
+    # apart from a music run by the tool that refuses it
+    import importlib
+
+    diverged = tmp_path / "diverged"
+    diverged.mkdir()
+    (diverged / "results.json").write_text(json.dumps({"status": "diverged", "stop_reason": "non-finite loss in epoch 1"}))
+    ptb = tmp_path / "ptb"
+    ptb.mkdir()
+    (ptb / "results.json").write_text(json.dumps({"status": "ok", "config": {"dataset": {"name": "ptb", "task": "word-lm"}}}))
+    torch.save({}, ptb / "best.pt")
+    for tool, run, message in [
+        ("sample", diverged, "has no best.pt: the run saved no model (the run ended diverged (non-finite loss in epoch 1))"),
+        ("eval", ptb, "rnnbench-eval evaluates music runs again; {run} is a ptb run (word-lm task)"),
+    ]:
+        module = importlib.import_module(ENTRIES[tool])
+        monkeypatch.setattr(sys, "argv", [f"rnnbench-{tool}", str(run)])
+        assert module.entry() == 2
+        assert message.format(run=run) in one_line(capsys.readouterr().err, f"rnnbench-{tool}")

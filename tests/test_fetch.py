@@ -97,3 +97,12 @@ def test_real_jsb_split_sizes():
     assert [sum(len(x) for x in splits[s]) for s in ("train", "valid", "test")] == [13807, 4602, 4725]
     assert [sum(int(x.sum()) for x in splits[s]) for s in ("train", "valid", "test")] == [53824, 17811, 18367]
     assert sum(int((x.sum(1) == 0).sum()) for x in splits["train"]) == 18  # empty (silent) steps
+
+
+def test_a_failed_download_leaves_no_empty_folder(tmp_path, monkeypatch):
+    # issue 32: data.download=true without network made sentiment/scaledata/<critic>/ and left it empty
+    monkeypatch.setattr(urllib.request, "urlopen", _no_network)
+    rel = "sentiment/scaledata/Dennis+Schwartz/subj.Dennis+Schwartz"
+    with pytest.raises(DataError, match="could not download"):
+        fetch.ensure_file(rel, tmp_path, download=True, check=True)
+    assert list(tmp_path.iterdir()) == []  # the data root as it was

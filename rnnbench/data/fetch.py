@@ -159,6 +159,7 @@ def ensure_file(relpath: str, root: str | os.PathLike | None, *, download: bool 
         )
     if not addresses:
         raise DataError(f"'{relpath}' is not in data root {root} and has no download address. " + _fix_hint(relpath, root))
+    made = [d for d in (path.parent, *path.parent.parents) if not d.exists() and root in d.parents]
     path.parent.mkdir(parents=True, exist_ok=True)
     if relpath in ARCHIVE_MEMBERS:
         errors = _fetch_from_archive(relpath, root)
@@ -166,6 +167,11 @@ def ensure_file(relpath: str, root: str | os.PathLike | None, *, download: bool 
         errors = _fetch_file(relpath, path, addresses)
     if not errors:
         return path
+    for d in made:  # a failed download leaves no empty folders behind in the data root (issue 32)
+        try:
+            d.rmdir()
+        except OSError:  # not empty: something else was written there meanwhile
+            pass
     raise DataError(
         f"could not download '{relpath}' into data root {root} ({'; '.join(errors)}). "
         "Without network, set data.download=false and provide the file yourself. " + _fix_hint(relpath, root)

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     if not 0 <= args.mc_samples <= MAX_MC:
         raise RnnbenchError(f"--mc-samples must be >= 0 (0: deterministic) and <= {MAX_MC}, got {args.mc_samples}")
     ks = _sample_counts(args.is_samples)
-    cfg, model = load_run(args.run_dir, args.device)
+    cfg, model = load_run(args.run_dir, args.device, tool="rnnbench-eval")
     if args.data_root:
         cfg.data.root = args.data_root
     p = next(model.parameters())

@@ -74,13 +74,20 @@ def load_weights(path: Path) -> dict:
     return state
 
 
-def load_run(run_dir: Path, device: str = "cpu"):
-    """(config, model with the best weights) of a finished music run."""
+def load_run(run_dir: Path, device: str = "cpu", tool: str = "rnnbench-sample"):
+    """(config, model with the best weights) of a finished music run; ``tool`` names the command in its errors."""
     results_path, weights = run_dir / "results.json", run_dir / "best.pt"
     if not results_path.is_file():  # also a FIFO or a folder of that name: never opened
         raise SampleError(f"{run_dir} has no results.json (a regular file): not an rnnbench run folder")
     if not weights.is_file():
-        raise SampleError(f"{run_dir} has no best.pt (the run saved no model: train.save_model=false, or it failed)")
+        try:
+            status = json.loads(results_path.read_text()).get("status")
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            status = None
+        why = (f"the run ended {status}" + (f" ({json.loads(results_path.read_text()).get('stop_reason')})"
+                                            if status == "diverged" else "")
+               if status in ("diverged", "failed", "pruned") else "train.save_model=false, or the run failed")
+        raise SampleError(f"{run_dir} has no best.pt: the run saved no model ({why})")
     try:
         results = json.loads(results_path.read_text())
         cfg = saved_config(results["config"])
@@ -90,7 +97,9 @@ def load_run(run_dir: Path, device: str = "cpu"):
         raise SampleError(f"{results_path} is not an rnnbench results file with a 'config' ({type(e).__name__}); "
                           "point to a run folder written by rnnbench") from None
     if task != "music":
-        raise SampleError(f"rnnbench-sample draws piano rolls; {run_dir} is a {cfg.dataset.name} run ({task} task)")
+        what = "draws piano rolls" if tool == "rnnbench-sample" else "evaluates music runs again"
+        raise SampleError(f"{tool} {what}; {run_dir} is a {cfg.dataset.name} run ({task} task), whose test metric is "
+                          "in its results.json")
     model = build_model(cfg.model, N_NOTES, N_NOTES, cfg.regulariser)
     state = load_weights(weights)
     try:
