@@ -206,10 +206,11 @@ def _run_locked(cfg: DictConfig, run_dir: Path, multirun: bool) -> Optional[floa
     try:
         handler = record(cfg, run_dir)
     except OSError as e:  # the folder cannot take even the record (a disk full from the start)
-        if write_failure(e) is None:
+        failure = write_failure(e)
+        if failure is None:
             raise
         unrecord(run_dir)
-        return refuse(write_failure(e), multirun, code=1)
+        return refuse(failure, multirun, code=1)
     error, incomplete, written_failure = None, None, None
     try:
         results, _ = run_config(cfg, run_dir)

@@ -81,11 +81,11 @@ def load_run(run_dir: Path, device: str = "cpu", tool: str = "rnnbench-sample"):
         raise SampleError(f"{run_dir} has no results.json (a regular file): not an rnnbench run folder")
     if not weights.is_file():
         try:
-            status = json.loads(results_path.read_text()).get("status")
+            ended = json.loads(results_path.read_text())
+            status, reason = ended.get("status"), ended.get("stop_reason")
         except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-            status = None
-        why = (f"the run ended {status}" + (f" ({json.loads(results_path.read_text()).get('stop_reason')})"
-                                            if status == "diverged" else "")
+            status, reason = None, None
+        why = (f"the run ended {status}" + (f" ({reason})" if status == "diverged" else "")
                if status in ("diverged", "failed", "pruned") else "train.save_model=false, or the run failed")
         raise SampleError(f"{run_dir} has no best.pt: the run saved no model ({why})")
     try:
