@@ -104,3 +104,20 @@ def test_frame_weighted_vs_per_sequence_mean():
     split = make_split([_roll(11, 88), _roll(3, 88)], predict_first=False, chunk_len=None)
     nll = evaluate(model, split, 1, torch.float64)
     assert nll.frames == 12 and math.isclose(nll.nll, 88 * math.log(2)) and math.isclose(nll.nll_seq_mean, 88 * math.log(2))
+
+
+def test_valid_whole_validates_on_the_whole_sequences_as_the_test():
+    """dataset.valid_whole (issue 31): the validation split is made as the test split (no chunks), and the
+    default keeps 000 §3.1's chunks; train and test are the same either way."""
+    from rnnbench.tasks.music import build_splits
+
+    rolls = {k: [_roll(250, D=88, seed=s), _roll(40, D=88, seed=s + 1)] for s, k in enumerate(("train", "valid", "test"))}
+    chunked = build_splits(rolls, compose_cfg("dataset=synthetic", "dataset.chunk_len=100").dataset, torch.device("cpu"))
+    whole = build_splits(rolls, compose_cfg("dataset=synthetic", "dataset.chunk_len=100", "dataset.valid_whole=true").dataset, torch.device("cpu"))
+    assert len(chunked["valid"]) == 4 and len(whole["valid"]) == 2  # 250 -> 100 + 100 + 50, 40; or two sequences
+    assert whole["valid"].n_frames == chunked["valid"].n_frames + 2  # each cut costs its first frame's prediction
+    assert whole["valid"].inputs.shape[1] == 249
+    for name in ("train", "test"):
+        assert torch.equal(whole[name].inputs, chunked[name].inputs) and torch.equal(whole[name].loss_mask, chunked[name].loss_mask)
+    again = make_split(rolls["valid"], predict_first=False, chunk_len=None)
+    assert torch.equal(whole["valid"].inputs, again.inputs) and torch.equal(whole["valid"].targets, again.targets)

@@ -45,6 +45,7 @@ class MusicDatasetConfig:
     pad: PadMode = PadMode.zeros  # short chunks are padded at the front
     predict_first: bool = False  # also predict frame 1 from the initial state (000 uses T-1)
     floor: MusicFloor = MusicFloor.copy_previous  # a run no better than it on validation ends no_better_than_floor
+    valid_whole: bool = False  # validate on whole sequences, as the test, not on chunks (000 §3.1 chunks; a selection switch, issue 31)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The music task: next-frame prediction of piano rolls (dataset.task=music).
 
 Protocol (protocols.md §1, 000 §3.1): minibatches of 100-step chunks of the training
-sequences; validation NLL on the chunked validation set after every epoch; early stopping
+sequences; validation NLL on the chunked validation set after every epoch (dataset.valid_whole:
+on the whole validation sequences, a documented switch for selection); early stopping
 with patience; the test NLL is that of the best-validation model on the full test sequences.
 """
 from __future__ import annotations
@@ -41,14 +42,17 @@ def holds_state(dataset_cfg) -> bool:
 
 
 def build_splits(rolls: dict[str, list], dataset_cfg, device: torch.device, train_cfg=None) -> dict[str, Split]:
-    """Train/valid cut into chunks (front-padded), test on full sequences (000 §3.1); with ``train_cfg``,
-    each cut to its first train.limit_batches batches (a fast dev run)."""
-    chunked = dict(predict_first=dataset_cfg.predict_first, chunk_len=dataset_cfg.chunk_len, device=device)
-    splits = {
-        "train": make_split(rolls["train"], **chunked),
-        "valid": make_split(rolls["valid"], **chunked),
-        "test": make_split(rolls["test"], predict_first=dataset_cfg.predict_first, chunk_len=None, device=device),
-    }
+    """Train/valid cut into chunks (front-padded), test on full sequences (000 §3.1); with
+    dataset.valid_whole, valid on full sequences too (chunks cannot show a state that grows over
+    thousands of steps: issue 31, Piano-midi); with ``train_cfg``, each cut to its first
+    train.limit_batches batches (a fast dev run)."""
+    def split(rows: list, chunked: bool) -> Split:
+        return make_split(rows, predict_first=dataset_cfg.predict_first, device=device,
+                          chunk_len=dataset_cfg.chunk_len if chunked else None)
+
+    splits = {"train": split(rolls["train"], True),
+              "valid": split(rolls["valid"], not setting(dataset_cfg, "valid_whole", False)),
+              "test": split(rolls["test"], False)}
     if train_cfg is None:
         return splits
     return {k: s.head(limit(len(s), train_cfg.batch_size if k == "train" else train_cfg.eval_batch_size, train_cfg))
@@ -176,8 +180,9 @@ class MusicTask(Task):
         self.storn = isinstance(self.model, STORN)
         self.watched_name = "valid bound" if self.storn else "valid NLL"
         self.train_nll = self.grad_norm = math.nan
-        log.info("%s on %s: %d train chunks, %d valid chunks, %d test sequences, %d parameters, %s", cfg.model.name,
-                 cfg.dataset.name, len(self.splits["train"]), len(self.splits["valid"]), len(self.splits["test"]),
+        log.info("%s on %s: %d train chunks, %d valid %s, %d test sequences, %d parameters, %s", cfg.model.name,
+                 cfg.dataset.name, len(self.splits["train"]), len(self.splits["valid"]),
+                 "sequences" if setting(cfg.dataset, "valid_whole", False) else "chunks", len(self.splits["test"]),
                  n_params(self.model), device_name(self.device))
 
     def _load(self, cfg) -> None:
