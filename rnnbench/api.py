@@ -75,10 +75,9 @@ def run(overrides: Overrides = None, run_dir: Optional[Union[str, Path]] = None,
     """Train what ``rnnbench <overrides>`` trains, into ``run_dir`` (default: outputs/<date>/<time> under the
     working folder); its results.json as a dict, with "run_dir". ``quiet``: no log lines on stderr (they
     are shown when nothing else handles them, as in a notebook)."""
-    from rnnbench.cli import finished_run, odd_file, record, tidy
     from rnnbench.engine.lock import RunLock
     from rnnbench.engine.results import folder_problem
-    from rnnbench.train import run_config
+    from rnnbench.run_folder import prepare, release, train_recorded
 
     cfg = compose(overrides)
     folder = Path(run_dir) if run_dir is not None else _fresh_dir(Path("outputs"))
@@ -93,22 +92,11 @@ def run(overrides: Overrides = None, run_dir: Optional[Union[str, Path]] = None,
         log.setLevel(logging.INFO)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with RunLock(folder):
-            problem = odd_file(folder)
-            if problem:
-                raise ConfigError(problem)
-            done = finished_run(folder)
-            if done is not None:
-                raise ConfigError(f"{folder} already holds a finished run (status {done['status']}); nothing was "
-                                  "changed. Choose another run_dir, or delete that folder to run it again")
-            tidy(folder, finished=False)
-            handler = record(cfg, folder)
-            try:
-                results, members = run_config(cfg, folder)
-            finally:
-                logging.getLogger().removeHandler(handler)
-                handler.close()
+        with RunLock(folder):  # the command's rule for the folder (rnnbench/run_folder.py), raised, not printed
+            prepare(cfg, folder)
+            results, members = train_recorded(cfg, folder)
     finally:
+        release(folder)
         if console is not None:
             log.removeHandler(console)
             log.setLevel(logging.NOTSET)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from rnnbench.errors import RnnbenchError
 from tests.conftest import REPO, run_cli
 
 QUICK = ["dataset=synthetic", "train=debug", "model.hidden=8", "device=cpu", "train.progress=false"]
@@ -76,7 +77,15 @@ CONFIG_CASES = [
                                                  "tpe); population.size=N trains seeds of one config"),
     (["search=random", "search.pruner=sha", "search.eta=1"], "search.eta=1 is not valid: search.eta must be a whole "
                                                              "number >= 2"),
-    (["search=random", "+search.space.optim.lr=[0.1,-3]"], "search.space: optim.lr=-3 is not valid"),
+    (["search=random", "+search.space.optim.lr=[0.1,-3]"], "search.space.optim.lr=-3 is not valid: search.space.optim.lr must be"),
+    # issue 32 item 6: a refusal names the full dotted key, wherever in the config it sits
+    (["search=random", "~search.space.model.init.rho", "+search.space.model.init.rho={low: 2, high: 1}"],
+     "search.space.model.init.rho: a range needs finite numbers low <= high, got low=2.0, high=1.0"),
+    (["search=random", "~search.space.optim.lr", "+search.space.optim.lr={low: 0, high: 1, log: true}"],
+     "search.space.optim.lr: a log-uniform range needs low > 0, got 0.0"),
+    (["search=random", "~search.space.model.init.rho", "+search.space.model.init.rho={low: -1, high: 2}"],
+     "search.space.model.init.rho=-1.0 is not valid: search.space.model.init.rho must be"),
+    (["regulariser=zoneout", "regulariser.realise=moments"], "use regulariser.realise=step or sequence"),
     (["population.size=0"], "population.size=0 is not valid"),
     (["regulariser=fd", "protocol=breze", "search=random"], "cannot be batched across members; add train.batches=rows"),
     (["train.clip=nan"], "train.clip=nan is not valid: train.clip must be a finite number > 0 (or null)"),
@@ -258,7 +267,7 @@ def _planted(run: Path, name: str) -> None:
 
 
 FOLDER_CASES = [
-    ("finished", lambda run, fin: _copy(fin, run), "already holds a finished run (status no_better_than_floor); nothing was changed", True),
+    ("finished", lambda run, fin: _copy(fin, run), "already holds a finished run (status {status}); nothing was changed", True),
     ("other config", _killed_run, "holds a run of another configuration", True),
     ("checkpoint is a folder", lambda run, fin: (run.mkdir(), (run / "checkpoint.pt").mkdir()),
      "checkpoint.pt exists but is not a regular file; nothing was changed", True),
@@ -272,7 +281,7 @@ FOLDER_CASES = [
     ("planted metrics link", lambda run, fin: _planted(run, "metrics.csv"), "metrics.csv is a symbolic link", True),
     ("leftovers of a kill", lambda run, fin: (_copy(fin, run), (run / "results.json.abc123.tmp").write_text("{"),
                                              (run / "checkpoint.pt").write_bytes(b"x")),
-     "already holds a finished run (status no_better_than_floor)", False),
+     "already holds a finished run (status {status})", False),
 ]
 
 
@@ -285,11 +294,42 @@ def test_run_folder_state(name, make, message, unchanged, finished, tmp_path):
     r = subprocess.run([sys.executable, "-m", "rnnbench", *QUICK, f"hydra.run.dir={run}"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
-    assert message in one_line(r.stderr, "rnnbench")
+    assert _message(message, finished) in one_line(r.stderr, "rnnbench")
     after = snapshot(run)
     if unchanged:
         assert after == before  # .hydra/ included: a refused resume keeps the killed run's record
     else:  # the next run on the folder removes what a killed process left, and changes nothing else
+        assert set(before) - set(after) == {"results.json.abc123.tmp", "checkpoint.pt"}
+        assert all(after[k] == before[k] for k in after)
+
+
+def _message(message: str, finished: Path) -> str:
+    return message.format(status=json.loads((finished / "results.json").read_text())["status"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, make, message, unchanged", FOLDER_CASES, ids=[c[0] for c in FOLDER_CASES])
+def test_the_api_refuses_a_run_folder_by_the_commands_rule(name, make, message, unchanged, finished, tmp_path):
+    # issue 33 item 6: rnnbench.api.run prepares a folder by the command's rule (rnnbench/run_folder.py): the
+    # command's one line, word for word, raised; the folder's bytes as the command leaves them
+    from rnnbench import run as api_run
+
+    by_command, by_api = tmp_path / "command" / "run", tmp_path / "api" / "run"
+    for run in (by_command, by_api):
+        run.parent.mkdir()
+        make(run, finished)
+    before = snapshot(by_api)
+    r = subprocess.run([sys.executable, "-m", "rnnbench", *QUICK, f"hydra.run.dir={by_command}"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    with pytest.raises(RnnbenchError) as refused:
+        api_run(QUICK, run_dir=by_api, quiet=True)
+    line = one_line(r.stderr, "rnnbench")
+    assert r.returncode == 2 and _message(message, finished) in line
+    assert f"rnnbench: error: {refused.value}".replace(str(by_api), str(by_command)) == line
+    after = snapshot(by_api)
+    if unchanged:
+        assert after == before
+    else:
         assert set(before) - set(after) == {"results.json.abc123.tmp", "checkpoint.pt"}
         assert all(after[k] == before[k] for k in after)
 

@@ -56,3 +56,15 @@ def test_a_limit_below_one_batch_is_refused(value):
     with pytest.raises(ConfigError, match=f"train.limit_batches={value} is not valid: train.limit_batches must be a "
                                           "whole number >= 1"):
         check_common(compose_cfg(f"train.limit_batches={value}"))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_installation_check_learns(seed, tmp_path):
+    # issue 33 item 2: the README's `rnnbench dataset=synthetic train=debug` (ten updates) ends ok: its best
+    # validation NLL is below the generated set's floor, with the set's plain sRNN (conf/plain/)
+    from rnnbench import run
+
+    r = run([*BASE, "dataset=synthetic", "train=debug", f"seed={seed}", f"data.root={tmp_path / 'data'}"],
+            run_dir=tmp_path / "run", quiet=True)
+    assert r["status"] == "ok", r.get("stop_reason")
+    assert r["config"]["model"]["hidden"] == 100 and r["epochs"] == 2

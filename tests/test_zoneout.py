@@ -86,7 +86,7 @@ def test_zoneout_trains_on_every_cell(quick_cfg, tmp_path, model):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (("regulariser.realise=moments",), r"regulariser.cell.noise=zoneout is sampled \(or its expectation\); use realise=step or sequence"),
+    (("regulariser.realise=moments",), r"regulariser.cell.noise=zoneout is sampled \(or its expectation\); use regulariser.realise=step or sequence"),
     (("regulariser.cell.rate=1.0",), r"regulariser.cell.rate is zoneout's probability of keeping a unit's last value and must be in \[0, 1\)"),
     (("regulariser.input.noise=zoneout", "regulariser.input.rate=0.1"),
      r"regulariser.input.noise=zoneout acts on the cell's state \(regulariser.cell\) only"),

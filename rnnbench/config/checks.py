@@ -119,15 +119,12 @@ def check_values(cfg, schema: Optional[type] = None, prefix: str = "") -> None:
 
 def check_setting(cfg, key: str, value: Any, where: str) -> None:
     """One value set into ``cfg`` at dotted ``key`` by a program (a search space's draw), against the
-    range of the schema field it lands in; ``where`` prefixes the message."""
+    range of the schema field it lands in; the message names the full key, ``where``.``key``."""
     *path, last = key.split(".")
     node = cfg
     for part in path:
         node = node.get(part) if hasattr(node, "get") else None
-    try:
-        _check_field(key, value, _field(_schema_of(node) if node is not None else None, last))
-    except ConfigError as e:
-        raise ConfigError(f"{where}: {e}") from None
+    _check_field(f"{where}.{key}", value, _field(_schema_of(node) if node is not None else None, last))
 
 
 def _field(schema: Optional[type], name: str) -> Optional[dataclasses.Field]:

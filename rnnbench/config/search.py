@@ -66,17 +66,17 @@ def flatten_space(space, prefix: str = "") -> dict:
     return out
 
 
-def space_range(spec) -> tuple[float, float, bool]:
-    """(low, high, log) of a {low, high, log, int} entry, checked."""
+def space_range(spec, key: str) -> tuple[float, float, bool]:
+    """(low, high, log) of the {low, high, log, int} entry search.space.``key``, checked (a refusal names the key)."""
     try:
         low, high = float(spec["low"]), float(spec["high"])
     except (KeyError, TypeError, ValueError):
-        raise ConfigError(f"search.space: a range needs numbers low and high, got {spec!r}") from None
+        raise ConfigError(f"search.space.{key}: a range needs numbers low and high, got {spec!r}") from None
     if not (math.isfinite(low) and math.isfinite(high)) or low > high:
-        raise ConfigError(f"search.space: a range needs finite numbers low <= high, got low={low}, high={high}")
+        raise ConfigError(f"search.space.{key}: a range needs finite numbers low <= high, got low={low}, high={high}")
     log_scale = bool(spec.get("log", False))
     if log_scale and low <= 0:
-        raise ConfigError(f"search.space: a log-uniform range needs low > 0, got {low}")
+        raise ConfigError(f"search.space.{key}: a log-uniform range needs low > 0, got {low}")
     return low, high, log_scale
 
 
@@ -89,6 +89,6 @@ def check_space(cfg) -> None:
                 raise ConfigError(f"search.space.{key}: an empty list of choices; give at least one value")
             values = list(leaf)
         else:
-            values = list(space_range(leaf)[:2])
+            values = list(space_range(leaf, key)[:2])
         for value in values:
             check_setting(cfg, key, value, "search.space")

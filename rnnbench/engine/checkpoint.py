@@ -20,7 +20,7 @@ import torch
 from omegaconf import OmegaConf
 
 from rnnbench.config import RESUMABLE_KEYS
-from rnnbench.engine.results import save_torch_atomic
+from rnnbench.engine.results import ANOTHER_FOLDER, save_torch_atomic
 from rnnbench.errors import ConfigError
 
 FORMAT = 1
@@ -77,7 +77,7 @@ def load(path: Path, members: list) -> Optional[dict]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated by hand, foreign, or a malicious pickle: never loaded with weights_only=False
         raise ConfigError(f"{path} is not a readable rnnbench checkpoint ({type(e).__name__}); the run cannot resume "
-                          "from it. Delete it to start the run over, or choose another hydra.run.dir") from None
+                          f"from it. Delete it to start the run over, or {ANOTHER_FOLDER}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ConfigError(f"{path} is not an rnnbench checkpoint of format {FORMAT}; delete it to start the run over")
     configs = state.get("configs")
@@ -87,17 +87,16 @@ def load(path: Path, members: list) -> Optional[dict]:
         saved = None
     if saved is None or not all(isinstance(c, dict) for c in saved):
         raise ConfigError(f"{path} is not a complete rnnbench checkpoint of format {FORMAT} (no readable configs); the "
-                          "run cannot resume from it. Delete it to start the run over, or choose another hydra.run.dir")
+                          f"run cannot resume from it. Delete it to start the run over, or {ANOTHER_FOLDER}")
     now = [json.loads(config_text(c)) for c in members]
     diff = sorted({d for a, b in zip(saved, now) for d in _differences(a, b)}) if len(saved) == len(now) else ["members"]
     if diff:
         raise ConfigError(f"{path} holds a run of another configuration (it differs in {', '.join(diff[:6])}); resume "
-                          "with the same settings, or choose another hydra.run.dir")
+                          f"with the same settings, or {ANOTHER_FOLDER}")
     missing = [k for k in KEYS if k not in state]
     if missing:
         raise ConfigError(f"{path} is not a complete rnnbench checkpoint of format {FORMAT} (missing {', '.join(missing)}); "
-                          "the run cannot resume from it. Delete it to start the run over, or choose another "
-                          "hydra.run.dir")
+                          f"the run cannot resume from it. Delete it to start the run over, or {ANOTHER_FOLDER}")
     return state
 
 

@@ -22,7 +22,7 @@ from typing import Optional
 
 from rnnbench.engine import checkpoint as ckpt
 from rnnbench.engine.loop import Divergence, progress, stop_reason
-from rnnbench.engine.results import FLOOR_STATUS, PRUNED, save_state_atomic, write_json_atomic
+from rnnbench.engine.results import ANOTHER_FOLDER, FLOOR_STATUS, PRUNED, save_state_atomic, write_json_atomic
 from rnnbench.engine.trackers import metrics_log
 from rnnbench.engine.task import Task
 from rnnbench.errors import ConfigError
@@ -106,8 +106,7 @@ def _resume(task: Task, members: list[Member], path: Path) -> tuple[int, Optiona
     except (RuntimeError, KeyError, TypeError, ValueError, IndexError) as e:
         why = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
         raise ConfigError(f"{path} does not fit the model and optimiser built from this configuration ({why}); the "
-                          "run cannot resume from it. Delete it to start the run over, or choose another "
-                          "hydra.run.dir") from None
+                          f"run cannot resume from it. Delete it to start the run over, or {ANOTHER_FOLDER}") from None
     ckpt.set_rng_state(state["rng"])
     partial = state["partial"]
     where = f"inside epoch {state['epoch'] + 1}" if partial else f"after epoch {state['epoch']}"

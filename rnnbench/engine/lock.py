@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from rnnbench.engine.results import ANOTHER_FOLDER
 from rnnbench.errors import RnnbenchError
 
 NAME = ".lock"
@@ -45,8 +46,7 @@ class RunLock:
             except OSError as e:
                 if os.path.islink(self.path):
                     raise RunLocked(f"{self.path} is a symbolic link; rnnbench writes its run files only into the "
-                                    "run folder, never through a link. Remove the link (or choose another "
-                                    "hydra.run.dir)") from None
+                                    f"run folder, never through a link. Remove the link (or {ANOTHER_FOLDER})") from None
                 raise
 
             try:

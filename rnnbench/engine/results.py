@@ -62,13 +62,15 @@ def remove_leftovers(folder: Path) -> list[Path]:
 
 
 # a write that failed for a reason the user fixes outside rnnbench (issue 32): errno -> what happened, what to do
+# how every refusal of a run folder ends, the command's and rnnbench.api's alike (rnnbench/run_folder.py)
+ANOTHER_FOLDER = "choose another run folder (hydra.run.dir=, or run_dir= from Python)"
 WRITE_FAILURES = {errno.ENOSPC: ("no space left on the device", "free some space"),
                   errno.EDQUOT: ("the disk quota is exceeded", "free some space"),
                   errno.EFBIG: ("the file would exceed the size this process may write (ulimit -f)",
                                 "raise the limit"),
                   errno.EACCES: ("permission denied", "make the folder writable"),
                   errno.EPERM: ("permission denied", "make the folder writable"),
-                  errno.EROFS: ("the file system is read-only", "make it writable, or choose another hydra.run.dir")}
+                  errno.EROFS: ("the file system is read-only", f"make it writable, or {ANOTHER_FOLDER}")}
 
 
 def write_failure(e: BaseException) -> Optional[str]:

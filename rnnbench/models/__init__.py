@@ -129,7 +129,7 @@ def build_regressor(cfg, vocab_size: int, regulariser=None, fuse: bool = False) 
         raise ConfigError(f"the sentiment model has one recurrent layer (003 §5.2), got model.layers={cfg.layers}")
     spec = build_spec(regulariser, cfg.name, word_model=True)
     if spec.has_noise and spec.realise == "moments":
-        raise ConfigError("moment propagation is not implemented for the sentiment model; use realise=step or sequence")
+        raise ConfigError("moment propagation is not implemented for the sentiment model; use regulariser.realise=step or sequence")
     E = cfg.embedding or cfg.hidden
     core = _core(cfg.name, E, cfg, cfg.hidden, learn_h0=False)
     model = SequenceRegressor(core, vocab_size, E, spec)

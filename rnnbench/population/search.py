@@ -37,17 +37,17 @@ MEMBER_KEYS = ("seed", "model.init", "optim.lr", "optim.momentum", "optim.decay"
                "regulariser.name")
 
 
-def _draw(spec, rng: random.Random):
-    """One value of a search-space entry: a list of choices or {low, high, log, int}."""
+def _draw(spec, rng: random.Random, key: str):
+    """One value of the search-space entry search.space.``key``: a list of choices or {low, high, log, int}."""
     if OmegaConf.is_list(spec) or isinstance(spec, list):
         if not len(spec):
-            raise ConfigError("search.space: an empty list of choices; give at least one value")
+            raise ConfigError(f"search.space.{key}: an empty list of choices; give at least one value")
         return rng.choice(list(spec))
     if OmegaConf.is_dict(spec) or isinstance(spec, dict):
-        low, high, log_scale = space_range(spec)
+        low, high, log_scale = space_range(spec, key)
         x = math.exp(rng.uniform(math.log(low), math.log(high))) if log_scale else rng.uniform(low, high)
         return int(round(x)) if spec.get("int", False) else x
-    raise ConfigError(f"search.space entries are lists of choices or {{low, high, log, int}}, got {spec!r}")
+    raise ConfigError(f"search.space.{key}: a list of choices or {{low, high, log, int}}, got {spec!r}")
 
 
 def member_config(cfg, seed: int, overrides: dict):
@@ -62,7 +62,7 @@ def member_config(cfg, seed: int, overrides: dict):
         try:
             OmegaConf.update(member, key, value, merge=False)
         except Exception as e:  # an unknown key
-            raise ConfigError(f"search.space: cannot set {key}={value!r}: {e}") from None
+            raise ConfigError(f"search.space.{key}: cannot set {key}={value!r}: {str(e).splitlines()[0]}") from None
     return member
 
 
@@ -79,7 +79,7 @@ def expand(cfg) -> tuple[list, list[dict]]:
     if cfg.search.name == "random":
         rng = random.Random(cfg.search.seed)
         space = search_space(cfg)
-        draws = [{k: _draw(v, rng) for k, v in space.items()} for _ in range(cfg.search.n)]
+        draws = [{k: _draw(v, rng, k) for k, v in space.items()} for _ in range(cfg.search.n)]
         return [member_config(cfg, cfg.seed + i, d) for i, d in enumerate(draws)], draws
     if cfg.search.name != "none":
         raise ConfigError(f"unknown search '{cfg.search.name}'; valid: none, random, tpe")

@@ -40,7 +40,7 @@ def build_spec(cfg, model_name: str, word_model: bool = False) -> NoiseSpec:
             raise ConfigError(f"regulariser '{cfg.name}' drops embeddings, but this model has no embedding "
                               "(music models read piano rolls); set regulariser.embedding.noise=none")
         if emb.noise != "dropout":
-            raise ConfigError(f"regulariser.embedding supports noise=dropout (of word types) only, got {emb.noise}")
+            raise ConfigError(f"regulariser.embedding.noise={emb.noise}: the embedding takes noise=dropout (of word types) only")
     if realise == "moments" and setting(cfg, "output_rate", "own") == "recurrent":
         # breze's read-out drops with the hidden rate, whatever hidden->output was set to (protocols.md §1b)
         sites["output"] = replace(sites["recurrent"], realise=realise)

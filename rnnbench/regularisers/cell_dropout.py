@@ -16,7 +16,7 @@ class CellDropout:
             raise ConfigError(f"{where}.noise=dropout drops the LSTM cell state (RNNDrop), but model={model_name} "
                               "has no cell state; use model=lstm or another regulariser")
         if realise == "moments":
-            raise ConfigError(f"{where} (RNNDrop) is a sampled mask; use realise=sequence or step")
+            raise ConfigError(f"{where} (RNNDrop) is a sampled mask; use regulariser.realise=sequence or step")
 
     @staticmethod
     def mean_is_plain(spec) -> bool:

@@ -21,7 +21,7 @@ class Zoneout:
             raise ConfigError(f"{where}.rate is zoneout's probability of keeping a unit's last value and must be in "
                               f"[0, 1), got {site.rate}")
         if realise == "moments":
-            raise ConfigError(f"{where}.noise=zoneout is sampled (or its expectation); use realise=step or sequence")
+            raise ConfigError(f"{where}.noise=zoneout is sampled (or its expectation); use regulariser.realise=step or sequence")
 
     @staticmethod
     def mean_is_plain(spec) -> bool:

@@ -4,7 +4,8 @@ and its figure (issue 31):
     python docs/measurements/2026-12-02-001-t1/assemble.py SET OUT   # then: rnnbench-reproduce 001-t1 --report-only --out OUT
 
 A cell's seed 0 is the run that chose its level and reading (the per-set preset composes to exactly its config);
-seeds 1 and 2 are runs of the preset (<row>-<level>[-paper]-s<seed>). The plain row's seeds are plain-s<seed>.
+seeds 1 and 2 are runs of the preset (<row>-<level>[-paper]-s<seed>). The plain row's seeds are plain-s<seed>
+(Piano-midi: piano-plain-s<seed>, the runs of experiment=srnn-piano-midi on chunked validation).
 """
 import json
 import re
@@ -25,7 +26,8 @@ def chosen(data_set: str, row: str) -> str:
 
 def main(data_set: str, out: Path) -> None:
     runs = HERE / data_set
-    cells = {"plain-rnn": [f"plain-s{s}" for s in range(3)]}
+    plain = {"piano-midi": "piano-plain-s"}.get(data_set, "plain-s")
+    cells = {"plain-rnn": [f"{plain}{s}" for s in range(3)]}
     for row in ("nbr", "n", "ns", "mn", "mns", "do", "dos", "ff"):
         base = chosen(data_set, row)
         cells[f"rnn-{row}"] = [base] + [f"{base}-s{s}" for s in (1, 2)]
