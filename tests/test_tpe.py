@@ -35,7 +35,7 @@ def test_tpe_beats_random_search_with_the_same_budget(tmp_path):
         assert len(study.trials) == 40
         tpe.append(study.best_value)
         rng = random.Random(seed)
-        rnd.append(min(objective({k: _draw(v, rng) for k, v in SPACE.items()}) for _ in range(40)))
+        rnd.append(min(objective({k: _draw(v, rng, k) for k, v in SPACE.items()}) for _ in range(40)))
     assert all(t < r for t, r in zip(tpe, rnd)), (tpe, rnd)
     assert statistics.fmean(tpe) < 0.5 * statistics.fmean(rnd)
 

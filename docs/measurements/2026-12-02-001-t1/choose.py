@@ -27,16 +27,21 @@ GENERIC = {"nbr": "rnn-nbr", "n": "rnn-n", "ns": "rnn-ns", "mn": "rnn-mn", "mns"
            "dos": "rnn-dos", "ff": "rnn-ff"}
 
 
+# a row's variants beside its generic preset's: RNN-NBR is L1 or L2 (001 §7), its L1 runs are nbrl1-<level>
+VARIANTS = {"nbr": {"nbr": "l2", "nbrl1": "l1"}}
+
+
 def level_runs(data_set: str, row: str):
-    """(level, reading, valid NLL, status) of the row's seed-0 runs."""
+    """(level, reading, valid NLL, status, variant) of the row's seed-0 runs."""
     out = []
     for d in sorted((HERE / data_set).iterdir()):
-        m = re.fullmatch(rf"{row}-([0-9.e+-]+?)(-paper)?", d.name)  # not <row>-<level>-s<seed>: the preset's seeds
-        if m is None or not (d / "results.json").is_file():
-            continue
-        r = json.loads((d / "results.json").read_text())
-        out.append((float(m.group(1)), "paper" if m.group(2) else "breze", r.get("valid_nll"), r.get("status")))
-    return sorted(out)
+        for prefix, variant in VARIANTS.get(row, {row: None}).items():
+            m = re.fullmatch(rf"{prefix}-([0-9.e+-]+?)(-paper)?", d.name)  # not <row>-<level>-s<seed>: the preset's seeds
+            if m is None or not (d / "results.json").is_file():
+                continue
+            r = json.loads((d / "results.json").read_text())
+            out.append((float(m.group(1)), "paper" if m.group(2) else "breze", r.get("valid_nll"), r.get("status"), variant))
+    return sorted(out, key=lambda x: (x[4] or "", x[0], x[1]))
 
 
 BLOCKS = {  # the generic preset's regulariser block with the level put in (conf/experiment/rnn-<row>.yaml)
@@ -55,10 +60,12 @@ BLOCKS = {  # the generic preset's regulariser block with the level put in (conf
 def preset(data_set: str, row: str, runs: list) -> tuple[str, float, str]:
     label, group, name, key, what = ROWS[row]
     ok = [x for x in runs if x[3] == "ok" and x[2] is not None]
-    level, reading, valid, _ = min(ok, key=lambda x: x[2])
-    levels = sorted({x[0] for x in runs})
-    grid = "; ".join(f"{lv:g}: " + ", ".join(f"{rd} {v:.4f}" for l2, rd, v, st in runs if l2 == lv and v is not None)
-                     for lv in levels)
+    level, reading, valid, _, variant = min(ok, key=lambda x: x[2])
+    if variant == "l1":  # RNN-NBR with the L1 norm (001 §7)
+        group, name, what = "l1", "l1", what.replace("an L2 penalty", "an L1 penalty")
+    grid = "; ".join(f"{(vr or '') + ' ' if vr else ''}{lv:g}: " + ", ".join(
+        f"{rd} {v:.4f}" for l2, rd, v, st, v2 in runs if (l2, v2) == (lv, vr) and v is not None)
+        for lv, vr in sorted({(x[0], x[4]) for x in runs}, key=lambda t: (t[1] or "", t[0])))
     plain = re.search(r"override /protocol: (\w+)", (CONF / f"srnn-{data_set}.yaml").read_text()).group(1)
     if reading == plain:  # the plain row's own reading
         base = [f"  - srnn-{data_set}   # the plain row and its reading (protocol={plain})"]
@@ -79,7 +86,8 @@ def preset(data_set: str, row: str, runs: list) -> tuple[str, float, str]:
         "regulariser:",
     ]
     extra = "train:\n  batches: rows   # what the level runs ran\n" if reading == "breze" and reading != plain else ""
-    return "\n".join(lines) + "\n" + BLOCKS[row].format(x=level) + ("\n" + extra if extra else ""), level, reading
+    block = "  name: l1\n  penalty: l1\n  penalty_weight: {x:g}\n" if variant == "l1" else BLOCKS[row]
+    return "\n".join(lines) + "\n" + block.format(x=level) + ("\n" + extra if extra else ""), level, reading
 
 
 if __name__ == "__main__":
