@@ -1,0 +1,50 @@
+"""001 Table 1's per-set presets (issue 31): each conf/experiment/rnn-<row>-<set>.yaml composes to exactly the
+config of the run that chose it on validation, whose results.json is kept under docs/measurements/ (its
+comment names the level and reading; choose.py wrote it)."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from tests.conftest import compose_cfg
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "docs" / "measurements" / "2026-12-02-001-t1"
+PRESETS = sorted(p for p in (ROOT / "conf" / "experiment").glob("rnn-*-*.yaml")
+                 if re.fullmatch(r"rnn-[a-z]+-(jsb|piano-midi|nottingham|musedata)", p.stem))
+# what a run may set without changing what it trains: its budget, its progress bar, where it reads the data
+FREE = {"train.max_seconds", "train.progress", "data.root"}
+
+
+def flat(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = getattr(value, "value", value)  # an enum as the string results.json holds
+    return out
+
+
+def test_there_are_per_set_presets():
+    assert {"jsb", "piano-midi"} <= {p.stem.split("-", 2)[2] for p in PRESETS}
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=[p.stem for p in PRESETS])
+def test_a_per_set_preset_composes_to_the_run_that_chose_it(preset):
+    row, data_set = re.fullmatch(r"rnn-([a-z]+)-(.+)", preset.stem).groups()
+    chosen = re.search(r"= ([0-9.e+-]+), protocol=(\w+), valid ([0-9]+\.[0-9]+)", preset.read_text())
+    level, reading, valid = chosen.groups()
+    prefix = "nbrl1" if "penalty: l1" in preset.read_text() else row
+    run = json.loads((RUNS / data_set / (f"{prefix}-{level}" + ("-paper" if reading == "paper" else "")) /
+                      "results.json").read_text())
+    assert f"{run['valid_nll']:.4f}" == valid and run["status"] == "ok" and run["seed"] == 0
+    saved = flat(run["config"])
+    now = flat(OmegaConf.to_container(compose_cfg(f"experiment={preset.stem}"), resolve=True))
+    # a switch added after the run, absent from its record, stands at its default
+    recorded = {"dataset.valid_whole": False, **saved}
+    differ = {k: (recorded.get(k, "absent"), now.get(k)) for k in (set(recorded) | set(now)) - FREE
+              if recorded.get(k, "absent") != now.get(k)}
+    assert not differ, differ
