@@ -105,3 +105,19 @@ def test_a_piano_roll_names_its_notes_time_parts_and_run():
     pdf = buf.getvalue()
     assert b"/Type3" not in pdf and (b"/TrueType" in pdf or b"/CIDFontType2" in pdf)
     plt.close(fig)
+
+
+def test_eval_per_sequence_adds_up_to_the_frame_weighted_nll(quick_cfg, tmp_path):
+    # rnnbench-eval --per-sequence: each test sequence's NLL and frames; their frame-weighted mean is the split's NLL
+    # (the same per-sequence sums, so equal up to float64 rounding) and, to rel 1e-6, the run's recorded test NLL
+    # (rnnbench-eval rebuilds the model and the splits from best.pt and the config: measured 6e-10 apart)
+    run = tmp_path / "run"
+    train(quick_cfg("train.max_epochs=1", "train.precision=float64"), run)
+    proc = run_cli([str(run), "--per-sequence"], REPO, {"RNNBENCH_DATA": str(tmp_path / "data")},
+                   module="rnnbench.tools.evaluate")
+    assert proc.returncode == 0, proc.stderr
+    whole, *pieces = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [p["sequence"] for p in pieces] == list(range(16))  # the generated set's 16 test sequences, in order
+    total = sum(p["nll"] * p["frames"] for p in pieces) / sum(p["frames"] for p in pieces)
+    assert total == pytest.approx(whole["nll"], rel=1e-12)
+    assert whole["nll"] == pytest.approx(json.loads((run / "results.json").read_text())["test_nll"], rel=1e-6)

@@ -1,7 +1,9 @@
 """``rnnbench-eval RUN_DIR``: evaluate a finished music run again, without training: the
 deterministic NLL, Monte Carlo with ``--mc-samples K``, or, for STORN, the importance-sampled
-NLL and the negative ELBO with ``--is-samples K`` (several K: ``--is-samples 10,100,1000``).
-Prints one JSON object per evaluation; the run's results.json is not changed."""
+NLL and the negative ELBO with ``--is-samples K`` (several K: ``--is-samples 10,100,1000``);
+``--per-sequence`` adds the deterministic NLL of every sequence of the split (which piece a model fails
+on: docs/measurements/2026-12-02-001-t1, section 5). Prints one JSON object per evaluation (and per
+sequence); the run's results.json is not changed."""
 from __future__ import annotations
 
 import json
@@ -14,7 +16,7 @@ from rnnbench.config import EvalConfig
 from rnnbench.config.checks import upper
 from rnnbench.data.load import load_rolls
 from rnnbench.errors import RnnbenchError, cli_entry
-from rnnbench.metrics import evaluate
+from rnnbench.metrics import evaluate, per_sequence_totals
 from rnnbench.models import STORN
 from rnnbench.tools.args import Parser, count
 from rnnbench.tools.sample import load_run
@@ -31,6 +33,8 @@ def parse_args(argv=None):
     p.add_argument("--is-samples", default="", help=f"STORN: comma-separated K values (each at most {MAX_IS})")
     p.add_argument("--mc-samples", type=int, default=0,
                    help=f"deterministic models: Monte Carlo with K passes (at most {MAX_MC})")
+    p.add_argument("--per-sequence", action="store_true",
+                   help="deterministic models: also one line per sequence of the split (its index in the data file's split, frames, NLL)")
     p.add_argument("--seed", type=count(0, 2**63 - 1), default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-root", default=None)
@@ -62,6 +66,9 @@ def main(argv=None) -> int:
     hold = holds_state(cfg.dataset)
     if ks and not isinstance(model, STORN):
         raise RnnbenchError("--is-samples applies to STORN runs; use --mc-samples for the others")
+    if args.per_sequence and (isinstance(model, STORN) or args.mc_samples):
+        raise RnnbenchError("--per-sequence reports the deterministic NLL of each sequence; it does not apply to STORN "
+                            "runs or with --mc-samples")
     torch.manual_seed(args.seed)
     out = {"run": str(args.run_dir), "split": args.split, "seed": args.seed}
     for K in ks:
@@ -69,6 +76,12 @@ def main(argv=None) -> int:
     if not ks:
         nll = evaluate(model, split, cfg.train.eval_batch_size, p.dtype, hold, args.mc_samples)
         print(json.dumps({**out, "mc_samples": args.mc_samples, "nll": nll.nll, "nll_seq_mean": nll.nll_seq_mean}))
+    if args.per_sequence:
+        model.eval()
+        with torch.no_grad():
+            totals, frames = per_sequence_totals(model.frame_losses, split, cfg.train.eval_batch_size, p.dtype, hold)
+        for i, (total, n) in enumerate(zip(totals.tolist(), frames.tolist())):
+            print(json.dumps({**out, "sequence": i, "frames": int(n), "nll": total / n if n else None}))
     return 0
 
 
