@@ -30,7 +30,7 @@ def test_music_keeps_the_music_protocol(dataset):
     # a set with a plain row chosen by validation (conf/plain/, issue 31) starts from its numbers; the others from
     # 000 Table 3's JSB column
     plain = {"jsb": (0.0001, 0.99, 0.8, 50), "piano-midi": (0.001, 0.0, 0.9, None),  # conf/plain/
-             "synthetic": (0.03, 0.99, 0.8, None)}
+             "synthetic": (0.03, 0.99, 0.8, None), "nottingham": (0.00001, 0.99, 0.8, 15)}
     lr, momentum, decay, sparsity = plain.get(dataset, (0.001, 0.99, 0.8, 15))
     assert (cfg.optim.name, cfg.optim.lr, cfg.optim.momentum, cfg.optim.decay) == ("rmsprop-nesterov", lr, momentum, decay)
     assert (cfg.train.clip, cfg.model.name, cfg.model.init.uniform, cfg.model.init.sparsity) == (225.0, "srnn", None, sparsity)
