@@ -16,7 +16,7 @@ from rnnbench.config import EvalConfig
 from rnnbench.config.checks import upper
 from rnnbench.data.load import load_rolls
 from rnnbench.errors import RnnbenchError, cli_entry
-from rnnbench.metrics import evaluate, per_sequence_totals
+from rnnbench.metrics import evaluate, per_sequence_totals, summary
 from rnnbench.models import STORN
 from rnnbench.tools.args import Parser, count
 from rnnbench.tools.sample import load_run
@@ -73,13 +73,17 @@ def main(argv=None) -> int:
     out = {"run": str(args.run_dir), "split": args.split, "seed": args.seed}
     for K in ks:
         print(json.dumps({**out, "is_samples": K, **storn_bounds(model, split, K, cfg, p.dtype, hold)}), flush=True)
-    if not ks:
-        nll = evaluate(model, split, cfg.train.eval_batch_size, p.dtype, hold, args.mc_samples)
-        print(json.dumps({**out, "mc_samples": args.mc_samples, "nll": nll.nll, "nll_seq_mean": nll.nll_seq_mean}))
-    if args.per_sequence:
+    if ks:
+        return 0
+    if args.per_sequence:  # one pass: the split's NLL is the summary of the same per-sequence sums (metrics.py)
         model.eval()
         with torch.no_grad():
             totals, frames = per_sequence_totals(model.frame_losses, split, cfg.train.eval_batch_size, p.dtype, hold)
+        nll = summary(totals, frames)
+    else:
+        nll = evaluate(model, split, cfg.train.eval_batch_size, p.dtype, hold, args.mc_samples)
+    print(json.dumps({**out, "mc_samples": args.mc_samples, "nll": nll.nll, "nll_seq_mean": nll.nll_seq_mean}))
+    if args.per_sequence:
         for i, (total, n) in enumerate(zip(totals.tolist(), frames.tolist())):
             print(json.dumps({**out, "sequence": i, "frames": int(n), "nll": total / n if n else None}))
     return 0
