@@ -31,7 +31,7 @@ def _draws(noise: str, rate: float, realise: str = "step", steps: int = STEPS, d
 @pytest.mark.parametrize("noise, rate", [("additive", 0.3), ("multiplicative", 0.3), ("dropconnect", 0.3)])
 def test_first_two_moments_of_every_entry_per_step(noise, rate, dtype):
     w, draws = _draws(noise, rate, dtype=dtype)
-    assert isinstance(draws, list) and len(draws) == STEPS  # a fresh matrix at every step (001 §8.2)
+    assert isinstance(draws, cpu_draws.Steps) and len(draws) == STEPS  # a fresh matrix at every step (001 §8.2)
     x = stacked(draws).double()
     w = w.double()
     q = 1 - rate
@@ -59,6 +59,19 @@ def test_steps_are_independent():
     eps = stacked(draws) - _draws("additive", 0.0)[0]
     a, b = eps[:-1].flatten(), eps[1:].flatten()  # lag-one correlation of every entry
     assert abs(torch.corrcoef(torch.stack([a, b]))[0, 1]) < 5 / math.sqrt(a.numel())
+
+
+def test_steps_are_drawn_as_the_unroll_reaches_them_from_the_stream_seeded_at_the_draw():
+    # cpu_draws.Steps: the seed is taken from torch's stream when the batch's noise is drawn, each matrix
+    # when its step comes; what torch draws in between (the other sites) does not change them
+    eager = stacked(_draws("multiplicative", 0.2, steps=5, seed=3)[1])
+    _, lazy = _draws("multiplicative", 0.2, steps=5, seed=3)
+    torch.rand(1000)  # other draws of the same batch, made after the weight's
+    it = iter(lazy)
+    first = next(it)
+    assert torch.equal(first, eager[0]) and torch.equal(torch.stack([first, *it]), eager)
+    with pytest.raises(RuntimeError, match="drawn once"):
+        iter(lazy)  # a second pass would continue the stream: refused
 
 
 def test_the_draw_is_a_function_of_torchs_seed():

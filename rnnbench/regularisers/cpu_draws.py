@@ -12,8 +12,10 @@ that the corrupted weights and their gradients made cost several passes through 
   (probability 2^-16) keep with the remaining fraction by a 53-bit uniform;
 - N(0, 1) is Box-Muller on 24-bit uniforms (53-bit for float64), the transform torch's own CPU
   ``normal_`` uses;
-- each step's matrix is drawn where it is used, one (H, H) block at a time in cache, never as one
-  (T, H, H) tensor (weight_noise.py); autograd then adds the T per-step gradients into W's.
+- each step's matrix is drawn where it is used (``Steps``: when the unroll reaches that step), one (H, H)
+  block at a time in cache, never as one (T, H, H) tensor (weight_noise.py); autograd then adds the T
+  per-step gradients into W's. The bits are those of drawing all T at once: the stream is seeded when
+  the batch's noise is drawn, and its matrices come out of it in step order.
 
 Used for single models on the CPU only (``applies``): CUDA keeps torch's (fast) generator, and a
 stacked population under vmap keeps torch's per-member streams (randomness="different").
@@ -27,6 +29,28 @@ import torch
 from torch._C._functorch import is_functorch_wrapped_tensor
 
 _WORD = 2**16  # the resolution of the Bernoulli comparison; ties are refined below it
+
+
+class Steps:
+    """The n matrices of one per-step draw, each made by ``make()`` when the unroll reaches its step, in step
+    order and once (a second pass would continue the stream: it is refused). ``len`` is n."""
+
+    def __init__(self, n: int, make):
+        self.n, self._make, self._drawn = n, make, False
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        if self._drawn:
+            raise RuntimeError("a per-step weight draw is drawn once, step by step: iterate it once")
+        self._drawn = True
+        return (self._make() for _ in range(self.n))
+
+
+def steps(n: int, make):
+    """n draws of ``make()``: ``Steps`` for n > 1, a one-matrix list for a per-sequence draw (n = 1)."""
+    return Steps(n, make) if n > 1 else [make()]
 
 
 def applies(w: torch.Tensor) -> bool:
@@ -59,20 +83,25 @@ def keep_mask(bits: np.random.SFC64, q: float, shape: tuple, dtype: torch.dtype)
 
 
 def normal(bits: np.random.SFC64, shape: tuple, dtype: torch.dtype, std: float, mean: float = 0.0) -> torch.Tensor:
-    """N(mean, std^2) of ``shape`` by Box-Muller: mean + std sqrt(-2 log u1) (cos, sin)(2 pi u2), u1 in (0, 1]."""
+    """N(mean, std^2) of ``shape`` by Box-Muller: mean + std sqrt(-2 log u1) (cos, sin)(2 pi u2), u1 in (0, 1].
+    Every pass is in place on two buffers (the uniforms and the result): a fresh tensor per pass cost more
+    than its arithmetic."""
     n = math.prod(shape)
     pairs = (n + 1) // 2
     if dtype == torch.float64:
         u = torch.from_numpy(_uniform53(bits, 2 * pairs)).view(2, pairs)
         u1 = (1.0 - u[0])
     else:
-        words = torch.from_numpy(bits.random_raw(pairs).view(np.int32)).view(2, pairs)
-        u = (words & 0xFFFFFF).to(torch.float32)  # 24-bit uniforms, times 2^-24 below
+        words = bits.random_raw(pairs).view(np.int32)
+        np.bitwise_and(words, 0xFFFFFF, out=words)  # 24-bit uniforms, times 2^-24 below
+        u = torch.from_numpy(words.astype(np.float32)).view(2, pairs)
         u1 = u[0].add_(1.0).mul_(2.0**-24)
     theta = u[1].mul_(2 * math.pi * (2.0**-24 if dtype != torch.float64 else 1.0))
     r = u1.log_().mul_(-2.0).sqrt_().mul_(std)
     out = torch.empty(2, pairs, dtype=dtype)
-    center = torch.tensor(mean, dtype=dtype)
-    torch.addcmul(center, r, theta.cos(), out=out[0])
-    torch.addcmul(center, r, theta.sin_(), out=out[1])
+    torch.cos(theta, out=out[0])
+    torch.sin(theta, out=out[1])
+    out.mul_(r)  # r broadcast over the pair's two numbers
+    if mean:
+        out.add_(mean)
     return out.view(-1)[:n].view(shape)

@@ -43,8 +43,9 @@ class SampledCore:
     def initial_state(self, batch_size: int):
         return self.core.initial_state(batch_size)
 
-    def prepare(self, x: torch.Tensor) -> list:
-        """Per step: (u_t, recurrent mask, noisy W_rec, the cell site's draw), drawn in that order."""
+    def prepare(self, x: torch.Tensor):
+        """Per step: (u_t, recurrent mask, noisy W_rec, the cell site's draw), drawn in that order; an
+        iterator, so that a per-step W_rec drawn on the CPU is made when its step comes (cpu_draws.Steps)."""
         core, spec, draw = self.core, self.spec, self.draw
         self.w = w = core.weights()
         B, T, _ = x.shape
@@ -54,7 +55,7 @@ class SampledCore:
         rec_mask = draw.unit_mask(rec, (B, core.hidden_size), gates)  # (n, g, B, H)
         rec_w = draw.weight(rec, w["w_rec"])  # (n, H, G)
         cell = self.state_noise.draw(draw, spec.site("cell"), core, B)
-        return list(zip(u.unbind(1), per_step(rec_mask, T), per_step(rec_w, T), cell))
+        return zip(u.unbind(1), per_step(rec_mask, T), per_step(rec_w, T), cell)
 
     def step(self, x_t, state):
         u_t, m, w_rec, cell = x_t

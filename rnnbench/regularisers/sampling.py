@@ -9,7 +9,7 @@ time axis.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 import torch
 
@@ -51,12 +51,13 @@ class NoiseDraw:
 
 def stacked(draw: Sequence[torch.Tensor]) -> torch.Tensor:
     """A draw as one (n, ...) tensor (a list of per-step weights is stacked)."""
-    return draw if isinstance(draw, torch.Tensor) else torch.stack(draw)
+    return draw if isinstance(draw, torch.Tensor) else torch.stack(list(draw))
 
 
-def per_step(draw: Optional[Sequence[torch.Tensor]], n_steps: int) -> list:
+def per_step(draw: Optional[Sequence[torch.Tensor]], n_steps: int) -> Iterable:
     """The draw for each of ``n_steps`` steps (a per-sequence draw is the same at every step); a draw is
-    a tensor with a leading axis of length 1 or n_steps, or a list of that length.
+    a tensor with a leading axis of length 1 or n_steps, a list of that length, or cpu_draws.Steps (drawn
+    as the steps are iterated: returned as it is).
 
     unbind, not draw[t]: indexing a tensor that needs grad once per step back-propagates each
     index through a zero tensor of the whole draw, O(T^2) (see rnnbench/models/core.py: prepare).
@@ -65,4 +66,4 @@ def per_step(draw: Optional[Sequence[torch.Tensor]], n_steps: int) -> list:
         return [None] * n_steps
     if len(draw) == 1:
         return [draw[0]] * n_steps
-    return list(draw.unbind(0)) if isinstance(draw, torch.Tensor) else list(draw)
+    return list(draw.unbind(0)) if isinstance(draw, torch.Tensor) else draw

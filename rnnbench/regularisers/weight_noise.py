@@ -4,8 +4,8 @@ W + W eps, eps ~ N(0, sigma^2). One draw per update shared by the minibatch (001
 sequence. Each kind's sampling rule and moment rule (002 §2.7) side by side.
 
 A draw is the sequence of the n weights of one update (n = T per step, 1 per sequence): a stacked
-(n, *w.shape) tensor from torch's generator, or on the CPU a list of per-step matrices drawn one at a
-time in cache from cpu_draws.py (the per-step rows' cost was the draw, issue 31)."""
+(n, *w.shape) tensor from torch's generator, or on the CPU cpu_draws.Steps: per-step matrices drawn one
+at a time, in cache, as the unroll reaches each step (the per-step rows' cost was the draw, issue 31)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional, Sequence
@@ -34,7 +34,7 @@ class DropConnect:
             return None if spec.inverted else (w * spec.mean_factor(site)).unsqueeze(0)
         if cpu_draws.applies(w):
             bits, ws = cpu_draws.stream(), w * spec.scale(site)
-            return [ws * cpu_draws.keep_mask(bits, site.keep, tuple(w.shape), w.dtype) for _ in range(n)]
+            return cpu_draws.steps(n, lambda: ws * cpu_draws.keep_mask(bits, site.keep, tuple(w.shape), w.dtype))
         keep = torch.ones((n, *w.shape), device=w.device, dtype=w.dtype) * site.keep
         return w * (torch.bernoulli(keep) * spec.scale(site))
 
@@ -63,8 +63,8 @@ class GaussianNoise:
             return None
         if cpu_draws.applies(w):
             bits = cpu_draws.stream()
-            return [cls.corrupt(w, cpu_draws.normal(bits, tuple(w.shape), w.dtype, site.rate, cls.center))
-                    for _ in range(n)]
+            return cpu_draws.steps(n, lambda: cls.corrupt(w, cpu_draws.normal(bits, tuple(w.shape), w.dtype,
+                                                                              site.rate, cls.center)))
         return cls.corrupt(w, torch.randn((n, *w.shape), device=w.device, dtype=w.dtype) * site.rate + cls.center)
 
 
