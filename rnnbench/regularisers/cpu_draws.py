@@ -23,6 +23,7 @@ stacked population under vmap keeps torch's per-member streams (randomness="diff
 from __future__ import annotations
 
 import math
+from typing import Union
 
 import numpy as np
 import torch
@@ -48,7 +49,12 @@ class Steps:
         return (self._make() for _ in range(self.n))
 
 
-def steps(n: int, make):
+# n weights of one update as the unroll takes them: a stacked (n, ...) tensor (torch's generator), a
+# one-matrix list (a per-sequence CPU draw) or Steps (a per-step CPU draw: iterable once, not indexable)
+Draw = Union[torch.Tensor, list[torch.Tensor], Steps]
+
+
+def steps(n: int, make) -> Draw:
     """n draws of ``make()``: ``Steps`` for n > 1, a one-matrix list for a per-sequence draw (n = 1)."""
     return Steps(n, make) if n > 1 else [make()]
 

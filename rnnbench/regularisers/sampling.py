@@ -9,10 +9,11 @@ time axis.
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional
 
 import torch
 
+from rnnbench.regularisers import cpu_draws
 from rnnbench.regularisers.registry import unit_or_weight_kind
 from rnnbench.regularisers.spec import NoiseSpec, Site
 
@@ -36,7 +37,7 @@ class NoiseDraw:
             return None
         return kind.mask(self.spec, site, (self.n(site), gates, *shape), self.mean, self.device, self.dtype)
 
-    def weight(self, site: Site, w: torch.Tensor) -> Optional[Sequence[torch.Tensor]]:
+    def weight(self, site: Site, w: torch.Tensor) -> Optional[cpu_draws.Draw]:
         """The n corrupted weights of a site whose noise corrupts its matrix (a stacked tensor or a list,
         weight_noise.py), or None where w is used as it is."""
         kind = unit_or_weight_kind(site)
@@ -49,12 +50,12 @@ class NoiseDraw:
         return per_step(draw, self.n_steps)
 
 
-def stacked(draw: Sequence[torch.Tensor]) -> torch.Tensor:
+def stacked(draw: cpu_draws.Draw) -> torch.Tensor:
     """A draw as one (n, ...) tensor (a list of per-step weights is stacked)."""
     return draw if isinstance(draw, torch.Tensor) else torch.stack(list(draw))
 
 
-def per_step(draw: Optional[Sequence[torch.Tensor]], n_steps: int) -> Iterable:
+def per_step(draw: Optional[cpu_draws.Draw], n_steps: int) -> Iterable:
     """The draw for each of ``n_steps`` steps (a per-sequence draw is the same at every step); a draw is
     a tensor with a leading axis of length 1 or n_steps, a list of that length, or cpu_draws.Steps (drawn
     as the steps are iterated: returned as it is).

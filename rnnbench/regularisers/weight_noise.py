@@ -8,7 +8,7 @@ A draw is the sequence of the n weights of one update (n = T per step, 1 per seq
 at a time, in cache, as the unroll reaches each step (the per-step rows' cost was the draw, issue 31)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Optional
 
 import torch
 
@@ -28,7 +28,7 @@ class DropConnect:
         return spec.inverted
 
     @staticmethod
-    def weight(spec: NoiseSpec, site: Site, w: torch.Tensor, n: int, mean: bool) -> Optional[Sequence[torch.Tensor]]:
+    def weight(spec: NoiseSpec, site: Site, w: torch.Tensor, n: int, mean: bool) -> Optional[cpu_draws.Draw]:
         """n draws of W~ = s zeta W (Wan et al. 2013; 001 §9), or its expectation q s W (None when 1)."""
         if mean:
             return None if spec.inverted else (w * spec.mean_factor(site)).unsqueeze(0)
@@ -57,7 +57,7 @@ class GaussianNoise:
         return True
 
     @classmethod
-    def weight(cls, spec: NoiseSpec, site: Site, w: torch.Tensor, n: int, mean: bool) -> Optional[Sequence[torch.Tensor]]:
+    def weight(cls, spec: NoiseSpec, site: Site, w: torch.Tensor, n: int, mean: bool) -> Optional[cpu_draws.Draw]:
         """n corrupted weights, one draw per step or per sequence; None at the expectation (W)."""
         if mean:
             return None
