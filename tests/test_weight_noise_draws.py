@@ -7,6 +7,7 @@ Statistical checks use fixed seeds and bounds of several standard errors: determ
 from the edge for a correct sampler (the margins are stated at each check)."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -114,3 +115,15 @@ def test_the_vmapped_population_keeps_torchs_per_member_streams():
 
     out = vmap(one, randomness="different")(w)
     assert out.shape == (3, 2, 4, 4) and not torch.equal(out[0], out[1])  # members draw independently
+
+
+def test_float32_normals_are_box_muller_on_the_24_bit_words_of_the_stream():
+    # the bits of a float32 draw, pinned: pairs of 24-bit words k1, k2 of the seeded SFC64 stream give
+    # std sqrt(-2 log((k1 + 1) 2^-24)) (cos, sin)(2 pi k2 2^-24), the first numbers cos, the second sin
+    n, pairs = 11, 6
+    z = cpu_draws.normal(np.random.SFC64(7), (n,), torch.float32, 0.5)
+    k = torch.from_numpy((np.random.SFC64(7).random_raw(pairs).view(np.uint32) & 0xFFFFFF).astype(np.float64))
+    k1, k2 = k[:pairs], k[pairs:]
+    r = 0.5 * torch.sqrt(-2 * torch.log((k1 + 1) * 2.0**-24))
+    want = torch.cat([r * torch.cos(2 * math.pi * k2 * 2.0**-24), r * torch.sin(2 * math.pi * k2 * 2.0**-24)])[:n]
+    assert z.dtype == torch.float32 and torch.allclose(z.double(), want, rtol=1e-5, atol=1e-6)

@@ -98,9 +98,10 @@ def normal(bits: np.random.SFC64, shape: tuple, dtype: torch.dtype, std: float, 
         u = torch.from_numpy(_uniform53(bits, 2 * pairs)).view(2, pairs)
         u1 = (1.0 - u[0])
     else:
-        words = bits.random_raw(pairs).view(np.int32)
-        np.bitwise_and(words, 0xFFFFFF, out=words)  # 24-bit uniforms, times 2^-24 below
-        u = torch.from_numpy(words.astype(np.float32)).view(2, pairs)
+        # 24-bit uniforms (times 2^-24 below), masked and made exact floats by torch's kernels, which use
+        # every thread (numpy's take one; the bits are the same)
+        words = torch.from_numpy(bits.random_raw(pairs).view(np.int32))
+        u = words.bitwise_and_(0xFFFFFF).to(torch.float32).view(2, pairs)
         u1 = u[0].add_(1.0).mul_(2.0**-24)
     theta = u[1].mul_(2 * math.pi * (2.0**-24 if dtype != torch.float64 else 1.0))
     r = u1.log_().mul_(-2.0).sqrt_().mul_(std)
