@@ -27,11 +27,12 @@ def test_sentiment_alone_is_the_authors_regression():
 @pytest.mark.parametrize("dataset", ["jsb", "nottingham", "musedata", "piano-midi", "synthetic"])
 def test_music_keeps_the_music_protocol(dataset):
     cfg = compose_cfg(f"dataset={dataset}")
-    # a set with a plain row chosen by validation (conf/plain/, issue 31) starts from its numbers; the others from
-    # 000 Table 3's JSB column
+    # a set with a plain row chosen by validation (conf/plain/, issue 31) starts from its numbers; the synthetic
+    # set from its own
     plain = {"jsb": (0.0001, 0.99, 0.8, 50), "piano-midi": (0.001, 0.0, 0.9, None),  # conf/plain/
-             "synthetic": (0.03, 0.99, 0.8, None), "nottingham": (0.00001, 0.99, 0.8, 15)}
-    lr, momentum, decay, sparsity = plain.get(dataset, (0.001, 0.99, 0.8, 15))
+             "synthetic": (0.03, 0.99, 0.8, None), "nottingham": (0.00001, 0.99, 0.8, 15),
+             "musedata": (0.00001, 0.99, 0.8, 15)}
+    lr, momentum, decay, sparsity = plain[dataset]
     assert (cfg.optim.name, cfg.optim.lr, cfg.optim.momentum, cfg.optim.decay) == ("rmsprop-nesterov", lr, momentum, decay)
     assert (cfg.train.clip, cfg.model.name, cfg.model.init.uniform, cfg.model.init.sparsity) == (225.0, "srnn", None, sparsity)
     other = compose_cfg(f"dataset={dataset}", "model=lstm")  # another model: the plain row does not apply
