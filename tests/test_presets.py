@@ -41,10 +41,30 @@ def test_a_per_set_preset_composes_to_the_run_that_chose_it(preset):
     run = json.loads((RUNS / data_set / (f"{prefix}-{level}" + ("-paper" if reading == "paper" else "")) /
                       "results.json").read_text())
     assert f"{run['valid_nll']:.4f}" == valid and run["status"] == "ok" and run["seed"] == 0
+    assert not differences(run, preset.stem)
+
+
+def differences(run: dict, preset: str) -> dict:
+    """{key: (the run's value, the preset's)} where the preset composes to another config than the run's."""
     saved = flat(run["config"])
-    now = flat(OmegaConf.to_container(compose_cfg(f"experiment={preset.stem}"), resolve=True))
+    now = flat(OmegaConf.to_container(compose_cfg(f"experiment={preset}"), resolve=True))
     # a switch added after the run, absent from its record, stands at its default
     recorded = {"dataset.valid_whole": False, **saved}
-    differ = {k: (recorded.get(k, "absent"), now.get(k)) for k in (set(recorded) | set(now)) - FREE
-              if recorded.get(k, "absent") != now.get(k)}
-    assert not differ, differ
+    return {k: (recorded.get(k, "absent"), now.get(k)) for k in (set(recorded) | set(now)) - FREE
+            if recorded.get(k, "absent") != now.get(k)}
+
+
+# the seed-0 run of each set's plain row (issue 31 item 2: chosen on validation, the set's default sRNN)
+PLAIN = {"jsb": "plain-s0", "piano-midi": "piano-plain-s0", "nottingham": "nott-plain-paper-004-s0",
+         "musedata": "muse-plain-nott"}
+
+
+@pytest.mark.parametrize("data_set", sorted(PLAIN))
+def test_a_plain_row_and_the_sets_default_compose_to_the_run_that_chose_it(data_set):
+    run = json.loads((RUNS / data_set / PLAIN[data_set] / "results.json").read_text())
+    assert run["status"] == "ok" and run["seed"] == 0
+    assert not differences(run, f"srnn-{data_set}")
+    # rnnbench dataset=<set> starts from the same numbers (conf/plain/; the reading stays the default's)
+    keys = flat(OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "plain" / f"srnn_rmsprop-nesterov_{data_set}.yaml")))
+    default, saved = flat(OmegaConf.to_container(compose_cfg(f"dataset={data_set}"), resolve=True)), flat(run["config"])
+    assert {k: default[k] for k in keys} == {k: saved[k] for k in keys} == keys

@@ -6,7 +6,9 @@ and its figure (issue 31):
 A cell's seed 0 is the run that chose its level and reading (the per-set preset composes to exactly its config);
 seeds 1 and 2 are runs of the preset (<row>-<level>[-paper]-s<seed>). The plain row's seeds are plain-s<seed>
 (Piano-midi: piano-plain-s<seed>, the runs of experiment=srnn-piano-midi on chunked validation; Nottingham:
-nott-plain-paper-004-s<seed>, the runs of experiment=srnn-nottingham). A row without a per-set preset is skipped.
+nott-plain-paper-004-s<seed>, the runs of experiment=srnn-nottingham; MuseData: muse-plain-nott, the candidate that
+chose the plain row, then muse-plain-nott-s<seed>, the runs of experiment=srnn-musedata). A row without a per-set
+preset is skipped.
 """
 import json
 import re
@@ -29,6 +31,8 @@ def main(data_set: str, out: Path) -> None:
     runs = HERE / data_set
     plain = {"piano-midi": "piano-plain-s", "nottingham": "nott-plain-paper-004-s"}.get(data_set, "plain-s")
     cells = {"plain-rnn": [f"{plain}{s}" for s in range(3)]}
+    if data_set == "musedata":  # seed 0: the candidate run that chose the plain row (muse-plain-nott)
+        cells["plain-rnn"] = ["muse-plain-nott", "muse-plain-nott-s1", "muse-plain-nott-s2"]
     for row in ("nbr", "n", "ns", "mn", "mns", "do", "dos", "ff"):
         if not (CONF / f"rnn-{row}-{data_set}.yaml").is_file():
             print(f"rnn-{row}: no preset for {data_set}")
