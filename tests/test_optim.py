@@ -101,7 +101,8 @@ def test_sgd_step_decay_schedule_of_zaremba():
     cfg = compose_cfg("optim=sgd", "optim.lr=1.0", "optim.decay_after=6", "optim.decay_factor=1.2").optim
     assert [lr_at_epoch(cfg, e) for e in (1, 6)] == [1.0, 1.0]
     assert lr_at_epoch(cfg, 7) == pytest.approx(1 / 1.2) and lr_at_epoch(cfg, 9) == pytest.approx(1 / 1.2**3)
-    assert lr_at_epoch(compose_cfg("dataset=musedata").optim, 50) == 0.001  # no schedule: the rate as set
+    plain = compose_cfg("dataset=musedata", "optim.lr=0.003").optim  # no schedule: the rate as set, every epoch
+    assert [lr_at_epoch(plain, e) for e in (1, 7, 50)] == [0.003, 0.003, 0.003]
 
 
 @pytest.mark.parametrize("name", ["rmsprop-nesterov", "adam", "sgd", "adadelta", "adadelta-nesterov"])
