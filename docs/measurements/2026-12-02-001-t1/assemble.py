@@ -18,6 +18,13 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 CONF = HERE.parents[2] / "conf" / "experiment"
+# the plain row's runs, seeds 0, 1, 2, per set (the module docstring says which runs they are)
+PLAIN_SEEDS = {
+    "jsb": ["plain-s0", "plain-s1", "plain-s2"],
+    "piano-midi": ["piano-plain-s0", "piano-plain-s1", "piano-plain-s2"],
+    "nottingham": ["nott-plain-paper-004-s0", "nott-plain-paper-004-s1", "nott-plain-paper-004-s2"],
+    "musedata": ["muse-plain-nott", "muse-plain-nott-s1", "muse-plain-nott-s2"],
+}
 
 
 def chosen(data_set: str, row: str) -> str:
@@ -29,10 +36,7 @@ def chosen(data_set: str, row: str) -> str:
 
 def main(data_set: str, out: Path) -> None:
     runs = HERE / data_set
-    plain = {"piano-midi": "piano-plain-s", "nottingham": "nott-plain-paper-004-s"}.get(data_set, "plain-s")
-    cells = {"plain-rnn": [f"{plain}{s}" for s in range(3)]}
-    if data_set == "musedata":  # seed 0: the candidate run that chose the plain row (muse-plain-nott)
-        cells["plain-rnn"] = ["muse-plain-nott", "muse-plain-nott-s1", "muse-plain-nott-s2"]
+    cells = {"plain-rnn": PLAIN_SEEDS[data_set]}
     for row in ("nbr", "n", "ns", "mn", "mns", "do", "dos", "ff"):
         if not (CONF / f"rnn-{row}-{data_set}.yaml").is_file():
             print(f"rnn-{row}: no preset for {data_set}")
