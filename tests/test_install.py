@@ -27,6 +27,7 @@ def test_the_wheel_runs_where_the_checkout_cannot_be_seen(tmp_path):
     assert (target / "rnnbench" / "conf" / "task" / "word-lm.yaml").is_file()
     assert (target / "rnnbench" / "conf" / "hydra" / "launcher" / "slurm.yaml").is_file()
     assert (target / "rnnbench" / "data" / "SHA256SUMS").is_file()
+    assert (target / "rnnbench" / "regularisers" / "sfc64.c").is_file()  # the native kernel's source (native.py)
     work.mkdir()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]])}
 

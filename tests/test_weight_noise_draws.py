@@ -6,12 +6,13 @@ function of torch's seed, and the vmapped population keeps torch's own per-membe
 Statistical checks use fixed seeds and bounds of several standard errors: deterministic, and far
 from the edge for a correct sampler (the margins are stated at each check)."""
 import math
+import shutil
 
 import numpy as np
 import pytest
 import torch
 
-from rnnbench.regularisers import build_spec, cpu_draws
+from rnnbench.regularisers import build_spec, cpu_draws, native
 from rnnbench.regularisers.sampling import NoiseDraw, per_step, stacked
 from tests.conftest import compose_cfg
 
@@ -121,9 +122,58 @@ def test_float32_normals_are_box_muller_on_the_24_bit_words_of_the_stream():
     # the bits of a float32 draw, pinned: pairs of 24-bit words k1, k2 of the seeded SFC64 stream give
     # std sqrt(-2 log((k1 + 1) 2^-24)) (cos, sin)(2 pi k2 2^-24), the first numbers cos, the second sin
     n, pairs = 11, 6
-    z = cpu_draws.normal(np.random.SFC64(7), (n,), torch.float32, 0.5)
+    z = cpu_draws.normal(cpu_draws.Bits(7), (n,), torch.float32, 0.5)
     k = torch.from_numpy((np.random.SFC64(7).random_raw(pairs).view(np.uint32) & 0xFFFFFF).astype(np.float64))
     k1, k2 = k[:pairs], k[pairs:]
     r = 0.5 * torch.sqrt(-2 * torch.log((k1 + 1) * 2.0**-24))
     want = torch.cat([r * torch.cos(2 * math.pi * k2 * 2.0**-24), r * torch.sin(2 * math.pi * k2 * 2.0**-24)])[:n]
     assert z.dtype == torch.float32 and torch.allclose(z.double(), want, rtol=1e-5, atol=1e-6)
+
+
+def _numpy_path(monkeypatch) -> None:
+    monkeypatch.setattr(native, "library", lambda: None)
+
+
+needs_kernel = pytest.mark.skipif(native.library() is None, reason="no C compiler: the kernel is not built")
+
+
+@needs_kernel
+@pytest.mark.parametrize("pairs", [1, 7, 80_000])
+def test_the_kernel_draws_numpys_numbers_and_torchs_uniforms(monkeypatch, pairs):
+    # the same stream through the kernel and through numpy + torch, two calls in a row (the state carries on):
+    # the 64-bit numbers and the float32 uniforms are equal bit for bit
+    fast = cpu_draws.Bits(11)
+    got = [fast.raw(pairs), fast.box_muller_uniforms(pairs), fast.raw(3)]
+    _numpy_path(monkeypatch)
+    slow = cpu_draws.Bits(11)
+    want = [slow.raw(pairs), slow.box_muller_uniforms(pairs), slow.raw(3)]
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[2], want[2])
+    assert got[1].dtype == torch.float32 and torch.equal(got[1], want[1])
+    assert np.array_equal(np.random.SFC64(11).random_raw(pairs), got[0])  # numpy's own stream
+    u1, theta = got[1]
+    assert 0 < u1.min() and u1.max() <= 1 and 0 <= theta.min() and theta.max() < 2 * math.pi
+
+
+@needs_kernel
+@pytest.mark.parametrize("noise", ["additive", "multiplicative", "dropconnect"])
+def test_a_draw_does_not_depend_on_the_path(monkeypatch, noise):
+    fast = stacked(_draws(noise, 0.2, steps=6, dtype=torch.float32, seed=2)[1])
+    _numpy_path(monkeypatch)
+    assert torch.equal(fast, stacked(_draws(noise, 0.2, steps=6, dtype=torch.float32, seed=2)[1]))
+
+
+def test_without_a_compiler_or_when_switched_off_numpy_draws(monkeypatch, tmp_path, caplog):
+    native.library.cache_clear()
+    try:
+        monkeypatch.setenv("RNNBENCH_NATIVE", "0")
+        assert native.library() is None
+        native.library.cache_clear()
+        monkeypatch.setenv("RNNBENCH_NATIVE", "1")
+        monkeypatch.setenv("RNNBENCH_NATIVE_CACHE", str(tmp_path))
+        monkeypatch.setenv("CC", shutil.which("false") or "/bin/false")  # a compiler that fails
+        with caplog.at_level("WARNING", logger="rnnbench"):
+            assert native.library() is None
+        assert "did not build" in caplog.text and not list(tmp_path.rglob("*.so"))  # no half-written library
+        assert cpu_draws.Bits(3).raw(2).tolist() == np.random.SFC64(3).random_raw(2).tolist()
+    finally:
+        native.library.cache_clear()
