@@ -29,7 +29,7 @@ def flat(tree: dict, prefix: str = "") -> dict:
 
 
 def test_there_are_per_set_presets():
-    assert {"jsb", "piano-midi", "nottingham"} <= {p.stem.split("-", 2)[2] for p in PRESETS}
+    assert {"jsb", "piano-midi", "nottingham", "musedata"} <= {p.stem.split("-", 2)[2] for p in PRESETS}
 
 
 @pytest.mark.parametrize("preset", PRESETS, ids=[p.stem for p in PRESETS])
