@@ -74,8 +74,8 @@ class Bits:
     """numpy's SFC64 stream, advanced by the native kernel (native.py) where it is built, by numpy otherwise:
     the same numbers either way. ``raw(n)``: its next n 64-bit numbers, as numpy's ``random_raw``."""
 
-    def __init__(self, seed: Union[int, np.random.SFC64]):
-        self._numpy = seed if isinstance(seed, np.random.SFC64) else np.random.SFC64(seed)
+    def __init__(self, seed: int):
+        self._numpy = np.random.SFC64(seed)  # seeds the stream; draws it where the kernel is not built
         self._lib = native.library()
         # the kernel's copy of the state (a, b, c, counter); numpy's object is not used past this point
         self._state = self._numpy.state["state"]["state"].copy() if self._lib is not None else None
