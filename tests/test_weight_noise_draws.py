@@ -138,20 +138,45 @@ needs_kernel = pytest.mark.skipif(native.library() is None, reason="no C compile
 
 
 @needs_kernel
-@pytest.mark.parametrize("pairs", [1, 7, 80_000])
-def test_the_kernel_draws_numpys_numbers_and_torchs_uniforms(monkeypatch, pairs):
-    # the same stream through the kernel and through numpy + torch, two calls in a row (the state carries on):
-    # the 64-bit numbers and the float32 uniforms are equal bit for bit
+@pytest.mark.parametrize("pairs", [1, 7, 513, 80_000])
+def test_the_kernel_draws_numpys_numbers_and_the_fallbacks_normals(monkeypatch, pairs):
+    # the same stream through the kernel and through numpy + torch, calls in a row (the state carries on): the 64-bit
+    # numbers and the float32 normals (std and mean not float32 numbers: both paths round them alike) equal bit for bit
     fast = cpu_draws.Bits(11)
-    got = [fast.raw(pairs), fast.box_muller_uniforms(pairs), fast.raw(3)]
+    got = [fast.raw(pairs), fast.normal_f32(pairs, 0.3, 1.0), fast.normal_f32(pairs, 2.0, 0.0), fast.raw(3)]
     _numpy_path(monkeypatch)
     slow = cpu_draws.Bits(11)
-    want = [slow.raw(pairs), slow.box_muller_uniforms(pairs), slow.raw(3)]
-    assert np.array_equal(got[0], want[0]) and np.array_equal(got[2], want[2])
-    assert got[1].dtype == torch.float32 and torch.equal(got[1], want[1])
+    want = [slow.raw(pairs), slow.normal_f32(pairs, 0.3, 1.0), slow.normal_f32(pairs, 2.0, 0.0), slow.raw(3)]
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[3], want[3])
     assert np.array_equal(np.random.SFC64(11).random_raw(pairs), got[0])  # numpy's own stream
-    u1, theta = got[1]
-    assert 0 < u1.min() and u1.max() <= 1 and 0 <= theta.min() and theta.max() < 2 * math.pi
+    for g, w in zip(got[1:3], want[1:3]):
+        assert g.dtype == torch.float32 and g.shape == (2, pairs) and torch.equal(g, w)
+
+
+@needs_kernel
+def test_the_kernel_and_the_fallback_agree_on_four_million_normals(monkeypatch):
+    fast = cpu_draws.Bits(5).normal_f32(2_000_003, 0.1, 1.0)
+    _numpy_path(monkeypatch)
+    assert torch.equal(fast, cpu_draws.Bits(5).normal_f32(2_000_003, 0.1, 1.0))
+
+
+def test_the_float32_transform_is_box_muller_to_a_few_ulps_on_every_kind_of_word():
+    # the polynomials against float64 Box-Muller on the same 24-bit words: random words, and the edges (u = 2^-24 and 1,
+    # the mantissa's halving at sqrt 2, every quarter turn's boundaries); the high byte is ignored
+    g = torch.Generator().manual_seed(0)
+    edges = [0, 1, 2, 0x3FFFFF, 0x400000, 0x1FFFFF, 0x200000, 0x5FFFFF, 0x600000, 0x7FFFFF, 0x800000, 0xBFFFFF,
+             0xC00000, 0xDFFFFF, 0xE00000, 0xFFFFFE, 0xFFFFFF, 0x6A09E6, 0x6A09E7, -1, -2**31]
+    k1 = torch.cat([torch.randint(-2**31, 2**31 - 1, (200_000,), generator=g, dtype=torch.int32),
+                    torch.tensor(edges, dtype=torch.int32).repeat_interleave(len(edges))])
+    k2 = torch.cat([torch.randint(-2**31, 2**31 - 1, (200_000,), generator=g, dtype=torch.int32),
+                    torch.tensor(edges, dtype=torch.int32).repeat(len(edges))])
+    z = cpu_draws._normal_f32(torch.stack([k1, k2]), 1.0, 0.0).double()
+    u, theta = ((k1 & 0xFFFFFF) + 1).double() * 2.0**-24, (k2 & 0xFFFFFF).double() * (2 * math.pi * 2.0**-24)
+    r = torch.sqrt(-2 * torch.log(u))
+    want = torch.stack([r * torch.cos(theta), r * torch.sin(theta)])
+    # a float32 ulp of r (at most 5.8: 4.8e-7) a few times over, plus a few ulps of the smallest numbers
+    assert (z - want).abs().max().item() <= 4 * 2.0**-24 * (1 + r.max().item())
+    assert z[:, -len(edges) ** 2:][:, k1[-len(edges) ** 2:] == 0xFFFFFF].abs().max() == 0  # u = 1: r = 0
 
 
 @needs_kernel

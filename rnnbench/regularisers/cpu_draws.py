@@ -8,13 +8,15 @@ that the corrupted weights and their gradients made cost several passes through 
 - the bits come from numpy's SFC64 (about 0.5 ns per 16 bits), seeded at each draw by one number
   from torch's default generator, so a run is still a function of its seed and a resumed run (the
   checkpoint holds torch's RNG state) draws what the uninterrupted one drew. The stream is advanced by a
-  small C kernel where the machine can build it (native.py, sfc64.c), which also makes a normal's uniforms
-  in the same pass (numpy's random_raw and torch's mask-and-convert took more than half of the draw); it
-  computes exactly what numpy and torch compute, so the numbers do not depend on the path;
+  small C kernel where the machine can build it (native.py, sfc64.c), which also turns them into float32
+  normals in the same pass (numpy's random_raw, then torch's passes for the uniforms, log, sqrt, cos, sin and
+  the products were most of a per-step Gaussian draw); where it is not built, numpy and torch compute the
+  same operations (``_normal_f32``), so the numbers do not depend on the path;
 - Bernoulli(q) is exact: a 16-bit word u keeps where u < floor(q 2^16), and the words equal to it
   (probability 2^-16) keep with the remaining fraction by a 53-bit uniform;
-- N(0, 1) is Box-Muller on 24-bit uniforms (53-bit for float64), the transform torch's own CPU
-  ``normal_`` uses;
+- N(0, 1) is Box-Muller on 24-bit uniforms, the transform torch's own CPU ``normal_`` uses: in float32
+  with its log, cos and sin as polynomials accurate to a few ulps (the angle reduced exactly on the integer
+  word), in float64 on 53-bit uniforms with torch's functions;
 - each step's matrix is drawn where it is used (``Steps``: when the unroll reaches that step), one (H, H)
   block at a time in cache, never as one (T, H, H) tensor (weight_noise.py); autograd then adds the T
   per-step gradients into W's. The bits are those of drawing all T at once: the stream is seeded when
@@ -90,20 +92,66 @@ class Bits:
         self._lib.sfc64_raw(self._ptr(self._state), n, self._ptr(out))
         return out
 
-    def box_muller_uniforms(self, pairs: int) -> torch.Tensor:
-        """(u1, theta), a (2, pairs) float32 tensor from the next ``pairs`` numbers read as 2 pairs 32-bit words
-        k (low half first), their low 24 bits: u1 = (k + 1) 2^-24 in (0, 1], theta = 2 pi k 2^-24."""
+    def normal_f32(self, pairs: int, std: float, mean: float) -> torch.Tensor:
+        """``pairs`` pairs of N(mean, std^2) float32 numbers, a (2, pairs) tensor, from the next ``pairs`` numbers (their
+        2 pairs 32-bit words, low half first: the first ``pairs`` words are Box-Muller's k1, the others its k2)."""
         if self._lib is None:
-            # masked and made exact floats by torch's kernels, which use every thread (numpy's take one)
-            words = torch.from_numpy(self._numpy.random_raw(pairs).view(np.int32))
-            u = words.bitwise_and_(0xFFFFFF).to(torch.float32).view(2, pairs)
-            u[0].add_(1.0).mul_(2.0**-24)
-            u[1].mul_(2 * math.pi * 2.0**-24)
-            return u
-        u = torch.empty(2, pairs, dtype=torch.float32)  # the kernel writes the words, then their floats, here
-        self._lib.sfc64_box_muller_uniforms(self._ptr(self._state), pairs,
-                                            ctypes.cast(u.data_ptr(), ctypes.POINTER(ctypes.c_float)))
-        return u
+            return _normal_f32(torch.from_numpy(self._numpy.random_raw(pairs).view(np.int32)).view(2, pairs), std, mean)
+        out = torch.empty(2, pairs, dtype=torch.float32)  # the kernel writes the words, then the normals, here
+        self._lib.sfc64_normal_f32(self._ptr(self._state), pairs, _NORMAL_F32_PTR, std, mean,
+                                   ctypes.cast(out.data_ptr(), ctypes.POINTER(ctypes.c_float)))
+        return out
+
+
+# The float32 Box-Muller's constants, each a float32 (defined here once; the kernel takes them as an argument):
+# sqrt 2 (where the mantissa is halved), ln 2, the series of log y = 2 atanh s (1/3 ... 1/9), the Taylor series
+# of sin (-1/6 ... 1/9!) and cos (-1/2 ... -1/10!) on [-pi/4, pi/4], and the angle of one step of the 2^22 words
+# of a quarter turn. Their order is sfc64.c's enum.
+NORMAL_F32 = np.array([math.sqrt(2), math.log(2), 1 / 3, 1 / 5, 1 / 7, 1 / 9,
+                       -1 / 6, 1 / 120, -1 / 5040, 1 / 362880,
+                       -1 / 2, 1 / 24, -1 / 720, 1 / 40320, -1 / 3628800, math.pi / 2 * 2.0**-22], dtype=np.float32)
+_NORMAL_F32_PTR = NORMAL_F32.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+(SQRT2, LN2, L3, L5, L7, L9, S3, S5, S7, S9, C2, C4, C6, C8, C10, STEP) = (float(c) for c in NORMAL_F32)
+
+
+def _normal_f32(words: torch.Tensor, std: float, mean: float) -> torch.Tensor:
+    """sfc64.c's box_muller_block with torch's kernels, operation for operation (each a float32 operation rounded
+    once, the constants float32 numbers): the same bits as the kernel, where it is not built. ``words``: the
+    (2, pairs) int32 words k1, k2. r = std sqrt(-2 log u), u = (k1 + 1) 2^-24 in (0, 1]; the angle 2 pi k2 2^-24,
+    reduced exactly on the integer to a quarter turn q and x in [-pi/4, pi/4)."""
+    std, mean = float(np.float32(std)), float(np.float32(mean))  # as the kernel's float arguments
+    k1, k2 = words[0] & 0xFFFFFF, words[1] & 0xFFFFFF
+    b = (k1 + 1).to(torch.float32).view(torch.int32)  # u 2^24 = m = 2^e y, exactly
+    yb = (b & 0x7FFFFF) | 0x3F800000  # y in [1, 2)
+    big = yb.view(torch.float32) > SQRT2
+    y = (yb - big.to(torch.int32) * (1 << 23)).view(torch.float32)  # halved (exactly) above sqrt 2
+    e = (b >> 23) - 127 + big.to(torch.int32) - 24
+    s = (y - 1.0) / (y + 1.0)
+    z = s * s
+    p = z * L9 + L7  # two operations, each rounded (no fused multiply-add on this path or in the kernel)
+    p = z * p + L5
+    p = z * p + L3
+    t = s + s
+    lg = t + t * (z * p)
+    lu = e.to(torch.float32) * LN2 + lg
+    r = torch.from_numpy(np.sqrt((lu * -2.0).numpy())) * std  # numpy's sqrt is IEEE's (torch's float32 one is not)
+    k = k2 + (1 << 21)
+    q = (k >> 22) & 3
+    x = ((k & 0x3FFFFF) - (1 << 21)).to(torch.float32) * STEP
+    x2 = x * x
+    sp = x2 * S9 + S7
+    sp = x2 * sp + S5
+    sp = x2 * sp + S3
+    sn = x + x * (x2 * sp)
+    cp = x2 * C10 + C8
+    cp = x2 * cp + C6
+    cp = x2 * cp + C4
+    cp = x2 * cp + C2
+    cs = 1.0 + x2 * cp
+    odd, neg = (q & 1).bool(), (q & 2).bool()  # odd q: (-sin, cos); q >= 2: negated
+    cv, sv = torch.where(odd, -sn, cs), torch.where(odd, cs, sn)
+    cv, sv = torch.where(neg, -cv, cv), torch.where(neg, -sv, sv)
+    return torch.stack([r * cv + mean, r * sv + mean])
 
 
 def stream() -> Bits:
@@ -132,15 +180,14 @@ def keep_mask(bits: Bits, q: float, shape: tuple, dtype: torch.dtype) -> torch.T
 
 def normal(bits: Bits, shape: tuple, dtype: torch.dtype, std: float, mean: float = 0.0) -> torch.Tensor:
     """N(mean, std^2) of ``shape`` by Box-Muller: mean + std sqrt(-2 log u1) (cos, sin)(2 pi u2), u1 in (0, 1].
-    Every pass is in place on two buffers (the uniforms and the result): a fresh tensor per pass cost more
-    than its arithmetic."""
+    float32 (and every narrower dtype, converted): 24-bit uniforms, the whole transform in the kernel's one pass
+    (``Bits.normal_f32``). float64: 53-bit uniforms and torch's functions, every pass in place on two buffers."""
     n = math.prod(shape)
     pairs = (n + 1) // 2
-    if dtype == torch.float64:
-        u = torch.from_numpy(_uniform53(bits, 2 * pairs)).view(2, pairs)
-        u1, theta = 1.0 - u[0], u[1].mul_(2 * math.pi)
-    else:
-        u1, theta = bits.box_muller_uniforms(pairs)  # float32, 24-bit uniforms, for every narrower dtype too
+    if dtype != torch.float64:
+        return bits.normal_f32(pairs, std, mean).view(-1)[:n].view(shape).to(dtype)
+    u = torch.from_numpy(_uniform53(bits, 2 * pairs)).view(2, pairs)
+    u1, theta = 1.0 - u[0], u[1].mul_(2 * math.pi)
     r = u1.log_().mul_(-2.0).sqrt_().mul_(std)
     out = torch.empty(2, pairs, dtype=dtype)
     torch.cos(theta, out=out[0])

@@ -28,7 +28,8 @@ log = logging.getLogger("rnnbench")
 
 SOURCE = Path(__file__).with_name("sfc64.c")
 # exact float arithmetic (no contraction into FMAs, no fast-math): the same bits from every compiler
-FLAGS = ["-O3", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math", "-fno-strict-aliasing"]
+# (-fno-math-errno lets sqrt vectorise: it changes errno, never a result)
+FLAGS = ["-O3", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno", "-fno-strict-aliasing"]
 
 
 def _compiler() -> Optional[str]:
@@ -72,6 +73,6 @@ def library() -> Optional[ctypes.CDLL]:
         return None
     u64p, f32p = ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_float)
     lib.sfc64_raw.argtypes = [u64p, ctypes.c_int64, u64p]
-    lib.sfc64_box_muller_uniforms.argtypes = [u64p, ctypes.c_int64, f32p]
-    lib.sfc64_raw.restype = lib.sfc64_box_muller_uniforms.restype = None
+    lib.sfc64_normal_f32.argtypes = [u64p, ctypes.c_int64, f32p, ctypes.c_float, ctypes.c_float, f32p]
+    lib.sfc64_raw.restype = lib.sfc64_normal_f32.restype = None
     return lib
