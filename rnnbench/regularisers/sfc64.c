@@ -25,7 +25,7 @@ void sfc64_raw(uint64_t *s, int64_t n, uint64_t *out) {
 /* the coefficients, in cpu_draws.NORMAL_F32's order (defined there once, passed in) */
 enum { SQRT2, LN2, L3, L5, L7, L9, S3, S5, S7, S9, C2, C4, C6, C8, C10, STEP, NCOEF };
 
-#if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute)  /* ifunc: glibc */
 #if __has_attribute(target_clones)
 /* one build for every x86-64 machine: the loader picks the widest vectors the CPU has (the results are the same) */
 #define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
