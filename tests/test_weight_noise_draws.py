@@ -119,14 +119,19 @@ def test_the_vmapped_population_keeps_torchs_per_member_streams():
 
 
 def test_float32_normals_are_box_muller_on_the_24_bit_words_of_the_stream():
-    # the bits of a float32 draw, pinned: pairs of 24-bit words k1, k2 of the seeded SFC64 stream give
-    # std sqrt(-2 log((k1 + 1) 2^-24)) (cos, sin)(2 pi k2 2^-24), the first numbers cos, the second sin
+    # the numbers of a float32 draw, pinned: each number of the seeded SFC64 streams, its low and high 32-bit
+    # halves' 24-bit words k1, k2, gives the pair std sqrt(-2 log((k1 + 1) 2^-24)) (cos, sin)(2 pi k2 2^-24), in turn
     n, pairs = 11, 6
     z = cpu_draws.normal(cpu_draws.Bits(7), (n,), torch.float32, 0.5)
-    k = torch.from_numpy((np.random.SFC64(7).random_raw(pairs).view(np.uint32) & 0xFFFFFF).astype(np.float64))
-    k1, k2 = k[:pairs], k[pairs:]
+    # four chunks of ceil(6 / 4) = 2 pairs (the last empty), each from its eight streams in turn: number lo + i from
+    # stream i % 8 of its chunk's
+    lanes = [np.random.SFC64(s) for s in np.random.SeedSequence(7).spawn(32)]
+    raw = np.array([lanes[8 * (i // 2) + i % 2].random_raw() for i in range(pairs)], dtype=np.uint64)
+    k = torch.from_numpy((raw.view(np.uint32) & 0xFFFFFF).astype(np.float64))
+    k1, k2 = k[0::2], k[1::2]
     r = 0.5 * torch.sqrt(-2 * torch.log((k1 + 1) * 2.0**-24))
-    want = torch.cat([r * torch.cos(2 * math.pi * k2 * 2.0**-24), r * torch.sin(2 * math.pi * k2 * 2.0**-24)])[:n]
+    pair = [r * torch.cos(2 * math.pi * k2 * 2.0**-24), r * torch.sin(2 * math.pi * k2 * 2.0**-24)]
+    want = torch.stack(pair, dim=1).reshape(-1)[:n]
     assert z.dtype == torch.float32 and torch.allclose(z.double(), want, rtol=1e-5, atol=1e-6)
 
 
@@ -150,14 +155,23 @@ def test_the_kernel_draws_numpys_numbers_and_the_fallbacks_normals(monkeypatch, 
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[3], want[3])
     assert np.array_equal(np.random.SFC64(11).random_raw(pairs), got[0])  # numpy's own stream
     for g, w in zip(got[1:3], want[1:3]):
-        assert g.dtype == torch.float32 and g.shape == (2, pairs) and torch.equal(g, w)
+        assert g.dtype == torch.float32 and g.shape == (pairs, 2) and torch.equal(g, w)
 
 
 @needs_kernel
-def test_the_kernel_and_the_fallback_agree_on_four_million_normals(monkeypatch):
-    fast = cpu_draws.Bits(5).normal_f32(2_000_003, 0.1, 1.0)
+def test_the_kernel_and_the_fallback_agree_on_four_million_normals_on_any_number_of_threads(monkeypatch):
+    # the kernel's transform runs on torch's threads behind the serial stream: the threads change the time, not a bit
+    threads = torch.get_num_threads()
+    try:
+        fast = []
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            fast.append(cpu_draws.Bits(5).normal_f32(2_000_003, 0.1, 1.0))
+    finally:
+        torch.set_num_threads(threads)
     _numpy_path(monkeypatch)
-    assert torch.equal(fast, cpu_draws.Bits(5).normal_f32(2_000_003, 0.1, 1.0))
+    slow = cpu_draws.Bits(5).normal_f32(2_000_003, 0.1, 1.0)
+    assert all(torch.equal(f, slow) for f in fast)
 
 
 def test_the_float32_transform_is_box_muller_to_a_few_ulps_on_every_kind_of_word():
@@ -170,7 +184,7 @@ def test_the_float32_transform_is_box_muller_to_a_few_ulps_on_every_kind_of_word
                     torch.tensor(edges, dtype=torch.int32).repeat_interleave(len(edges))])
     k2 = torch.cat([torch.randint(-2**31, 2**31 - 1, (200_000,), generator=g, dtype=torch.int32),
                     torch.tensor(edges, dtype=torch.int32).repeat(len(edges))])
-    z = cpu_draws._normal_f32(torch.stack([k1, k2]), 1.0, 0.0).double()
+    z = cpu_draws._normal_f32(torch.stack([k1, k2], dim=1), 1.0, 0.0).double().T
     u, theta = ((k1 & 0xFFFFFF) + 1).double() * 2.0**-24, (k2 & 0xFFFFFF).double() * (2 * math.pi * 2.0**-24)
     r = torch.sqrt(-2 * torch.log(u))
     want = torch.stack([r * torch.cos(theta), r * torch.sin(theta)])

@@ -7,11 +7,13 @@ that the corrupted weights and their gradients made cost several passes through 
 
 - the bits come from numpy's SFC64 (about 0.5 ns per 16 bits), seeded at each draw by one number
   from torch's default generator, so a run is still a function of its seed and a resumed run (the
-  checkpoint holds torch's RNG state) draws what the uninterrupted one drew. The stream is advanced by a
-  small C kernel where the machine can build it (native.py, sfc64.c), which also turns them into float32
-  normals in the same pass (numpy's random_raw, then torch's passes for the uniforms, log, sqrt, cos, sin and
-  the products were most of a per-step Gaussian draw); where it is not built, numpy and torch compute the
-  same operations (``_normal_f32``), so the numbers do not depend on the path;
+  checkpoint holds torch's RNG state) draws what the uninterrupted one drew. The streams are advanced by a
+  small C kernel where the machine can build it (native.py, sfc64.c); where it is not built, numpy and torch
+  compute the same operations, so the numbers do not depend on the path. A float32 normal draw (``Lanes``)
+  comes from 32 streams seeded from the same number: eight advanced side by side in one vector for each of
+  four chunks of the matrix, the chunks on torch's threads, each turned into normals in the same pass while
+  in cache (one stream, then torch's passes for the uniforms, log, sqrt, cos, sin and the products, were most
+  of a per-step Gaussian draw);
 - Bernoulli(q) is exact: a 16-bit word u keeps where u < floor(q 2^16), and the words equal to it
   (probability 2^-16) keep with the remaining fraction by a 53-bit uniform;
 - N(0, 1) is Box-Muller on 24-bit uniforms, the transform torch's own CPU ``normal_`` uses: in float32
@@ -77,10 +79,19 @@ class Bits:
     the same numbers either way. ``raw(n)``: its next n 64-bit numbers, as numpy's ``random_raw``."""
 
     def __init__(self, seed: int):
+        self._seed = seed
         self._numpy = np.random.SFC64(seed)  # seeds the stream; draws it where the kernel is not built
         self._lib = native.library()
         # the kernel's copy of the state (a, b, c, counter); numpy's object is not used past this point
         self._state = self._numpy.state["state"]["state"].copy() if self._lib is not None else None
+        self._lanes = None
+
+    @property
+    def lanes(self) -> "Lanes":
+        """The float32 normals' streams, seeded from the same seed (``Lanes``)."""
+        if self._lanes is None:
+            self._lanes = Lanes(self._seed, self._lib)
+        return self._lanes
 
     def _ptr(self, a: np.ndarray):
         return a.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64))
@@ -93,13 +104,42 @@ class Bits:
         return out
 
     def normal_f32(self, pairs: int, std: float, mean: float) -> torch.Tensor:
-        """``pairs`` pairs of N(mean, std^2) float32 numbers, a (2, pairs) tensor, from the next ``pairs`` numbers (their
-        2 pairs 32-bit words, low half first: the first ``pairs`` words are Box-Muller's k1, the others its k2)."""
+        """``pairs`` pairs of N(mean, std^2) float32 numbers, a (pairs, 2) tensor (``Lanes``)."""
+        return self.lanes.draw(pairs, std, mean)
+
+
+class Lanes:
+    """The float32 normals' streams: 32 SFC64 streams seeded by numpy's SeedSequence(seed).spawn(32). A draw of
+    ``pairs`` pairs cuts them into four chunks (one per thread, up to four), each from eight streams taken in turn
+    (eight chains the kernel advances in one vector); each number (its low 32-bit half Box-Muller's k1, its high half
+    k2) gives one pair."""
+
+    LANES, GROUPS = 8, 4  # sfc64.c's LANES and GROUPS
+
+    def __init__(self, seed: int, lib):
+        self._lib = lib
+        self._gens = [np.random.SFC64(s) for s in np.random.SeedSequence(seed).spawn(self.GROUPS * self.LANES)]
+        if lib is not None:  # the kernel's copy of the states; numpy's objects are not used past this point
+            self._state = np.ascontiguousarray([g.state["state"]["state"] for g in self._gens], np.uint64)
+
+    def _raw(self, pairs: int) -> np.ndarray:
+        """The numbers on numpy's path, as sfc64.c's sfc64_normal_f32 draws them: GROUPS chunks of
+        ceil(pairs / GROUPS), chunk g's number lo + i from its stream i % LANES."""
+        out, chunk = np.empty(pairs, dtype=np.uint64), -(-pairs // self.GROUPS)
+        for g in range(self.GROUPS):
+            lo, hi = min(g * chunk, pairs), min((g + 1) * chunk, pairs)
+            for lane in range(self.LANES):
+                gen = self._gens[g * self.LANES + lane]
+                out[lo + lane:hi:self.LANES] = gen.random_raw(len(range(lo + lane, hi, self.LANES)))
+        return out
+
+    def draw(self, pairs: int, std: float, mean: float) -> torch.Tensor:
+        """The next ``pairs`` pairs of N(mean, std^2) float32 numbers, a (pairs, 2) tensor."""
         if self._lib is None:
-            return _normal_f32(torch.from_numpy(self._numpy.random_raw(pairs).view(np.int32)).view(2, pairs), std, mean)
-        out = torch.empty(2, pairs, dtype=torch.float32)  # the kernel writes the words, then the normals, here
-        self._lib.sfc64_normal_f32(self._ptr(self._state), pairs, _NORMAL_F32_PTR, std, mean,
-                                   ctypes.cast(out.data_ptr(), ctypes.POINTER(ctypes.c_float)))
+            return _normal_f32(torch.from_numpy(self._raw(pairs).view(np.int32)).view(pairs, 2), std, mean)
+        out = torch.empty(pairs, 2, dtype=torch.float32)  # the kernel writes the numbers, then the normals, here
+        self._lib.sfc64_normal_f32(self._state.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64)), pairs,
+                                   _NORMAL_F32_PTR, std, mean, ctypes.cast(out.data_ptr(), ctypes.POINTER(ctypes.c_float)))
         return out
 
 
@@ -117,10 +157,10 @@ _NORMAL_F32_PTR = NORMAL_F32.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
 def _normal_f32(words: torch.Tensor, std: float, mean: float) -> torch.Tensor:
     """sfc64.c's box_muller_block with torch's kernels, operation for operation (each a float32 operation rounded
     once, the constants float32 numbers): the same bits as the kernel, where it is not built. ``words``: the
-    (2, pairs) int32 words k1, k2. r = std sqrt(-2 log u), u = (k1 + 1) 2^-24 in (0, 1]; the angle 2 pi k2 2^-24,
+    (pairs, 2) int32 words k1, k2; the result is (pairs, 2) too. r = std sqrt(-2 log u), u = (k1 + 1) 2^-24 in (0, 1]; the angle 2 pi k2 2^-24,
     reduced exactly on the integer to a quarter turn q and x in [-pi/4, pi/4)."""
     std, mean = float(np.float32(std)), float(np.float32(mean))  # as the kernel's float arguments
-    k1, k2 = words[0] & 0xFFFFFF, words[1] & 0xFFFFFF
+    k1, k2 = words[:, 0] & 0xFFFFFF, words[:, 1] & 0xFFFFFF
     b = (k1 + 1).to(torch.float32).view(torch.int32)  # u 2^24 = m = 2^e y, exactly
     yb = (b & 0x7FFFFF) | 0x3F800000  # y in [1, 2)
     big = yb.view(torch.float32) > SQRT2
@@ -151,7 +191,7 @@ def _normal_f32(words: torch.Tensor, std: float, mean: float) -> torch.Tensor:
     odd, neg = (q & 1).bool(), (q & 2).bool()  # odd q: (-sin, cos); q >= 2: negated
     cv, sv = torch.where(odd, -sn, cs), torch.where(odd, cs, sn)
     cv, sv = torch.where(neg, -cv, cv), torch.where(neg, -sv, sv)
-    return torch.stack([r * cv + mean, r * sv + mean])
+    return torch.stack([r * cv + mean, r * sv + mean], dim=1)
 
 
 def stream() -> Bits:

@@ -37,8 +37,19 @@ def _compiler() -> Optional[str]:
     return shutil.which(cc) or shutil.which("cc") or shutil.which("gcc")
 
 
+def _openmp() -> list[str]:
+    """-fopenmp where torch's own OpenMP runtime is GNU's and loaded (Linux wheels): the kernel's parallel region then
+    runs on torch's threads (and follows torch.set_num_threads); never a second runtime beside torch's."""
+    try:
+        with open("/proc/self/maps") as maps:
+            return ["-fopenmp"] if any("libgomp" in line for line in maps) else []
+    except OSError:
+        return []
+
+
 def _build(cc: str) -> Path:
-    key = hashlib.sha256(SOURCE.read_bytes() + "\0".join([cc, *FLAGS, sys.platform]).encode()).hexdigest()[:16]
+    flags = FLAGS + _openmp()
+    key = hashlib.sha256(SOURCE.read_bytes() + "\0".join([cc, *flags, sys.platform]).encode()).hexdigest()[:16]
     folder = Path(os.environ.get("RNNBENCH_NATIVE_CACHE") or Path(user_cache_dir("rnnbench")) / "native") / key
     lib = folder / "sfc64.so"
     if lib.is_file():
@@ -47,7 +58,7 @@ def _build(cc: str) -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=folder)
     os.close(fd)
     try:
-        subprocess.run([cc, *FLAGS, "-o", tmp, str(SOURCE)], check=True, capture_output=True, text=True, timeout=120)
+        subprocess.run([cc, *flags, "-o", tmp, str(SOURCE)], check=True, capture_output=True, text=True, timeout=120)
         os.replace(tmp, lib)  # atomic: a concurrent build replaces it with the same file
     finally:
         if os.path.exists(tmp):

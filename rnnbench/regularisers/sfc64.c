@@ -1,11 +1,24 @@
 /* numpy's SFC64 bit generator (numpy/random/src/sfc64/sfc64.h), advanced here so that a per-step weight-noise
  * draw costs its arithmetic (issue 31): the same 64-bit numbers as numpy's random_raw from the same state, and a
  * float32 draw's normals made from them in one pass (sfc64_normal_f32). Integer arithmetic, exact conversions and
- * single IEEE operations only (built with -ffp-contract=off, no fast-math): the same bits on every compiler and
- * instruction set, and the same bits as cpu_draws._normal_f32, which computes the same operations with torch's
- * kernels where this file is not built. Loaded through ctypes by native.py. */
+ * single IEEE operations only (built with -ffp-contract=off, no fast-math): the same bits on every compiler,
+ * instruction set and number of threads, and the same bits as cpu_draws._normal_f32, which computes the same
+ * operations with torch's kernels where this file is not built. Loaded through ctypes by native.py. */
 #include <stdint.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute)  /* ifunc: glibc */
+#if __has_attribute(target_clones)
+/* one build for every x86-64 machine: the loader picks the widest vectors the CPU has (the results are the same) */
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef VECTOR_CLONES
+#define VECTOR_CLONES
+#endif
 
 static inline uint64_t rotl(uint64_t v, unsigned r) { return (v << r) | (v >> (64 - r)); }
 
@@ -22,18 +35,37 @@ void sfc64_raw(uint64_t *s, int64_t n, uint64_t *out) {
     s[0] = a; s[1] = b; s[2] = c; s[3] = w;
 }
 
+/* n numbers of LANES SFC64 streams taken in turn (number i from stream i % LANES; s: their states, 4 numbers each),
+ * into out: one stream alone is a chain of dependent operations, LANES of them side by side fill the vector units. */
+enum { LANES = 8 };
+typedef uint64_t lanes_u64 __attribute__((vector_size(8 * LANES)));  /* GCC/Clang vectors: one operation, LANES numbers */
+VECTOR_CLONES
+static void sfc64_raw_lanes(uint64_t *s, int64_t n, uint64_t *out) {
+    lanes_u64 a, b, c, w;
+    for (int l = 0; l < LANES; l++) { a[l] = s[4 * l]; b[l] = s[4 * l + 1]; c[l] = s[4 * l + 2]; w[l] = s[4 * l + 3]; }
+    int64_t i = 0;
+    for (;; i += LANES) {
+        const lanes_u64 t = a + b + w;
+        if (i + LANES > n) {  /* the last numbers: the first streams advance once more than the others */
+            for (int l = 0; i + l < n; l++) {
+                out[i + l] = t[l];
+                s[4 * l] = b[l] ^ (b[l] >> 11); s[4 * l + 1] = c[l] + (c[l] << 3);
+                s[4 * l + 2] = rotl(c[l], 24) + t[l]; s[4 * l + 3] = w[l] + 1;
+            }
+            for (int l = (int)(n - i); l < LANES; l++) { s[4 * l] = a[l]; s[4 * l + 1] = b[l]; s[4 * l + 2] = c[l]; s[4 * l + 3] = w[l]; }
+            return;
+        }
+        w += 1;
+        a = b ^ (b >> 11);
+        b = c + (c << 3);
+        c = ((c << 24) | (c >> 40)) + t;
+        memcpy(out + i, &t, sizeof t);
+    }
+}
+
 /* the coefficients, in cpu_draws.NORMAL_F32's order (defined there once, passed in) */
 enum { SQRT2, LN2, L3, L5, L7, L9, S3, S5, S7, S9, C2, C4, C6, C8, C10, STEP, NCOEF };
 
-#if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute)  /* ifunc: glibc */
-#if __has_attribute(target_clones)
-/* one build for every x86-64 machine: the loader picks the widest vectors the CPU has (the results are the same) */
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef VECTOR_CLONES
-#define VECTOR_CLONES
-#endif
 
 static inline float from_bits(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
 static inline uint32_t to_bits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
@@ -105,17 +137,35 @@ static void box_muller_block(const uint32_t *k1, const uint32_t *k2, int n, cons
     }
 }
 
-/* `pairs` pairs of normals N(mean, std^2) into out (2 * pairs floats: the cos halves, then the sin halves) from the
- * next `pairs` numbers of the stream, read as 2 * pairs 32-bit words (low half first): the first `pairs` words are
- * the k1, the others the k2. The words are drawn into out and transformed in place, in blocks. */
-void sfc64_normal_f32(uint64_t *s, int64_t pairs, const float *c, float std, float mean, float *out) {
-    sfc64_raw(s, pairs, (uint64_t *)out);
-    enum { BLOCK = 512 };
+/* `pairs` pairs of normals N(mean, std^2) into out (2 * pairs floats). The pairs are cut into GROUPS chunks of
+ * ceil(pairs / GROUPS) (the last ones shorter or empty), chunk g drawn from its own LANES streams (s: GROUPS * LANES
+ * states, group g's from s + 4 LANES g), taken in turn (sfc64_raw_lanes); each number, read as two 32-bit words (low
+ * half k1, high half k2), gives the pair (cos, sin) in the same 8 bytes, so a block is drawn into out and transformed
+ * in place while it is in cache. With OpenMP (torch's own runtime: native.py builds with it only where torch's libgomp
+ * is loaded) the chunks run on torch's threads, each drawn and transformed where it is used; the chunks and their
+ * streams do not depend on the number of threads, so the threads change the time, never a bit. */
+enum { BLOCK = 512, GROUPS = 4 };
+
+static void transform(float *out, int64_t j, int n, const float *c, float std, float mean) {
     uint32_t k1[BLOCK], k2[BLOCK];
-    for (int64_t j = 0; j < pairs; j += BLOCK) {
-        const int n = (int)(pairs - j < BLOCK ? pairs - j : BLOCK);
-        memcpy(k1, out + j, 4 * (size_t)n);
-        memcpy(k2, out + pairs + j, 4 * (size_t)n);
-        box_muller_block(k1, k2, n, c, std, mean, out + j, out + pairs + j);
+    float o0[BLOCK], o1[BLOCK];
+    const uint32_t *words = (const uint32_t *)(out + 2 * j);
+    for (int i = 0; i < n; i++) { k1[i] = words[2 * i]; k2[i] = words[2 * i + 1]; }
+    box_muller_block(k1, k2, n, c, std, mean, o0, o1);
+    for (int i = 0; i < n; i++) { out[2 * (j + i)] = o0[i]; out[2 * (j + i) + 1] = o1[i]; }
+}
+
+void sfc64_normal_f32(uint64_t *s, int64_t pairs, const float *c, float std, float mean, float *out) {
+    const int64_t chunk = (pairs + GROUPS - 1) / GROUPS;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (pairs > 4 * BLOCK)
+#endif
+    for (int g = 0; g < GROUPS; g++) {
+        const int64_t lo = g * chunk < pairs ? g * chunk : pairs, hi = (g + 1) * chunk < pairs ? (g + 1) * chunk : pairs;
+        for (int64_t j = lo; j < hi; j += BLOCK) {  /* j - lo is a multiple of LANES: number j + i is stream i % LANES's */
+            const int n = (int)(hi - j < BLOCK ? hi - j : BLOCK);
+            sfc64_raw_lanes(s + 4 * LANES * g, n, (uint64_t *)(out + 2 * j));
+            transform(out, j, n, c, std, mean);
+        }
     }
 }
