@@ -154,6 +154,14 @@ _NORMAL_F32_PTR = NORMAL_F32.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
 (SQRT2, LN2, L3, L5, L7, L9, S3, S5, S7, S9, C2, C4, C6, C8, C10, STEP) = (float(c) for c in NORMAL_F32)
 
 
+def _horner(z: torch.Tensor, c: tuple) -> torch.Tensor:
+    """c[-1] z^(n-1) + ... + c[0], each product and sum a float32 operation rounded once (sfc64.c's horner)."""
+    p = z * c[-1] + c[-2]
+    for ci in reversed(c[:-2]):
+        p = z * p + ci
+    return p
+
+
 def _normal_f32(words: torch.Tensor, std: float, mean: float) -> torch.Tensor:
     """sfc64.c's box_muller_block with torch's kernels, operation for operation (each a float32 operation rounded
     once, the constants float32 numbers): the same bits as the kernel, where it is not built. ``words``: the
@@ -168,9 +176,7 @@ def _normal_f32(words: torch.Tensor, std: float, mean: float) -> torch.Tensor:
     e = (b >> 23) - 127 + big.to(torch.int32) - 24
     s = (y - 1.0) / (y + 1.0)
     z = s * s
-    p = z * L9 + L7  # two operations, each rounded (no fused multiply-add on this path or in the kernel)
-    p = z * p + L5
-    p = z * p + L3
+    p = _horner(z, (L3, L5, L7, L9))
     t = s + s
     lg = t + t * (z * p)
     lu = e.to(torch.float32) * LN2 + lg
@@ -179,15 +185,8 @@ def _normal_f32(words: torch.Tensor, std: float, mean: float) -> torch.Tensor:
     q = (k >> 22) & 3
     x = ((k & 0x3FFFFF) - (1 << 21)).to(torch.float32) * STEP
     x2 = x * x
-    sp = x2 * S9 + S7
-    sp = x2 * sp + S5
-    sp = x2 * sp + S3
-    sn = x + x * (x2 * sp)
-    cp = x2 * C10 + C8
-    cp = x2 * cp + C6
-    cp = x2 * cp + C4
-    cp = x2 * cp + C2
-    cs = 1.0 + x2 * cp
+    sn = x + x * (x2 * _horner(x2, (S3, S5, S7, S9)))
+    cs = 1.0 + x2 * _horner(x2, (C2, C4, C6, C8, C10))
     odd, neg = (q & 1).bool(), (q & 2).bool()  # odd q: (-sin, cos); q >= 2: negated
     cv, sv = torch.where(odd, -sn, cs), torch.where(odd, cs, sn)
     cv, sv = torch.where(neg, -cv, cv), torch.where(neg, -sv, sv)

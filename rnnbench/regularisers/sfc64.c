@@ -67,6 +67,13 @@ static void sfc64_raw_lanes(uint64_t *s, int64_t n, uint64_t *out) {
 enum { SQRT2, LN2, L3, L5, L7, L9, S3, S5, S7, S9, C2, C4, C6, C8, C10, STEP, NCOEF };
 
 
+/* c[n-1] z^(n-1) + ... + c[0] by Horner's rule, each product and sum rounded once (as cpu_draws._normal_f32) */
+static inline float horner(float z, const float *c, int n) {
+    float p = c[n - 1];
+    for (int i = n - 2; i >= 0; i--) p = z * p + c[i];
+    return p;
+}
+
 static inline float from_bits(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
 static inline uint32_t to_bits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
 
@@ -88,12 +95,7 @@ static void box_muller_block(const uint32_t *k1, const uint32_t *k2, int n, cons
         e = e + big - 24;
         const float s = (y - 1.0f) / (y + 1.0f);
         const float z = s * s;
-        float p = z * c[L9];
-        p = p + c[L7];
-        p = z * p;
-        p = p + c[L5];
-        p = z * p;
-        p = p + c[L3];
+        const float p = horner(z, c + L3, 4);
         const float t = s + s;
         float lg = z * p;
         lg = t * lg;
@@ -108,23 +110,11 @@ static void box_muller_block(const uint32_t *k1, const uint32_t *k2, int n, cons
         const int32_t q = (k >> 22) & 3;
         const float x = (float)((k & 0x3FFFFF) - (1 << 21)) * c[STEP];
         const float x2 = x * x;
-        float sp = x2 * c[S9];
-        sp = sp + c[S7];
-        sp = x2 * sp;
-        sp = sp + c[S5];
-        sp = x2 * sp;
-        sp = sp + c[S3];
+        float sp = horner(x2, c + S3, 4);
         sp = x2 * sp;
         sp = x * sp;
         const float sn = x + sp;
-        float cp = x2 * c[C10];
-        cp = cp + c[C8];
-        cp = x2 * cp;
-        cp = cp + c[C6];
-        cp = x2 * cp;
-        cp = cp + c[C4];
-        cp = x2 * cp;
-        cp = cp + c[C2];
+        float cp = horner(x2, c + C2, 5);
         cp = x2 * cp;
         const float cs = 1.0f + cp;
         /* rotate by q quarter turns: odd q swaps to (-sin, cos), q >= 2 negates */
