@@ -216,3 +216,19 @@ def test_without_a_compiler_or_when_switched_off_numpy_draws(monkeypatch, tmp_pa
         assert cpu_draws.Bits(3).raw(2).tolist() == np.random.SFC64(3).random_raw(2).tolist()
     finally:
         native.library.cache_clear()
+
+
+@needs_kernel
+def test_a_kernel_whose_openmp_build_fails_is_built_without_it(monkeypatch, tmp_path):
+    # where torch's runtime is loaded but the compiler cannot build with OpenMP, the kernel is built without it
+    native.library.cache_clear()
+    try:
+        monkeypatch.setenv("RNNBENCH_NATIVE_CACHE", str(tmp_path))
+        monkeypatch.setattr(native, "_openmp", lambda: ["-fno-such-option-rnnbench"])
+        lib = native.library()
+        assert lib is not None and len(list(tmp_path.rglob("*.so"))) == 1
+        fast = cpu_draws.Bits(4).normal_f32(1000, 1.0, 0.0)
+        _numpy_path(monkeypatch)
+        assert torch.equal(fast, cpu_draws.Bits(4).normal_f32(1000, 1.0, 0.0))
+    finally:
+        native.library.cache_clear()

@@ -165,8 +165,8 @@ def _horner(z: torch.Tensor, c: tuple) -> torch.Tensor:
 def _normal_f32(words: torch.Tensor, std: float, mean: float) -> torch.Tensor:
     """sfc64.c's box_muller_block with torch's kernels, operation for operation (each a float32 operation rounded
     once, the constants float32 numbers): the same bits as the kernel, where it is not built. ``words``: the
-    (pairs, 2) int32 words k1, k2; the result is (pairs, 2) too. r = std sqrt(-2 log u), u = (k1 + 1) 2^-24 in (0, 1]; the angle 2 pi k2 2^-24,
-    reduced exactly on the integer to a quarter turn q and x in [-pi/4, pi/4)."""
+    (pairs, 2) int32 words k1, k2; the result is (pairs, 2) too. r = std sqrt(-2 log u), u = (k1 + 1) 2^-24 in
+    (0, 1]; the angle 2 pi k2 2^-24, reduced exactly on the integer to a quarter turn q and x in [-pi/4, pi/4)."""
     std, mean = float(np.float32(std)), float(np.float32(mean))  # as the kernel's float arguments
     k1, k2 = words[:, 0] & 0xFFFFFF, words[:, 1] & 0xFFFFFF
     b = (k1 + 1).to(torch.float32).view(torch.int32)  # u 2^24 = m = 2^e y, exactly

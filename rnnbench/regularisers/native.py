@@ -47,8 +47,7 @@ def _openmp() -> list[str]:
         return []
 
 
-def _build(cc: str) -> Path:
-    flags = FLAGS + _openmp()
+def _build(cc: str, flags: list[str]) -> Path:
     key = hashlib.sha256(SOURCE.read_bytes() + "\0".join([cc, *flags, sys.platform]).encode()).hexdigest()[:16]
     folder = Path(os.environ.get("RNNBENCH_NATIVE_CACHE") or Path(user_cache_dir("rnnbench")) / "native") / key
     lib = folder / "sfc64.so"
@@ -75,10 +74,14 @@ def library() -> Optional[ctypes.CDLL]:
     if cc is None:
         log.info("no C compiler: the CPU weight-noise draws take numpy's path (same numbers, slower)")
         return None
-    try:
-        lib = ctypes.CDLL(str(_build(cc)))
-    except (OSError, subprocess.SubprocessError) as err:
-        detail = getattr(err, "stderr", "") or err
+    lib, openmp = None, _openmp()
+    for flags in ([FLAGS + openmp, FLAGS] if openmp else [FLAGS]):  # without OpenMP where it does not build
+        try:
+            lib = ctypes.CDLL(str(_build(cc, flags)))
+            break
+        except (OSError, subprocess.SubprocessError) as err:
+            detail = getattr(err, "stderr", "") or err
+    if lib is None:
         log.warning("the native weight-noise kernel did not build (%s); numpy's path draws the same numbers, "
                     "more slowly", str(detail).strip()[:300])
         return None
