@@ -231,4 +231,5 @@ def test_a_kernel_whose_openmp_build_fails_is_built_without_it(monkeypatch, tmp_
         _numpy_path(monkeypatch)
         assert torch.equal(fast, cpu_draws.Bits(4).normal_f32(1000, 1.0, 0.0))
     finally:
+        monkeypatch.undo()  # the real library() again, then its cache emptied
         native.library.cache_clear()
