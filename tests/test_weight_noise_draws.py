@@ -81,16 +81,18 @@ def test_the_draw_is_a_function_of_torchs_seed():
     assert torch.equal(same[0], same[1]) and not torch.equal(same[0], same[2])
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("q", [0.7, 0.5 + 0.5 / 2**16, 13107 / 2**16 + 0.4 / 2**16, 1.0, 0.0])
-def test_bernoulli_probability_is_exact_below_the_word_resolution(q):
-    # q = k / 2^16 + f / 2^16: the words equal to k keep with probability f (the tie refinement)
+def test_bernoulli_probability_is_exact_below_the_word_resolution(q, dtype):
+    # q = k / 2^16 + f / 2^16: in float64 the words equal to k keep with probability f (the tie refinement); in float32
+    # a 53-bit threshold
     torch.manual_seed(0)
     n = 2**22
-    keep = cpu_draws.keep_mask(cpu_draws.stream(), q, (n,), torch.float64)
+    keep = cpu_draws.keep_mask(cpu_draws.stream(), q, (n,), dtype).double()
     assert set(keep.unique().tolist()) <= {0.0, 1.0}
     assert abs(keep.mean().item() - q) <= 5 * math.sqrt(q * (1 - q) / n)
     ties_only = 0.25 / 2**16  # k = 0: only the tie words (1 in 2^16) can keep, with probability 0.25
-    keep = cpu_draws.keep_mask(cpu_draws.stream(), ties_only, (n,), torch.float64)
+    keep = cpu_draws.keep_mask(cpu_draws.stream(), ties_only, (n,), dtype).double()
     assert abs(keep.sum().item() - n * ties_only) <= 5 * math.sqrt(n * ties_only)  # 16 expected
 
 
@@ -156,6 +158,24 @@ def test_the_kernel_draws_numpys_numbers_and_the_fallbacks_normals(monkeypatch, 
     assert np.array_equal(np.random.SFC64(11).random_raw(pairs), got[0])  # numpy's own stream
     for g, w in zip(got[1:3], want[1:3]):
         assert g.dtype == torch.float32 and g.shape == (pairs, 2) and torch.equal(g, w)
+
+
+@needs_kernel
+@pytest.mark.parametrize("n", [1, 9, 4099, 2_000_003])
+def test_the_kernel_keeps_what_the_fallback_keeps_on_any_number_of_threads(monkeypatch, n):
+    threads = torch.get_num_threads()
+    try:
+        fast = []
+        for t in (1, 2):
+            torch.set_num_threads(t)
+            lanes = cpu_draws.Bits(6).lanes
+            fast.append(torch.cat([lanes.keep(n, 0.3), lanes.keep(n, 0.25 / 2**16)]))  # the streams carry on
+    finally:
+        torch.set_num_threads(threads)
+    _numpy_path(monkeypatch)
+    lanes = cpu_draws.Bits(6).lanes
+    slow = torch.cat([lanes.keep(n, 0.3), lanes.keep(n, 0.25 / 2**16)])
+    assert slow.dtype == torch.float32 and all(torch.equal(f, slow) for f in fast)
 
 
 @needs_kernel

@@ -14,8 +14,9 @@ that the corrupted weights and their gradients made cost several passes through 
   four chunks of the matrix, the chunks on torch's threads, each turned into normals in the same pass while
   in cache (one stream, then torch's passes for the uniforms, log, sqrt, cos, sin and the products, were most
   of a per-step Gaussian draw);
-- Bernoulli(q) is exact: a 16-bit word u keeps where u < floor(q 2^16), and the words equal to it
-  (probability 2^-16) keep with the remaining fraction by a 53-bit uniform;
+- Bernoulli(q) is exact: in float32 (``Lanes.keep``) a number of the lanes keeps where its top 53 bits are
+  below ceil(q 2^53); in float64 a 16-bit word u of the one stream keeps where u < floor(q 2^16), and the words
+  equal to it (probability 2^-16) keep with the remaining fraction by a 53-bit uniform;
 - N(0, 1) is Box-Muller on 24-bit uniforms, the transform torch's own CPU ``normal_`` uses: in float32
   with its log, cos and sin as polynomials accurate to a few ulps (the angle reduced exactly on the integer
   word), in float64 on 53-bit uniforms with torch's functions;
@@ -122,15 +123,26 @@ class Lanes:
         if lib is not None:  # the kernel's copy of the states; numpy's objects are not used past this point
             self._state = np.ascontiguousarray([g.state["state"]["state"] for g in self._gens], np.uint64)
 
-    def _raw(self, pairs: int) -> np.ndarray:
-        """The numbers on numpy's path, as sfc64.c's sfc64_normal_f32 draws them: GROUPS chunks of
-        ceil(pairs / GROUPS), chunk g's number lo + i from its stream i % LANES."""
-        out, chunk = np.empty(pairs, dtype=np.uint64), -(-pairs // self.GROUPS)
+    def _raw(self, n: int) -> np.ndarray:
+        """n numbers on numpy's path, as sfc64.c draws them: GROUPS chunks of ceil(n / GROUPS), chunk g's number
+        lo + i from its stream i % LANES."""
+        out, chunk = np.empty(n, dtype=np.uint64), -(-n // self.GROUPS)
         for g in range(self.GROUPS):
-            lo, hi = min(g * chunk, pairs), min((g + 1) * chunk, pairs)
+            lo, hi = min(g * chunk, n), min((g + 1) * chunk, n)
             for lane in range(self.LANES):
                 gen = self._gens[g * self.LANES + lane]
                 out[lo + lane:hi:self.LANES] = gen.random_raw(len(range(lo + lane, hi, self.LANES)))
+        return out
+
+    def keep(self, n: int, q: float) -> torch.Tensor:
+        """The next n Bernoulli(q) numbers, 1.0 / 0.0 in float32, one 64-bit number each: kept where its top 53 bits
+        are below ceil(q 2^53), a probability within 2^-53 of q."""
+        thr = math.ceil(q * 2.0**53)  # q 2^53 is exact in a double
+        if self._lib is None:
+            return torch.from_numpy(((self._raw(n) >> np.uint64(11)) < np.uint64(thr)).astype(np.float32))
+        out = torch.empty(n, dtype=torch.float32)
+        self._lib.sfc64_keep_f32(self._state.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64)), n, thr,
+                                 ctypes.cast(out.data_ptr(), ctypes.POINTER(ctypes.c_float)))
         return out
 
     def draw(self, pairs: int, std: float, mean: float) -> torch.Tensor:
@@ -203,11 +215,14 @@ def _uniform53(bits: Bits, n: int) -> np.ndarray:
 
 
 def keep_mask(bits: Bits, q: float, shape: tuple, dtype: torch.dtype) -> torch.Tensor:
-    """A 0/1 tensor of ``shape`` and ``dtype``, each entry 1 with probability ``q`` exactly, independently
-    (made through uint8: torch's bool kernels on the CPU are several times slower)."""
+    """A 0/1 tensor of ``shape`` and ``dtype``, each entry 1 with probability ``q`` exactly, independently.
+    float32 (and every narrower dtype, converted): ``Lanes.keep``, in the kernel's one pass. float64: 16-bit words of
+    the one stream, the ties refined (made through uint8: torch's bool kernels on the CPU are several times slower)."""
     n = math.prod(shape)
     if q >= 1.0:
         return torch.ones(shape, dtype=dtype)
+    if dtype != torch.float64:
+        return bits.lanes.keep(n, q).view(shape).to(dtype)
     words = bits.raw((n + 3) // 4).view(np.uint16)[:n]
     k = int(q * _WORD)  # keep where u < k: probability k / 2^16
     keep = words < k

@@ -88,5 +88,6 @@ def library() -> Optional[ctypes.CDLL]:
     u64p, f32p = ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_float)
     lib.sfc64_raw.argtypes = [u64p, ctypes.c_int64, u64p]
     lib.sfc64_normal_f32.argtypes = [u64p, ctypes.c_int64, f32p, ctypes.c_float, ctypes.c_float, f32p]
-    lib.sfc64_raw.restype = lib.sfc64_normal_f32.restype = None
+    lib.sfc64_keep_f32.argtypes = [u64p, ctypes.c_int64, ctypes.c_uint64, f32p]
+    lib.sfc64_raw.restype = lib.sfc64_normal_f32.restype = lib.sfc64_keep_f32.restype = None
     return lib

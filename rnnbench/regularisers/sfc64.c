@@ -159,3 +159,27 @@ void sfc64_normal_f32(uint64_t *s, int64_t pairs, const float *c, float std, flo
         }
     }
 }
+
+/* out[i] = 1.0f where the top 53 bits of raw[i] are below thr (<= 2^53: a signed compare, which every vector unit has) */
+VECTOR_CLONES
+static void keep_block(const uint64_t *raw, int m, int64_t thr, float *out) {
+    for (int i = 0; i < m; i++) out[i] = (float)(int32_t)((int64_t)(raw[i] >> 11) < thr);
+}
+
+/* n Bernoulli(P) numbers, P = thr 2^-53 (cpu_draws: thr = ceil(q 2^53)), as 1.0f / 0.0f into out: number i keeps where
+ * its top 53 bits are below thr; the numbers are those of sfc64_normal_f32's chunks and streams (n of them, not pairs). */
+void sfc64_keep_f32(uint64_t *s, int64_t n, uint64_t thr, float *out) {
+    const int64_t chunk = (n + GROUPS - 1) / GROUPS;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (n > 4 * BLOCK)
+#endif
+    for (int g = 0; g < GROUPS; g++) {
+        const int64_t lo = g * chunk < n ? g * chunk : n, hi = (g + 1) * chunk < n ? (g + 1) * chunk : n;
+        uint64_t raw[BLOCK];
+        for (int64_t j = lo; j < hi; j += BLOCK) {
+            const int m = (int)(hi - j < BLOCK ? hi - j : BLOCK);
+            sfc64_raw_lanes(s + 4 * LANES * g, m, raw);
+            keep_block(raw, m, (int64_t)thr, out + j);
+        }
+    }
+}
