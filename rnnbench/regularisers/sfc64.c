@@ -136,6 +136,7 @@ static void box_muller_block(const uint32_t *k1, const uint32_t *k2, int n, cons
  * streams do not depend on the number of threads, so the threads change the time, never a bit. */
 enum { BLOCK = 512, GROUPS = 4 };
 
+VECTOR_CLONES
 static void transform(float *out, int64_t j, int n, const float *c, float std, float mean) {
     uint32_t k1[BLOCK], k2[BLOCK];
     float o0[BLOCK], o1[BLOCK];
