@@ -146,19 +146,31 @@ static void transform(float *out, int64_t j, int n, const float *c, float std, f
     for (int i = 0; i < n; i++) { out[2 * (j + i)] = o0[i]; out[2 * (j + i) + 1] = o1[i]; }
 }
 
-void sfc64_normal_f32(uint64_t *s, int64_t pairs, const float *c, float std, float mean, float *out) {
-    const int64_t chunk = (pairs + GROUPS - 1) / GROUPS;
+/* the driver of both draws: n numbers cut into GROUPS chunks of ceil(n / GROUPS), chunk g from the LANES streams at
+ * s + 4 LANES g, each chunk handed to `block` in blocks of BLOCK (j - lo is a multiple of LANES: number j + i is
+ * stream i % LANES's), the chunks on OpenMP's threads */
+typedef struct { const float *c; float std, mean; float *out; uint64_t thr; } draw_args;
+typedef void (*block_fn)(uint64_t *s, int64_t j, int n, const draw_args *a);
+
+static void chunks(uint64_t *s, int64_t n, block_fn block, const draw_args *a) {
+    const int64_t chunk = (n + GROUPS - 1) / GROUPS;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (pairs > 4 * BLOCK)
+#pragma omp parallel for schedule(static) if (n > 4 * BLOCK)
 #endif
     for (int g = 0; g < GROUPS; g++) {
-        const int64_t lo = g * chunk < pairs ? g * chunk : pairs, hi = (g + 1) * chunk < pairs ? (g + 1) * chunk : pairs;
-        for (int64_t j = lo; j < hi; j += BLOCK) {  /* j - lo is a multiple of LANES: number j + i is stream i % LANES's */
-            const int n = (int)(hi - j < BLOCK ? hi - j : BLOCK);
-            sfc64_raw_lanes(s + 4 * LANES * g, n, (uint64_t *)(out + 2 * j));
-            transform(out, j, n, c, std, mean);
-        }
+        const int64_t lo = g * chunk < n ? g * chunk : n, hi = (g + 1) * chunk < n ? (g + 1) * chunk : n;
+        for (int64_t j = lo; j < hi; j += BLOCK) block(s + 4 * LANES * g, j, (int)(hi - j < BLOCK ? hi - j : BLOCK), a);
     }
+}
+
+static void normal_block(uint64_t *s, int64_t j, int n, const draw_args *a) {
+    sfc64_raw_lanes(s, n, (uint64_t *)(a->out + 2 * j));
+    transform(a->out, j, n, a->c, a->std, a->mean);
+}
+
+void sfc64_normal_f32(uint64_t *s, int64_t pairs, const float *c, float std, float mean, float *out) {
+    const draw_args a = {c, std, mean, out, 0};
+    chunks(s, pairs, normal_block, &a);
 }
 
 /* out[i] = 1.0f where the top 53 bits of raw[i] are below thr (<= 2^53: a signed compare, which every vector unit has) */
@@ -167,20 +179,15 @@ static void keep_block(const uint64_t *raw, int m, int64_t thr, float *out) {
     for (int i = 0; i < m; i++) out[i] = (float)(int32_t)((int64_t)(raw[i] >> 11) < thr);
 }
 
+static void keep_numbers(uint64_t *s, int64_t j, int n, const draw_args *a) {
+    uint64_t raw[BLOCK];
+    sfc64_raw_lanes(s, n, raw);
+    keep_block(raw, n, (int64_t)a->thr, a->out + j);
+}
+
 /* n Bernoulli(P) numbers, P = thr 2^-53 (cpu_draws: thr = ceil(q 2^53)), as 1.0f / 0.0f into out: number i keeps where
  * its top 53 bits are below thr; the numbers are those of sfc64_normal_f32's chunks and streams (n of them, not pairs). */
 void sfc64_keep_f32(uint64_t *s, int64_t n, uint64_t thr, float *out) {
-    const int64_t chunk = (n + GROUPS - 1) / GROUPS;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (n > 4 * BLOCK)
-#endif
-    for (int g = 0; g < GROUPS; g++) {
-        const int64_t lo = g * chunk < n ? g * chunk : n, hi = (g + 1) * chunk < n ? (g + 1) * chunk : n;
-        uint64_t raw[BLOCK];
-        for (int64_t j = lo; j < hi; j += BLOCK) {
-            const int m = (int)(hi - j < BLOCK ? hi - j : BLOCK);
-            sfc64_raw_lanes(s + 4 * LANES * g, m, raw);
-            keep_block(raw, m, (int64_t)thr, out + j);
-        }
-    }
+    const draw_args a = {NULL, 0.0f, 0.0f, out, thr};
+    chunks(s, n, keep_numbers, &a);
 }
