@@ -150,8 +150,8 @@ class Lanes:
         if self._lib is None:
             return _normal_f32(torch.from_numpy(self._raw(pairs).view(np.int32)).view(pairs, 2), std, mean)
         out = torch.empty(pairs, 2, dtype=torch.float32)  # the kernel writes the numbers, then the normals, here
-        self._lib.sfc64_normal_f32(self._state.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64)), pairs,
-                                   _NORMAL_F32_PTR, std, mean, ctypes.cast(out.data_ptr(), ctypes.POINTER(ctypes.c_float)))
+        self._lib.sfc64_normal_f32(self._state.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64)), pairs, _NORMAL_F32_PTR,
+                                   std, mean, ctypes.cast(out.data_ptr(), ctypes.POINTER(ctypes.c_float)))
         return out
 
 

@@ -1,9 +1,10 @@
 /* numpy's SFC64 bit generator (numpy/random/src/sfc64/sfc64.h), advanced here so that a per-step weight-noise
  * draw costs its arithmetic (issue 31): the same 64-bit numbers as numpy's random_raw from the same state, and a
- * float32 draw's normals made from them in one pass (sfc64_normal_f32). Integer arithmetic, exact conversions and
- * single IEEE operations only (built with -ffp-contract=off, no fast-math): the same bits on every compiler,
- * instruction set and number of threads, and the same bits as cpu_draws._normal_f32, which computes the same
- * operations with torch's kernels where this file is not built. Loaded through ctypes by native.py. */
+ * float32 draw's normals (sfc64_normal_f32) and keep masks (sfc64_keep_f32) made in one pass from vectorised
+ * streams. Integer arithmetic, exact conversions and single IEEE operations only (built with -ffp-contract=off, no
+ * fast-math): the same bits on every compiler, instruction set and number of threads, and the same bits as
+ * cpu_draws (_normal_f32, Lanes.keep), which computes the same operations with numpy and torch where this file is
+ * not built. Loaded through ctypes by native.py. */
 #include <stdint.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -38,7 +39,8 @@ void sfc64_raw(uint64_t *s, int64_t n, uint64_t *out) {
 /* n numbers of LANES SFC64 streams taken in turn (number i from stream i % LANES; s: their states, 4 numbers each),
  * into out: one stream alone is a chain of dependent operations, LANES of them side by side fill the vector units. */
 enum { LANES = 8 };
-typedef uint64_t lanes_u64 __attribute__((vector_size(8 * LANES)));  /* GCC/Clang vectors: one operation, LANES numbers */
+/* GCC/Clang vectors: one operation, LANES numbers */
+typedef uint64_t lanes_u64 __attribute__((vector_size(8 * LANES)));
 VECTOR_CLONES
 static void sfc64_raw_lanes(uint64_t *s, int64_t n, uint64_t *out) {
     lanes_u64 a, b, c, w;
@@ -52,7 +54,9 @@ static void sfc64_raw_lanes(uint64_t *s, int64_t n, uint64_t *out) {
                 s[4 * l] = b[l] ^ (b[l] >> 11); s[4 * l + 1] = c[l] + (c[l] << 3);
                 s[4 * l + 2] = rotl(c[l], 24) + t[l]; s[4 * l + 3] = w[l] + 1;
             }
-            for (int l = (int)(n - i); l < LANES; l++) { s[4 * l] = a[l]; s[4 * l + 1] = b[l]; s[4 * l + 2] = c[l]; s[4 * l + 3] = w[l]; }
+            for (int l = (int)(n - i); l < LANES; l++) {
+                s[4 * l] = a[l]; s[4 * l + 1] = b[l]; s[4 * l + 2] = c[l]; s[4 * l + 3] = w[l];
+            }
             return;
         }
         w += 1;
@@ -65,7 +69,6 @@ static void sfc64_raw_lanes(uint64_t *s, int64_t n, uint64_t *out) {
 
 /* the coefficients, in cpu_draws.NORMAL_F32's order (defined there once, passed in) */
 enum { SQRT2, LN2, L3, L5, L7, L9, S3, S5, S7, S9, C2, C4, C6, C8, C10, STEP, NCOEF };
-
 
 /* c[n-1] z^(n-1) + ... + c[0] by Horner's rule, each product and sum rounded once (as cpu_draws._normal_f32) */
 static inline float horner(float z, const float *c, int n) {
@@ -173,7 +176,8 @@ void sfc64_normal_f32(uint64_t *s, int64_t pairs, const float *c, float std, flo
     chunks(s, pairs, normal_block, &a);
 }
 
-/* out[i] = 1.0f where the top 53 bits of raw[i] are below thr (<= 2^53: a signed compare, which every vector unit has) */
+/* out[i] = 1.0f where the top 53 bits of raw[i] are below thr (<= 2^53: a signed compare, which every vector
+ * unit has) */
 VECTOR_CLONES
 static void keep_block(const uint64_t *raw, int m, int64_t thr, float *out) {
     for (int i = 0; i < m; i++) out[i] = (float)(int32_t)((int64_t)(raw[i] >> 11) < thr);
@@ -185,8 +189,9 @@ static void keep_numbers(uint64_t *s, int64_t j, int n, const draw_args *a) {
     keep_block(raw, n, (int64_t)a->thr, a->out + j);
 }
 
-/* n Bernoulli(P) numbers, P = thr 2^-53 (cpu_draws: thr = ceil(q 2^53)), as 1.0f / 0.0f into out: number i keeps where
- * its top 53 bits are below thr; the numbers are those of sfc64_normal_f32's chunks and streams (n of them, not pairs). */
+/* n Bernoulli(P) numbers, P = thr 2^-53 (cpu_draws: thr = ceil(q 2^53)), as 1.0f / 0.0f into out: number i keeps
+ * where its top 53 bits are below thr; the numbers are those of sfc64_normal_f32's chunks and streams (n of them, not
+ * pairs). */
 void sfc64_keep_f32(uint64_t *s, int64_t n, uint64_t thr, float *out) {
     const draw_args a = {NULL, 0.0f, 0.0f, out, thr};
     chunks(s, n, keep_numbers, &a);
