@@ -180,7 +180,7 @@ def test_the_kernel_keeps_what_the_fallback_keeps_on_any_number_of_threads(monke
 
 @needs_kernel
 def test_the_kernel_and_the_fallback_agree_on_four_million_normals_on_any_number_of_threads(monkeypatch):
-    # the kernel's transform runs on torch's threads behind the serial stream: the threads change the time, not a bit
+    # the kernel's four chunks run on torch's threads, each from its own streams: the threads change the time, not a bit
     threads = torch.get_num_threads()
     try:
         fast = []
