@@ -75,6 +75,16 @@ def applies(w: torch.Tensor) -> bool:
     return w.device.type == "cpu" and not is_functorch_wrapped_tensor(w)
 
 
+def _u64p(a: np.ndarray):
+    """The kernel's view of a uint64 numpy array (a stream state, or numbers to fill)."""
+    return a.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64))
+
+
+def _f32p(t: torch.Tensor):
+    """The kernel's view of a contiguous float32 tensor it fills."""
+    return ctypes.cast(t.data_ptr(), ctypes.POINTER(ctypes.c_float))
+
+
 class Bits:
     """numpy's SFC64 stream, advanced by the native kernel (native.py) where it is built, by numpy otherwise:
     the same numbers either way. ``raw(n)``: its next n 64-bit numbers, as numpy's ``random_raw``."""
@@ -94,14 +104,11 @@ class Bits:
             self._lanes = Lanes(self._seed, self._lib)
         return self._lanes
 
-    def _ptr(self, a: np.ndarray):
-        return a.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64))
-
     def raw(self, n: int) -> np.ndarray:
         if self._lib is None:
             return self._numpy.random_raw(n)
         out = np.empty(n, dtype=np.uint64)
-        self._lib.sfc64_raw(self._ptr(self._state), n, self._ptr(out))
+        self._lib.sfc64_raw(_u64p(self._state), n, _u64p(out))
         return out
 
     def normal_f32(self, pairs: int, std: float, mean: float) -> torch.Tensor:
@@ -141,8 +148,7 @@ class Lanes:
         if self._lib is None:
             return torch.from_numpy(((self._raw(n) >> np.uint64(11)) < np.uint64(thr)).astype(np.float32))
         out = torch.empty(n, dtype=torch.float32)
-        self._lib.sfc64_keep_f32(self._state.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64)), n, thr,
-                                 ctypes.cast(out.data_ptr(), ctypes.POINTER(ctypes.c_float)))
+        self._lib.sfc64_keep_f32(_u64p(self._state), n, thr, _f32p(out))
         return out
 
     def draw(self, pairs: int, std: float, mean: float) -> torch.Tensor:
@@ -150,8 +156,7 @@ class Lanes:
         if self._lib is None:
             return _normal_f32(torch.from_numpy(self._raw(pairs).view(np.int32)).view(pairs, 2), std, mean)
         out = torch.empty(pairs, 2, dtype=torch.float32)  # the kernel writes the numbers, then the normals, here
-        self._lib.sfc64_normal_f32(self._state.ctypes.data_as(ctypes.POINTER(ctypes.c_uint64)), pairs, _NORMAL_F32_PTR,
-                                   std, mean, ctypes.cast(out.data_ptr(), ctypes.POINTER(ctypes.c_float)))
+        self._lib.sfc64_normal_f32(_u64p(self._state), pairs, _NORMAL_F32_PTR, std, mean, _f32p(out))
         return out
 
 
