@@ -23,17 +23,20 @@
 
 static inline uint64_t rotl(uint64_t v, unsigned r) { return (v << r) | (v >> (64 - r)); }
 
-/* n numbers of the stream whose state (a, b, c, counter) is s, into out; s is advanced */
+/* the next number of the stream whose state (a, b, c, counter) is s[0..3], s advanced */
+static inline uint64_t sfc64_next(uint64_t *s) {
+    const uint64_t tmp = s[0] + s[1] + s[3]++;
+    s[0] = s[1] ^ (s[1] >> 11);
+    s[1] = s[2] + (s[2] << 3);
+    s[2] = rotl(s[2], 24) + tmp;
+    return tmp;
+}
+
+/* n numbers of the stream whose state is s, into out; s is advanced */
 void sfc64_raw(uint64_t *s, int64_t n, uint64_t *out) {
-    uint64_t a = s[0], b = s[1], c = s[2], w = s[3];
-    for (int64_t i = 0; i < n; i++) {
-        const uint64_t tmp = a + b + w++;
-        a = b ^ (b >> 11);
-        b = c + (c << 3);
-        c = rotl(c, 24) + tmp;
-        out[i] = tmp;
-    }
-    s[0] = a; s[1] = b; s[2] = c; s[3] = w;
+    uint64_t st[4] = {s[0], s[1], s[2], s[3]};  /* in registers, not through out's memory */
+    for (int64_t i = 0; i < n; i++) out[i] = sfc64_next(st);
+    memcpy(s, st, sizeof st);
 }
 
 /* n numbers of LANES SFC64 streams taken in turn (number i from stream i % LANES; s: their states, 4 numbers each),
@@ -47,18 +50,15 @@ static void sfc64_raw_lanes(uint64_t *s, int64_t n, uint64_t *out) {
     for (int l = 0; l < LANES; l++) { a[l] = s[4 * l]; b[l] = s[4 * l + 1]; c[l] = s[4 * l + 2]; w[l] = s[4 * l + 3]; }
     int64_t i = 0;
     for (;; i += LANES) {
-        const lanes_u64 t = a + b + w;
         if (i + LANES > n) {  /* the last numbers: the first streams advance once more than the others */
-            for (int l = 0; i + l < n; l++) {
-                out[i + l] = t[l];
-                s[4 * l] = b[l] ^ (b[l] >> 11); s[4 * l + 1] = c[l] + (c[l] << 3);
-                s[4 * l + 2] = rotl(c[l], 24) + t[l]; s[4 * l + 3] = w[l] + 1;
-            }
-            for (int l = (int)(n - i); l < LANES; l++) {
-                s[4 * l] = a[l]; s[4 * l + 1] = b[l]; s[4 * l + 2] = c[l]; s[4 * l + 3] = w[l];
+            for (int l = 0; l < LANES; l++) {
+                uint64_t *sl = s + 4 * l;
+                sl[0] = a[l]; sl[1] = b[l]; sl[2] = c[l]; sl[3] = w[l];
+                if (i + l < n) out[i + l] = sfc64_next(sl);
             }
             return;
         }
+        const lanes_u64 t = a + b + w;
         w += 1;
         a = b ^ (b >> 11);
         b = c + (c << 3);
@@ -68,7 +68,7 @@ static void sfc64_raw_lanes(uint64_t *s, int64_t n, uint64_t *out) {
 }
 
 /* the coefficients, in cpu_draws.NORMAL_F32's order (defined there once, passed in) */
-enum { SQRT2, LN2, L3, L5, L7, L9, S3, S5, S7, S9, C2, C4, C6, C8, C10, STEP, NCOEF };
+enum { SQRT2, LN2, L3, L5, L7, L9, S3, S5, S7, S9, C2, C4, C6, C8, C10, STEP };
 
 /* c[n-1] z^(n-1) + ... + c[0] by Horner's rule, each product and sum rounded once (as cpu_draws._normal_f32) */
 static inline float horner(float z, const float *c, int n) {
