@@ -111,6 +111,21 @@ def test_a_table_runs_reports_and_resumes(monkeypatch, capsys, tmp_path):
     assert capsys.readouterr().out.count("finished before (ok)") == 2
 
 
+def test_cells_not_below_the_strongest_floor_are_marked():
+    """A seed whose test NLL is not below the column's lowest trivial floor is named beside the cell, and so is a
+    mean that is not (issue 31 item 5: such a cell has not learned the music); other columns' floors do not count."""
+    floors = [dict(name="note frequency", column="piano-midi", value=11.052), dict(name="copy previous", column="piano-midi", value=8.272),
+              dict(name="copy previous", column="jsb", value=10.49)]
+    line = lambda col, values: dict(row="rnn", column=col, values=values, mean=sum(values.values()) / len(values), other=[])
+    lines = [line("piano-midi", {"seed-0": 12.42, "seed-1": 7.678, "seed-2": 7.766}),
+             line("piano-midi", {"seed-0": 7.7, "seed-1": 8.272}), line("jsb", {"seed-0": 8.7}),
+             dict(row="rnn", column="piano-midi", values={}, mean=None, other=["diverged"])]
+    cli.flag_floors(lines, floors)
+    assert lines[0]["other"] == ["seed-0 ≥ copy previous floor 8.272", "mean ≥ copy previous floor 8.272"]
+    assert lines[1]["other"] == ["seed-1 ≥ copy previous floor 8.272"]  # equal is not below; the mean 7.986 is
+    assert lines[2]["other"] == [] and lines[3]["other"] == ["diverged"]
+
+
 def test_test_curves_are_tabulated_per_epoch(tmp_path):
     table = TABLES["003-sentiment"]
     for name, values in [("lstm-none", [0.20, 0.18, 0.19]), ("gru-variational", [0.21, 0.17])]:

@@ -171,7 +171,7 @@ def summarise(table: Table, search: bool, out: Path, pruner: str = "none") -> li
         for col in table.columns:
             if table.column_is_dataset and row.published and col not in row.published:
                 continue
-            values, wall, other, devices, commits, ended = [], 0.0, [], set(), set(), []
+            values, seeds, wall, other, devices, commits, ended = [], [], 0.0, [], set(), set(), []
             for folder in sorted(cell_dir(out, table, row, col, search, pruner).glob("seed-*")):
                 r = _selected(folder)
                 if r is None:
@@ -179,6 +179,7 @@ def summarise(table: Table, search: bool, out: Path, pruner: str = "none") -> li
                 value = r.get(row.read or table.metric)
                 if r.get("status") == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
                     values.append(value)
+                    seeds.append(folder.name)
                 else:
                     other.append(str(r.get("status")))
                 wall += r.get("wall_s") or 0.0
@@ -191,7 +192,8 @@ def summarise(table: Table, search: bool, out: Path, pruner: str = "none") -> li
             mean = statistics.fmean(values) if values else None
             std = statistics.stdev(values) if len(values) > 1 else None  # one seed has no measured spread
             gap = 100 * (mean - published) / published if mean is not None and published else None
-            lines.append(dict(row=row.name, column=col, mean=mean, std=std, n=len(values), published=published,
+            lines.append(dict(row=row.name, column=col, mean=mean, std=std, n=len(values), values=dict(zip(seeds, values)),
+                              published=published,
                               gap=gap, other=other, wall_s=wall, source=row.source, device=", ".join(sorted(devices)),
                               commit=", ".join(sorted(commits)),
                               ended=", ".join(f"{k} ×{ended.count(k)}" if ended.count(k) > 1 else k
@@ -204,6 +206,23 @@ def floors(table: Table, columns: list[str]) -> list[dict]:
     from rnnbench.tools.reproduce.floors import table_floors
 
     return table_floors(table, columns)
+
+
+def flag_floors(lines: list[dict], floor_lines: list[dict]) -> None:
+    """Mark, among a cell's runs that ended ok, each seed whose test number is not below the column's
+    strongest trivial floor (the lowest; copy-previous on the music sets), and the mean when it is not:
+    such a cell has not learned the task (issue 31, item 5), so the table says so beside its number."""
+    for ln in lines:
+        floors = [fl for fl in floor_lines if fl["column"] == ln["column"]]
+        if not floors or ln["mean"] is None:
+            continue
+        best = min(floors, key=lambda fl: fl["value"])
+        what = f"{best['name']} floor {best['value']:.3f}"
+        above = [seed for seed, value in ln["values"].items() if value >= best["value"]]
+        if above:
+            ln["other"].append(f"{', '.join(above)} ≥ {what}")
+        if ln["mean"] >= best["value"]:
+            ln["other"].append(f"mean ≥ {what}")
 
 
 def curves(table: Table, search: bool, out: Path) -> str:
@@ -235,7 +254,8 @@ def curves(table: Table, search: bool, out: Path) -> str:
 def render(table: Table, lines: list[dict], floor_lines: list[dict], search: bool) -> str:
     head = (f"## {table.title}\n\n{'Random search (best validation per seed)' if search else 'Paper presets'}; "
             f"metric `{table.metric}`, ours = mean ± std over the seeds whose run ended ok (n; one seed: its number, no spread); gap = (ours − "
-            f"published) / published.\n\n")
+            f"published) / published; not ok = the runs that did not end ok, and the seeds (and a mean) whose number is not "
+            f"below the strongest trivial floor of its column.\n\n")
     out = ["| row | " + ("data set" if table.column_is_dataset else "size") + " | ours | published | gap | "
            "not ok | ended by | wall (s) | device | commit | source |",
            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -284,6 +304,7 @@ def main(argv=None) -> int:
     except Exception as e:  # the floors need the data; the table stands without them
         print(f"rnnbench-reproduce: floors not computed: {e}", file=sys.stderr)
         floor_lines = []
+    flag_floors(lines, floor_lines)
     text = render(table, lines, floor_lines, args.search)
     if table.metric == "test_rmse":  # the runs log their test curve (sentiment): show it
         text += curves(table, args.search, args.out)
