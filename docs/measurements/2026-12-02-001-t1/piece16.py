@@ -1,0 +1,33 @@
+"""What a Piano-midi model does on test piece 16 (issue 31, section 10), for each run folder given:
+
+    RNNBENCH_DATA=../shared/data python docs/measurements/2026-12-02-001-t1/piece16.py RUN [RUN ...]
+
+per run: NLL per frame over frames 1-700 and 700-1094 of the piece, how many of the 88 notes the model
+gives p > 0.5 there (the piece never holds more than 6; no training frame more than 12), the mean norm of
+W_in's rows (one per note: what a note played adds to the hidden input) for the notes the training pieces
+play most and least, and rho(W_rec). Needs best.pt (kept in the lanes' output folders, not committed)."""
+import sys
+from pathlib import Path
+
+import torch
+
+from rnnbench.data.load import load_rolls
+from rnnbench.metrics import frame_nll
+from rnnbench.tools.sample import load_run
+
+for run in sys.argv[1:]:
+    cfg, model = load_run(Path(run), "cpu", tool="piece16.py")
+    model.eval()
+    rolls = load_rolls(cfg.dataset, cfg.data)
+    x = torch.as_tensor(rolls["test"][16], dtype=torch.float32)[None]
+    with torch.no_grad():
+        logits = model(x[:, :-1], sample=False)
+        loss = frame_nll(logits, x[:, 1:])[0]
+    on = (torch.sigmoid(logits[0]) > 0.5).sum(1).float()
+    played = torch.stack([torch.as_tensor(r, dtype=torch.float32).sum(0) for r in rolls["train"]]).sum(0)
+    order = played.argsort()
+    rows = model.core.w_in.detach().norm(dim=1)
+    rho = torch.linalg.eigvals(model.core.recurrent_matrix().detach()).abs().max().item()
+    print(f"{Path(run).name}: NLL/frame {loss[:700].mean():.1f} (frames 1-700), {loss[700:].mean():.1f} (700-1094); "
+          f"notes with p > 0.5: {on[:700].mean():.1f} / {on[700:].mean():.1f}; |W_in row| 10 least played notes "
+          f"{rows[order[:10]].mean():.2f}, 10 most played {rows[order[-10:]].mean():.2f}; rho(W_rec) {rho:.2f}")
