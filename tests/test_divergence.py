@@ -97,6 +97,14 @@ def test_a_music_run_must_beat_copy_previous_to_be_ok(quick_cfg, tmp_path):
     assert strong["status"] == "no_better_than_floor" and "copy the previous frame" in strong["stop_reason"]
     weak = train(quick_cfg(*LEARNS), tmp_path / "weak")  # the generated set's default: note_frequency
     assert weak["status"] == "ok" and weak["valid_nll"] == strong["valid_nll"]  # the same run, judged twice
+    # the test NLL beside the same floor on the test split: recorded when not below it, never a status
+    from rnnbench.data.load import load_rolls
+    cfg = quick_cfg(*LEARNS)
+    rolls = load_rolls(cfg.dataset, cfg.data)
+    floors = music_floors(rolls["train"], rolls["test"])
+    assert floors["copy_previous"] <= strong["test_nll"] and strong["test_nll"] < floors["note_frequency"]
+    assert strong["test_not_below_floor"] == {"floor": floors["copy_previous"], "name": "copy the previous frame"}
+    assert "test_not_below_floor" not in weak and weak["test_nll"] == strong["test_nll"]
 
 
 def test_unigram_and_mean_floors():

@@ -140,8 +140,10 @@ def epoch_row(train_nll: float, grad_norm: float, valid, w_rec) -> dict:
 
 
 def evaluate_best(model, best_state: Optional[dict], splits: dict[str, Split], cfg, dtype, hold: bool,
-                  results: dict) -> Optional[dict]:
-    """Evaluate the best-validation state on every split into ``results``; the state to save."""
+                  results: dict, test_floor: Optional[tuple[float, str]] = None) -> Optional[dict]:
+    """Evaluate the best-validation state on every split into ``results``; the state to save. A test NLL
+    not below ``test_floor`` (value, what it predicts) is recorded and warned about, never acted on: the
+    status stays the validation's (issue 31 item 5; a status set by the test would choose on it)."""
     if best_state is None:
         results.update(train_nll=None, valid_nll=None, test_nll=None)
         return None
@@ -153,6 +155,10 @@ def evaluate_best(model, best_state: Optional[dict], splits: dict[str, Split], c
             nll = evaluate(model, splits[split], cfg.train.eval_batch_size, dtype, hold)
             results.update({f"{split}_nll": nll.nll, f"{split}_nll_seq_mean": nll.nll_seq_mean, f"{split}_frames": nll.frames})
         results["eval_modes"] = ["deterministic"]
+        if test_floor is not None and not results["test_nll"] < test_floor[0]:
+            results["test_not_below_floor"] = {"floor": test_floor[0], "name": test_floor[1]}
+            log.warning("test NLL %.4g is not below the trivial floor on the test split, %.4g (%s): this model has not "
+                        "learnt the test music (the status is set on validation and stays)", results["test_nll"], *test_floor)
     if cfg.eval.mc_samples:  # Monte Carlo evaluation beside the deterministic one (003 §5)
         results["eval_modes"].append(f"mc{cfg.eval.mc_samples}")
         for split in ("valid", "test"):
@@ -198,6 +204,10 @@ class MusicTask(Task):
         if value_of(setting(cfg.dataset, "floor", "copy_previous")) == "copy_previous":  # the status floor (issue 31): the strongest trivial one
             self.status_floor = copy_previous_nll(rolls["train"], rolls["valid"], cfg.dataset.predict_first)
             self.status_floor_name = "copy the previous frame: each note's on/off transition probabilities, on the validation set"
+        # the same floor on the test split: reported beside the test NLL when that is not below it (evaluate_best)
+        strongest = copy_previous_nll if self.status_floor is not None else note_frequency_nll
+        self.test_floor = (strongest(rolls["train"], rolls["test"], cfg.dataset.predict_first),
+                           "copy the previous frame" if self.status_floor is not None else "each note at its training frequency")
         self.hold = holds_state(cfg.dataset)
 
     def headers(self) -> list[dict]:
@@ -227,5 +237,5 @@ class MusicTask(Task):
         return [Outcome(valid.nll, (self.train_nll,), row)]
 
     def finish(self, i: int, best_state: Optional[dict], best: float, results: dict) -> Optional[dict]:
-        return evaluate_best(self.model, best_state, self.splits, self.cfg, self.dtype, self.hold, results)
+        return evaluate_best(self.model, best_state, self.splits, self.cfg, self.dtype, self.hold, results, self.test_floor)
 

@@ -136,7 +136,8 @@ class PopulationTask(MusicTask):
 
     def finish(self, i: int, best_state: Optional[dict], best: float, results: dict) -> Optional[dict]:
         """The single run's evaluation, on member i's unstacked best state."""
-        return evaluate_best(self.models[i], best_state, self.splits, self.members[i], self.dtype, self.hold, results)
+        return evaluate_best(self.models[i], best_state, self.splits, self.members[i], self.dtype, self.hold, results,
+                             self.test_floor)
 
     def state_dict(self) -> dict:
         return {"params": {k: v.detach() for k, v in self.pop.params.items()}, "optim": self.opt.state_dict(),
