@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from rnnbench.data.load import load_rolls
 from rnnbench.floors import copy_previous_nll, music_floors, note_frequency_nll, train_mean_rmse, unigram_perplexity
 from rnnbench.engine.loop import Divergence
 from rnnbench.train import train
@@ -98,7 +99,6 @@ def test_a_music_run_must_beat_copy_previous_to_be_ok(quick_cfg, tmp_path):
     weak = train(quick_cfg(*LEARNS), tmp_path / "weak")  # the generated set's default: note_frequency
     assert weak["status"] == "ok" and weak["valid_nll"] == strong["valid_nll"]  # the same run, judged twice
     # the test NLL beside the same floor on the test split: recorded when not below it, never a status
-    from rnnbench.data.load import load_rolls
     cfg = quick_cfg(*LEARNS)
     rolls = load_rolls(cfg.dataset, cfg.data)
     floors = music_floors(rolls["train"], rolls["test"])
