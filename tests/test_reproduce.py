@@ -70,7 +70,7 @@ def test_dry_run_lists_the_runs(capsys, tmp_path):
 def test_report_only_before_any_run(capsys, tmp_path):
     assert cli.main(["002-t6", "--report-only", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "002-t6/reproduction.md").read_text()
-    assert "| lstm | jsb | – | 8.38 | – |" in text and "floor" not in text  # no runs, no data read
+    assert "| lstm | jsb | – | 8.38 | – |" in text and "| floor:" not in text  # no runs, no data read: no floor rows
 
 
 @pytest.mark.parametrize("args, message", [
