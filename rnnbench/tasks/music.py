@@ -201,13 +201,14 @@ class MusicTask(Task):
         # the trivial floor of the divergence rule: each note's training frequency, on the valid set
         self.floor = note_frequency_nll(rolls["train"], rolls["valid"], cfg.dataset.predict_first)
         self.floor_name = "each note at its training frequency, on the validation set"
+        # the status floor's twin on the test split: reported beside the test NLL when that is not below it (evaluate_best)
         if value_of(setting(cfg.dataset, "floor", "copy_previous")) == "copy_previous":  # the status floor (issue 31): the strongest trivial one
             self.status_floor = copy_previous_nll(rolls["train"], rolls["valid"], cfg.dataset.predict_first)
             self.status_floor_name = "copy the previous frame: each note's on/off transition probabilities, on the validation set"
-        # the same floor on the test split: reported beside the test NLL when that is not below it (evaluate_best)
-        strongest = copy_previous_nll if self.status_floor is not None else note_frequency_nll
-        self.test_floor = (strongest(rolls["train"], rolls["test"], cfg.dataset.predict_first),
-                           "copy the previous frame" if self.status_floor is not None else "each note at its training frequency")
+            self.test_floor = (copy_previous_nll(rolls["train"], rolls["test"], cfg.dataset.predict_first), "copy the previous frame")
+        else:
+            self.test_floor = (note_frequency_nll(rolls["train"], rolls["test"], cfg.dataset.predict_first),
+                               "each note at its training frequency")
         self.hold = holds_state(cfg.dataset)
 
     def headers(self) -> list[dict]:
