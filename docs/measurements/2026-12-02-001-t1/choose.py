@@ -2,6 +2,7 @@
 preset conf/experiment/rnn-<row>-<set>.yaml, with the validation numbers that chose it in its comment.
 
     python docs/measurements/2026-12-02-001-t1/choose.py SET      # prints the choices, writes the presets
+    python docs/measurements/2026-12-02-001-t1/choose.py --table  # the choices on every set as a markdown table
 
 Reads the runs kept beside this file (<set>/<row>-<level>[-paper]/results.json, seed 0); the test NLL is never read.
 """
@@ -90,7 +91,31 @@ def preset(data_set: str, row: str, runs: list) -> tuple[str, float, str]:
     return "\n".join(lines) + "\n" + block.format(x=level) + ("\n" + extra if extra else ""), level, reading
 
 
+def choice_cell(runs: list) -> str:
+    """'L2 0.001, breze (valid 8.4063; 6 runs, bracketed)': the choice, as preset() makes it, and its evidence."""
+    ok = [x for x in runs if x[3] == "ok" and x[2] is not None]
+    if not ok:
+        return "no run ended ok"
+    level, reading, valid, _, variant = min(ok, key=lambda x: x[2])
+    levels = {x[0] for x in runs if x[4] == variant}
+    edge = "bracketed" if min(levels) < level < max(levels) else "at the grid's edge"
+    return (f"{variant.upper() + ' ' if variant else ''}{level:g}, {reading} "
+            f"(valid {valid:.4f}; {len(runs)} runs, {len({x[1] for x in runs})} reading(s), {edge})")
+
+
+def table() -> str:
+    sets = [d.name for d in sorted(HERE.iterdir()) if d.is_dir() and d.name in ("piano-midi", "nottingham", "musedata", "jsb")]
+    order = [s for s in ("piano-midi", "nottingham", "musedata", "jsb") if s in sets]
+    out = ["| row | " + " | ".join(order) + " |", "| --- |" + " --- |" * len(order)]
+    for row, (label, *_) in ROWS.items():
+        out.append(f"| {label} | " + " | ".join(choice_cell(level_runs(s, row)) for s in order) + " |")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--table":
+        print(table())
+        sys.exit(0)
     data_set = sys.argv[1]
     for row in ROWS:
         runs = level_runs(data_set, row)
