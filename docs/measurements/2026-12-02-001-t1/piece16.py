@@ -5,10 +5,9 @@
 per run: NLL per frame over frames 1-700 and 700-1094 of the piece, how many of the 88 notes the model
 gives p > 0.5 there (the piece never holds more than 6; no training frame more than 12), the mean norm of
 W_in's rows (one per note: what a note played adds to the hidden input) for the notes the training pieces
-play most and least, and rho(W_rec); where the model first gives more than 12 notes p > 0.5, the notes held just before it, the
-piece's NLL from frame 700 with each of them taken out of the input in turn, and how often the training and
-validation pieces play each.
-Needs best.pt (kept in the lanes' output folders, not committed)."""
+play most and least, and rho(W_rec); where the model first gives more than 12 notes p > 0.5: the notes held
+just before, the piece's NLL from frame 700 with each of them taken out of the input in turn, and how often the
+training and validation pieces play each. Needs best.pt (kept in the lanes' output folders, not committed)."""
 import sys
 from pathlib import Path
 
@@ -50,4 +49,4 @@ for run in sys.argv[1:]:
               f"({sum(n >= 72 for n in held)} at or above note 72; no training or validation frame holds more than "
               f"{max(top)} there); NLL/frame 700-1094 with one of them taken out of the input: "
               + ", ".join(f"{n}: {v:.1f}" for n, v in zip(held, after))
-              + f"; note training / validation frames: " + ", ".join(f"{n}: {int(played[n])}/{int(in_valid[n])}" for n in held))
+              + "; note training / validation frames: " + ", ".join(f"{n}: {int(played[n])}/{int(in_valid[n])}" for n in held))
