@@ -58,10 +58,15 @@ BLOCKS = {  # the generic preset's regulariser block with the level put in (conf
 }
 
 
+def best(runs: list):
+    """The run validation chooses: the lowest validation NLL among those that ended ok (None if none did)."""
+    ok = [x for x in runs if x[3] == "ok" and x[2] is not None]
+    return min(ok, key=lambda x: x[2]) if ok else None
+
+
 def preset(data_set: str, row: str, runs: list) -> tuple[str, float, str]:
     label, group, name, key, what = ROWS[row]
-    ok = [x for x in runs if x[3] == "ok" and x[2] is not None]
-    level, reading, valid, _, variant = min(ok, key=lambda x: x[2])
+    level, reading, valid, _, variant = best(runs)
     if variant == "l1":  # RNN-NBR with the L1 norm (001 §7)
         group, name, what = "l1", "l1", what.replace("an L2 penalty", "an L1 penalty")
     grid = "; ".join(f"{(vr or '') + ' ' if vr else ''}{lv:g}: " + ", ".join(
@@ -94,10 +99,9 @@ def preset(data_set: str, row: str, runs: list) -> tuple[str, float, str]:
 def choice_cell(runs: list) -> str:
     """'L2 0.001, breze (valid 8.4063; 6 runs, 2 reading(s), bracketed)': the choice, as preset() makes it, and its
     evidence (bracketed: the grid of the chosen norm has a level on either side of it, under either reading)."""
-    ok = [x for x in runs if x[3] == "ok" and x[2] is not None]
-    if not ok:
+    if best(runs) is None:
         return "no run ended ok"
-    level, reading, valid, _, variant = min(ok, key=lambda x: x[2])
+    level, reading, valid, _, variant = best(runs)
     levels = {x[0] for x in runs if x[4] == variant}
     edge = "bracketed" if min(levels) < level < max(levels) else "at the grid's edge"
     return (f"{variant.upper() + ' ' if variant else ''}{level:g}, {reading} "
@@ -122,7 +126,7 @@ if __name__ == "__main__":
         if not runs:
             print(f"{row}: no runs")
             continue
-        if not any(x[3] == "ok" for x in runs):
+        if best(runs) is None:
             print(f"{row}: no run ended ok; no preset written")
             continue
         text, level, reading = preset(data_set, row, runs)

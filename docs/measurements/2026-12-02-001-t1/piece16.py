@@ -26,8 +26,8 @@ for run in sys.argv[1:]:
         logits = model(x[:, :-1], sample=False)
         loss = frame_nll(logits, x[:, 1:])[0]
     on = (torch.sigmoid(logits[0]) > 0.5).sum(1).float()
-    played = torch.stack([torch.as_tensor(r, dtype=torch.float32).sum(0) for r in rolls["train"]]).sum(0)
-    in_valid = torch.stack([torch.as_tensor(r, dtype=torch.float32).sum(0) for r in rolls["valid"]]).sum(0)
+    played, in_valid = (torch.stack([torch.as_tensor(r, dtype=torch.float32).sum(0) for r in rolls[s]]).sum(0)
+                        for s in ("train", "valid"))  # frames per note, all frames of the split
     order = played.argsort()
     rows = model.core.w_in.detach().norm(dim=1)
     rho = torch.linalg.eigvals(model.core.recurrent_matrix().detach()).abs().max().item()
