@@ -2,7 +2,7 @@
 # One lane of the 001 Table 1 campaign (issue 31): takes the next unclaimed job of JOBS (lines "name|overrides"),
 # runs it with one thread into $OUT/<name>, copies its results.json and metrics.csv into $KEEP/<name>, repeats.
 # Two lanes side by side share the queue (a job is claimed by mkdir). A finished job is skipped, so the
-# same command continues a stopped campaign. Usage: lane.sh JOBS OUT KEEP RNNBENCH
+# same command continues a stopped campaign, also in a later session (a run kept in KEEP is skipped). Usage: lane.sh JOBS OUT KEEP RNNBENCH
 set -u
 JOBS=$1 OUT=$2 KEEP=$3 RNNBENCH=$4
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -11,6 +11,7 @@ while IFS='|' read -r name overrides; do
   [ -z "$name" ] && continue
   case "$name" in \#*) continue ;; esac
   [ -f "$OUT/$name/results.json" ] && continue
+  [ -f "$KEEP/$name/results.json" ] && continue  # kept (committed) in an earlier session
   mkdir "$OUT/.claims/$name" 2>/dev/null || continue
   echo "[$(date +%T)] start $name: $overrides"
   start=$(date +%s)
