@@ -35,11 +35,11 @@ def test_there_are_per_set_presets():
 @pytest.mark.parametrize("preset", PRESETS, ids=[p.stem for p in PRESETS])
 def test_a_per_set_preset_composes_to_the_run_that_chose_it(preset):
     row, data_set = re.fullmatch(r"rnn-([a-z]+)-(.+)", preset.stem).groups()
-    chosen = re.search(r"= ([0-9.e+-]+), protocol=(\w+), valid ([0-9]+\.[0-9]+)", preset.read_text())
-    level, reading, valid = chosen.groups()
-    prefix = "nbrl1" if "penalty: l1" in preset.read_text() else row
-    run = json.loads((RUNS / data_set / (f"{prefix}-{level}" + ("-paper" if reading == "paper" else "")) /
-                      "results.json").read_text())
+    text = preset.read_text()
+    valid = re.search(r"protocol=\w+, valid ([0-9]+\.[0-9]+)", text).group(1)
+    folder = re.search(r"^# Chosen run: (\S+)$", text, re.M).group(1)  # choose.py names the run it chose by
+    assert folder.startswith(f"{RUNS.relative_to(ROOT)}/{data_set}/{row}")
+    run = json.loads((ROOT / folder / "results.json").read_text())
     assert f"{run['valid_nll']:.4f}" == valid and run["status"] == "ok" and run["seed"] == 0
     assert not differences(run, preset.stem)
 

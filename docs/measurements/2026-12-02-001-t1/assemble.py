@@ -30,9 +30,7 @@ PLAIN_SEEDS = {
 def chosen(data_set: str, row: str) -> str:
     """<row>-<level>[-paper] of the preset rnn-<row>-<set> (read from its comment); RNN-NBR with the L1 norm: nbrl1-..."""
     text = (CONF / f"rnn-{row}-{data_set}.yaml").read_text()
-    level = re.search(r"= ([0-9.e+-]+), protocol=(\w+)", text)
-    prefix = "nbrl1" if "override /regulariser: l1" in text else row  # choose.py's L1 runs (001 §7)
-    return f"{prefix}-{level.group(1)}" + ("-paper" if level.group(2) == "paper" else "")
+    return re.search(r"^# Chosen run: \S+/([^/\s]+)$", text, re.M).group(1)  # written by choose.py
 
 
 def main(data_set: str, out: Path) -> None:

@@ -64,6 +64,13 @@ def best(runs: list):
     return min(ok, key=lambda x: x[2]) if ok else None
 
 
+def run_folder(data_set: str, row: str, level: float, reading: str, variant) -> str:
+    """The kept folder of a seed-0 level run, relative to the repository: <set>/<row>-<level>[-paper], RNN-NBR's L1
+    runs nbrl1-<level>[-paper]. The preset's comment names it (assemble.py and tests/test_presets.py read it there)."""
+    prefix = next((p for p, v in VARIANTS.get(row, {row: None}).items() if v == variant), row)
+    return f"docs/measurements/2026-12-02-001-t1/{data_set}/{prefix}-{level:g}" + ("-paper" if reading == "paper" else "")
+
+
 def preset(data_set: str, row: str, runs: list) -> tuple[str, float, str]:
     label, group, name, key, what = ROWS[row]
     level, reading, valid, _, variant = best(runs)
@@ -84,6 +91,7 @@ def preset(data_set: str, row: str, runs: list) -> tuple[str, float, str]:
         f"# on the set's plain sRNN. Level and reading chosen by validation NLL (issue 31, seed 0; the runs and",
         f"# their commands: docs/measurements/2026-12-02-001-t1/): {key} = {level:g}, protocol={reading}, valid {valid:.4f}.",
         f"# Valid NLL per level and reading: {grid}.",
+        f"# Chosen run: {run_folder(data_set, row, level, reading, variant)}",
         f"#   rnnbench experiment=rnn-{row}-{data_set}",
         "defaults:",
         *base,
