@@ -55,6 +55,12 @@ def ranked(reading: str) -> list[tuple[int, dict]]:
     return sorted(out, key=lambda x: (x[1].get("valid_nll") or float("inf"), x[0]))
 
 
+def cell(r: dict) -> str:
+    """'7.1937 (best epoch 20)', with the status where it is not ok."""
+    status = "" if r["status"] == "ok" else f", {r['status']}"
+    return f"{r.get('valid_nll') or float('nan'):.4f} (best epoch {r.get('best_epoch')}{status})"
+
+
 def main(cmd: str) -> None:
     ds = draws()
     if cmd == "jobs":
@@ -79,12 +85,12 @@ def main(cmd: str) -> None:
             cells = []
             for reading in READINGS:
                 r = results(f"{reading}-{i:03d}")
-                cells.append("–" if r is None else f"{r.get('valid_nll') or float('nan'):.4f} ({r['status']})")
-            full = [f"{reading} {r['valid_nll']:.4f} ({r['status']})" for reading in READINGS
+                cells.append("–" if r is None else cell(r))
+            full = [f"{reading} {cell(r)}" for reading in READINGS
                     if (r := results(f"{reading}-{i:03d}-full"))]
             print(f"| {i:03d} | {d['model.hidden']} | {d['optim.lr']} | {d['optim.momentum']} | {d['optim.decay']} | "
                   f"{d['model.init.var_in']} | {d['model.init.var_rec']} | {d['model.init.rho']} | "
-                  f"{d['model.init.sparsity']} | {cells[0]} | {cells[1]} | {', '.join(full) or ''} |")
+                  f"{d['model.init.sparsity'] or 'dense'} | {cells[0]} | {cells[1]} | {', '.join(full) or ''} |")
     else:
         sys.exit(__doc__)
 
