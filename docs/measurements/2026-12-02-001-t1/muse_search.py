@@ -69,15 +69,19 @@ def main(cmd: str) -> None:
         for i, d in enumerate(ds):
             for reading, flags in READINGS.items():
                 print(f"{reading}-{i:03d}|dataset=musedata {flags} train.max_epochs={RUNG} {overrides(i, d)}")
-    elif cmd == "rank":
+    elif cmd == "rank":  # phase 2's jobs, the readings interleaved best first (a lane pair runs both readings' best)
+        jobs = {}
         for reading, flags in READINGS.items():
             rows = ranked(reading)
             print(f"# {reading}: {len(rows)} of 32 members at the rung; best {KEEP} go on")
             for k, (i, r) in enumerate(rows):
                 print(f"#   {i:03d} {r['status']:<22} valid {r.get('valid_nll') or float('nan'):.4f}")
             if len(rows) == 32:
-                for i, _ in rows[:KEEP]:
-                    print(f"{reading}-{i:03d}-full|dataset=musedata {flags} train.max_seconds=1500 {overrides(i, ds[i])}")
+                jobs[reading] = [f"{reading}-{i:03d}-full|dataset=musedata {flags} train.max_seconds=1500 {overrides(i, ds[i])}"
+                                 for i, _ in rows[:KEEP]]
+        for k in range(KEEP):
+            for reading in jobs:
+                print(jobs[reading][k])
     elif cmd == "table":
         print("| member | hidden | lr | momentum | decay | σ² W_in | σ² W_rec | ρ | ν | paper: valid at rung | breze: valid at rung | full run (valid) |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
