@@ -74,8 +74,8 @@ def main(cmd: str) -> None:
         for reading, flags in READINGS.items():
             rows = ranked(reading)
             print(f"# {reading}: {len(rows)} of 32 members at the rung; best {KEEP} go on")
-            for k, (i, r) in enumerate(rows):
-                print(f"#   {i:03d} {r['status']:<22} valid {r.get('valid_nll') or float('nan'):.4f}")
+            for i, r in rows:
+                print(f"#   {i:03d} {cell(r)}")
             if len(rows) == 32:
                 jobs[reading] = [f"{reading}-{i:03d}-full|dataset=musedata {flags} train.max_seconds=1500 {overrides(i, ds[i])}"
                                  for i, _ in rows[:KEEP]]
@@ -94,7 +94,7 @@ def main(cmd: str) -> None:
                     if (r := results(f"{reading}-{i:03d}-full"))]
             print(f"| {i:03d} | {d['model.hidden']} | {d['optim.lr']} | {d['optim.momentum']} | {d['optim.decay']} | "
                   f"{d['model.init.var_in']} | {d['model.init.var_rec']} | {d['model.init.rho']} | "
-                  f"{d['model.init.sparsity'] or 'dense'} | {cells[0]} | {cells[1]} | {', '.join(full) or ''} |")
+                  f"{d['model.init.sparsity'] or 'dense'} | {cells[0]} | {cells[1]} | {', '.join(full)} |")
     else:
         sys.exit(__doc__)
 
