@@ -55,13 +55,13 @@ def differences(run: dict, preset: str) -> dict:
 
 
 # the seed-0 run of each set's plain row (issue 31 item 2: chosen on validation, the set's default sRNN)
-PLAIN = {"jsb": "plain-s0", "piano-midi": "piano-plain-s0", "nottingham": "nott-plain-paper-004-s0",
-         "musedata": "muse-plain-nott"}
+PLAIN = {"jsb": "jsb/plain-s0", "piano-midi": "piano-midi/piano-plain-s0",
+         "nottingham": "nottingham/nott-plain-paper-004-s0", "musedata": "musedata/muse-plain-nott"}
 
 
 @pytest.mark.parametrize("data_set", sorted(PLAIN))
 def test_a_plain_row_and_the_sets_default_compose_to_the_run_that_chose_it(data_set):
-    run = json.loads((RUNS / data_set / PLAIN[data_set] / "results.json").read_text())
+    run = json.loads((RUNS / PLAIN[data_set] / "results.json").read_text())
     assert run["status"] == "ok" and run["seed"] == 0
     assert not differences(run, f"srnn-{data_set}")
     # rnnbench dataset=<set> starts from the same numbers (conf/plain/; the reading stays the default's)

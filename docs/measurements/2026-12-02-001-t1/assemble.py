@@ -18,23 +18,24 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 CONF = HERE.parents[2] / "conf" / "experiment"
-# the plain row's runs, seeds 0, 1, 2, per set (the module docstring says which runs they are)
+# the plain row's runs, seeds 0, 1, 2, per set, relative to this folder (the module docstring says which runs they are)
 PLAIN_SEEDS = {
-    "jsb": ["plain-s0", "plain-s1", "plain-s2"],
-    "piano-midi": ["piano-plain-s0", "piano-plain-s1", "piano-plain-s2"],
-    "nottingham": ["nott-plain-paper-004-s0", "nott-plain-paper-004-s1", "nott-plain-paper-004-s2"],
-    "musedata": ["muse-plain-nott", "muse-plain-nott-s1", "muse-plain-nott-s2"],
+    "jsb": ["jsb/plain-s0", "jsb/plain-s1", "jsb/plain-s2"],
+    "piano-midi": ["piano-midi/piano-plain-s0", "piano-midi/piano-plain-s1", "piano-midi/piano-plain-s2"],
+    "nottingham": ["nottingham/nott-plain-paper-004-s0", "nottingham/nott-plain-paper-004-s1",
+                   "nottingham/nott-plain-paper-004-s2"],
+    "musedata": ["musedata/muse-plain-nott", "musedata/muse-plain-nott-s1", "musedata/muse-plain-nott-s2"],
 }
 
 
 def chosen(data_set: str, row: str) -> str:
-    """<row>-<level>[-paper] of the preset rnn-<row>-<set> (read from its comment); RNN-NBR with the L1 norm: nbrl1-..."""
+    """<set>/<row>-<level>[-paper][-base<member>] of the preset rnn-<row>-<set> (read from its comment)."""
     text = (CONF / f"rnn-{row}-{data_set}.yaml").read_text()
-    return re.search(r"^# Chosen run: \S+/([^/\s]+)$", text, re.M).group(1)  # written by choose.py
+    folder = re.search(r"^# Chosen run: (\S+)$", text, re.M).group(1)  # written by choose.py
+    return str((HERE.parents[2] / folder).relative_to(HERE))
 
 
 def main(data_set: str, out: Path) -> None:
-    runs = HERE / data_set
     cells = {"plain-rnn": PLAIN_SEEDS[data_set]}
     for row in ("nbr", "n", "ns", "mn", "mns", "do", "dos", "ff"):
         if not (CONF / f"rnn-{row}-{data_set}.yaml").is_file():
@@ -44,7 +45,7 @@ def main(data_set: str, out: Path) -> None:
         cells[f"rnn-{row}"] = [base] + [f"{base}-s{s}" for s in (1, 2)]
     for name, folders in cells.items():
         for seed, folder in enumerate(folders):
-            src = runs / folder
+            src = HERE / folder
             if not (src / "results.json").is_file():
                 print(f"{name} seed {seed}: {folder} not run")
                 continue

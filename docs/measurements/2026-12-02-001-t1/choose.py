@@ -4,15 +4,23 @@ preset conf/experiment/rnn-<row>-<set>.yaml, with the validation numbers that ch
     python docs/measurements/2026-12-02-001-t1/choose.py SET      # prints the choices, writes the presets
     python docs/measurements/2026-12-02-001-t1/choose.py --table  # the choices on every set as a markdown table
 
-Reads the runs kept beside this file (<set>/<row>-<level>[-paper]/results.json, seed 0); the test NLL is never read.
+Reads the runs kept beside this file (<set>/<row>-<level>[-paper][-base<member>]/results.json, seed 0); the test NLL
+is never read. A row's runs may stand on more than one base: the set's plain row when its level runs were made, and
+(-base<member>) a later plain row, a member of the set's plain search. The base is one more choice validation makes:
+a preset chosen on another base than the set's plain row today carries that base's hyper-parameters itself, so
+that it still composes to the run that chose it (tests/test_presets.py).
 """
 import json
 import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
+
+from omegaconf import OmegaConf
 
 HERE = Path(__file__).parent
 CONF = HERE.parents[2] / "conf" / "experiment"
+PLAIN = HERE.parents[2] / "conf" / "plain"
 # row -> (001 Table 1 label, the generic preset's regulariser group, its name, what the level sets, sections)
 ROWS = {
     "nbr": ("RNN-NBR", "l2", "l2", "penalty_weight", "an L2 penalty lambda on every weight matrix (001 §7)"),
@@ -32,17 +40,45 @@ GENERIC = {"nbr": "rnn-nbr", "n": "rnn-n", "ns": "rnn-ns", "mn": "rnn-mn", "mns"
 VARIANTS = {"nbr": {"nbr": "l2", "nbrl1": "l1"}}
 
 
-def level_runs(data_set: str, row: str):
-    """(level, reading, valid NLL, status, variant) of the row's seed-0 runs."""
-    out = []
+class Run(NamedTuple):
+    """A seed-0 level run kept under <set>/: <row>-<level>[-paper][-base<member>]."""
+    level: float
+    reading: str
+    valid: float | None
+    status: str | None
+    variant: str | None  # RNN-NBR's norm ("l1", "l2"); None for the other rows
+    base: str  # "" on the base of the set's first level runs; "<member>" on the plain search's member (-base<member>)
+    pinned: dict  # the run's hyper-parameters where they differ from the set's plain row today (conf/plain/)
+    folder: str  # relative to the repository; the preset's comment names it (assemble.py, tests/test_presets.py read it)
+
+
+def plain_row(data_set: str) -> dict:
+    """The set's plain row today: {key: value} of conf/plain/srnn_rmsprop-nesterov_<set>.yaml."""
+    return flat(OmegaConf.to_container(OmegaConf.load(PLAIN / f"srnn_rmsprop-nesterov_{data_set}.yaml")))
+
+
+def flat(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in tree.items():
+        out.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
+
+def level_runs(data_set: str, row: str) -> list[Run]:
+    """The row's seed-0 level runs on the set, on every base they were run on."""
+    plain, out = plain_row(data_set), []
     for d in sorted((HERE / data_set).iterdir()):
         for prefix, variant in VARIANTS.get(row, {row: None}).items():
-            m = re.fullmatch(rf"{prefix}-([0-9.e+-]+?)(-paper)?", d.name)  # not <row>-<level>-s<seed>: the preset's seeds
+            # not <row>-<level>-s<seed>: the preset's seeds
+            m = re.fullmatch(rf"{prefix}-([0-9.e+-]+?)(-paper)?(?:-base(\d{{3}}))?", d.name)
             if m is None or not (d / "results.json").is_file():
                 continue
             r = json.loads((d / "results.json").read_text())
-            out.append((float(m.group(1)), "paper" if m.group(2) else "breze", r.get("valid_nll"), r.get("status"), variant))
-    return sorted(out, key=lambda x: (x[4] or "", x[0], x[1]))
+            config = flat(r["config"])
+            pinned = {k: config[k] for k in plain if config[k] != plain[k]}
+            out.append(Run(float(m.group(1)), "paper" if m.group(2) else "breze", r.get("valid_nll"), r.get("status"),
+                           variant, m.group(3) or "", pinned, str((d).relative_to(HERE.parents[2]))))
+    return sorted(out, key=lambda x: (x.variant or "", x.level, x.base, x.reading))
 
 
 BLOCKS = {  # the generic preset's regulariser block with the level put in (conf/experiment/rnn-<row>.yaml)
@@ -58,40 +94,39 @@ BLOCKS = {  # the generic preset's regulariser block with the level put in (conf
 }
 
 
-def best(runs: list):
+def best(runs: list[Run]) -> Run | None:
     """The run validation chooses: the lowest validation NLL among those that ended ok (None if none did)."""
-    ok = [x for x in runs if x[3] == "ok" and x[2] is not None]
-    return min(ok, key=lambda x: x[2]) if ok else None
+    ok = [x for x in runs if x.status == "ok" and x.valid is not None]
+    return min(ok, key=lambda x: x.valid) if ok else None
 
 
-def run_folder(data_set: str, row: str, level: float, reading: str, variant) -> str:
-    """The kept folder of a seed-0 level run, relative to the repository: <set>/<row>-<level>[-paper], RNN-NBR's L1
-    runs nbrl1-<level>[-paper]. The preset's comment names it (assemble.py and tests/test_presets.py read it there)."""
-    prefix = next((p for p, v in VARIANTS.get(row, {row: None}).items() if v == variant), row)
-    return f"docs/measurements/2026-12-02-001-t1/{data_set}/{prefix}-{level:g}" + ("-paper" if reading == "paper" else "")
+def on(run: Run) -> str:
+    """'paper' or, on a search member's base, 'paper on 031'."""
+    return run.reading + (f" on {run.base}" if run.base else "")
 
 
-def preset(data_set: str, row: str, runs: list) -> tuple[str, float, str]:
+def preset(data_set: str, row: str, runs: list[Run]) -> tuple[str, Run]:
     label, group, name, key, what = ROWS[row]
-    level, reading, valid, _, variant = best(runs)
-    if variant == "l1":  # RNN-NBR with the L1 norm (001 §7)
+    chosen = best(runs)
+    if chosen.variant == "l1":  # RNN-NBR with the L1 norm (001 §7)
         group, name, what = "l1", "l1", what.replace("an L2 penalty", "an L1 penalty")
-    grid = "; ".join(f"{(vr or '') + ' ' if vr else ''}{lv:g}: " + ", ".join(
-        f"{rd} {v:.4f}" for l2, rd, v, st, v2 in runs if (l2, v2) == (lv, vr) and v is not None)
-        for lv, vr in sorted({(x[0], x[4]) for x in runs}, key=lambda t: (t[1] or "", t[0])))
+    grid = "; ".join(f"{vr + ' ' if vr else ''}{lv:g}: " + ", ".join(
+        f"{on(x)} {x.valid:.4f}" for x in runs if (x.level, x.variant) == (lv, vr) and x.valid is not None)
+        for lv, vr in sorted({(x.level, x.variant) for x in runs}, key=lambda t: (t[1] or "", t[0])))
     plain = re.search(r"override /protocol: (\w+)", (CONF / f"srnn-{data_set}.yaml").read_text()).group(1)
-    if reading == plain:  # the plain row's own reading
+    if chosen.reading == plain:  # the plain row's own reading
         base = [f"  - srnn-{data_set}   # the plain row and its reading (protocol={plain})"]
     else:  # the plain row's hyper-parameters (conf/plain/) under the other reading
         base = [f"  - override /dataset: {data_set}   # the plain row's hyper-parameters (conf/plain/)", "  - override /model: srnn"]
-        base += ["  - override /protocol: breze"] if reading == "breze" else []
+        base += ["  - override /protocol: breze"] if chosen.reading == "breze" else []
     lines = [
         "# @package _global_",
         f"# {label} on {data_set} (001 Table 1): {what},",
         f"# on the set's plain sRNN. Level and reading chosen by validation NLL (issue 31, seed 0; the runs and",
-        f"# their commands: docs/measurements/2026-12-02-001-t1/): {key} = {level:g}, protocol={reading}, valid {valid:.4f}.",
+        f"# their commands: docs/measurements/2026-12-02-001-t1/): {key} = {chosen.level:g}, protocol={chosen.reading}, "
+        f"valid {chosen.valid:.4f}.",
         f"# Valid NLL per level and reading: {grid}.",
-        f"# Chosen run: {run_folder(data_set, row, level, reading, variant)}",
+        f"# Chosen run: {chosen.folder}",
         f"#   rnnbench experiment=rnn-{row}-{data_set}",
         "defaults:",
         *base,
@@ -99,21 +134,33 @@ def preset(data_set: str, row: str, runs: list) -> tuple[str, float, str]:
         "",
         "regulariser:",
     ]
-    extra = "train:\n  batches: rows   # what the level runs ran\n" if reading == "breze" and reading != plain else ""
-    block = "  name: l1\n  penalty: l1\n  penalty_weight: {x:g}\n" if variant == "l1" else BLOCKS[row]
-    return "\n".join(lines) + "\n" + block.format(x=level) + ("\n" + extra if extra else ""), level, reading
+    extra = "train:\n  batches: rows   # what the level runs ran\n" if chosen.reading == "breze" != plain else ""
+    block = "  name: l1\n  penalty: l1\n  penalty_weight: {x:g}\n" if chosen.variant == "l1" else BLOCKS[row]
+    text = "\n".join(lines) + "\n" + block.format(x=chosen.level) + ("\n" + extra if extra else "")
+    if chosen.pinned:  # chosen on another base than the set's plain row today: the preset keeps the run's numbers
+        nested: dict = {}
+        for k, v in chosen.pinned.items():
+            *path, leaf = k.split(".")
+            node = nested
+            for part in path:
+                node = node.setdefault(part, {})
+            node[leaf] = v
+        text += ("\n# The base this level was chosen on (its run's hyper-parameters), not the set's plain row today\n"
+                 "# (conf/plain/srnn_rmsprop-nesterov_" + data_set + ".yaml): validation chose it over the runs on that row.\n"
+                 + OmegaConf.to_yaml(OmegaConf.create(nested)))
+    return text, chosen
 
 
-def choice_cell(runs: list) -> str:
+def choice_cell(runs: list[Run]) -> str:
     """'L2 0.001, breze (valid 8.4063; 6 runs, 2 reading(s), bracketed)': the choice, as preset() makes it, and its
     evidence (bracketed: the grid of the chosen norm has a level on either side of it, under either reading)."""
-    if best(runs) is None:
+    chosen = best(runs)
+    if chosen is None:
         return "no run ended ok"
-    level, reading, valid, _, variant = best(runs)
-    levels = {x[0] for x in runs if x[4] == variant}
-    edge = "bracketed" if min(levels) < level < max(levels) else "at the grid's edge"
-    return (f"{variant.upper() + ' ' if variant else ''}{level:g}, {reading} "
-            f"(valid {valid:.4f}; {len(runs)} runs, {len({x[1] for x in runs})} reading(s), {edge})")
+    levels = {x.level for x in runs if x.variant == chosen.variant}
+    edge = "bracketed" if min(levels) < chosen.level < max(levels) else "at the grid's edge"
+    return (f"{chosen.variant.upper() + ' ' if chosen.variant else ''}{chosen.level:g}, {on(chosen)} "
+            f"(valid {chosen.valid:.4f}; {len(runs)} runs, {len({x.reading for x in runs})} reading(s), {edge})")
 
 
 def table() -> str:
@@ -137,6 +184,6 @@ if __name__ == "__main__":
         if best(runs) is None:
             print(f"{row}: no run ended ok; no preset written")
             continue
-        text, level, reading = preset(data_set, row, runs)
+        text, chosen = preset(data_set, row, runs)
         (CONF / f"rnn-{row}-{data_set}.yaml").write_text(text)
-        print(f"{row}: {reading} {level:g}  ->  conf/experiment/rnn-{row}-{data_set}.yaml")
+        print(f"{row}: {on(chosen)} {chosen.level:g}  ->  conf/experiment/rnn-{row}-{data_set}.yaml")
