@@ -48,7 +48,7 @@ class Run(NamedTuple):
     status: str | None
     variant: str | None  # RNN-NBR's norm ("l1", "l2"); None for the other rows
     base: str  # "" on the base of the set's first level runs; "<member>" on the plain search's member (-base<member>)
-    pinned: dict  # the run's hyper-parameters where they differ from the set's plain row today (conf/plain/)
+    pinned: dict  # the run's plain-row hyper-parameters where they are not the set's plain row today (conf/plain/)
     folder: str  # relative to the repository; the preset's comment names it (assemble.py, tests/test_presets.py read it)
 
 
@@ -75,7 +75,7 @@ def level_runs(data_set: str, row: str) -> list[Run]:
                 continue
             r = json.loads((d / "results.json").read_text())
             config = flat(r["config"])
-            pinned = {k: config[k] for k in plain if config[k] != plain[k]}
+            pinned = {k: config[k] for k in plain} if any(config[k] != plain[k] for k in plain) else {}
             out.append(Run(float(m.group(1)), "paper" if m.group(2) else "breze", r.get("valid_nll"), r.get("status"),
                            variant, m.group(3) or "", pinned, str((d).relative_to(HERE.parents[2]))))
     return sorted(out, key=lambda x: (x.variant or "", x.level, x.base, x.reading))
@@ -145,8 +145,10 @@ def preset(data_set: str, row: str, runs: list[Run]) -> tuple[str, Run]:
             for part in path:
                 node = node.setdefault(part, {})
             node[leaf] = v
+        today = sum(1 for x in runs if not x.pinned and x.valid is not None)
         text += ("\n# The base this level was chosen on (its run's hyper-parameters), not the set's plain row today\n"
-                 "# (conf/plain/srnn_rmsprop-nesterov_" + data_set + ".yaml): validation chose it over the runs on that row.\n"
+                 f"# (conf/plain/srnn_rmsprop-nesterov_{data_set}.yaml), on which "
+                 + (f"this row's {today} run(s) validated worse" if today else "this row has no run yet") + ".\n"
                  + OmegaConf.to_yaml(OmegaConf.create(nested)))
     return text, chosen
 
