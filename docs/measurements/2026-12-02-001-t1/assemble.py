@@ -6,9 +6,8 @@ and its figure (issue 31):
 A cell's seed 0 is the run that chose its level and reading (the per-set preset composes to exactly its config);
 seeds 1 and 2 are runs of the preset (<row>-<level>[-paper]-s<seed>). The plain row's seeds are plain-s<seed>
 (Piano-midi: piano-plain-s<seed>, the runs of experiment=srnn-piano-midi on chunked validation; Nottingham:
-nott-plain-paper-004-s<seed>, the runs of experiment=srnn-nottingham; MuseData: muse-plain-nott, the candidate that
-chose the plain row, then muse-plain-nott-s<seed>, the runs of experiment=srnn-musedata). A row without a per-set
-preset is skipped.
+nott-plain-paper-004-s<seed>, the runs of experiment=srnn-nottingham; MuseData: muse-plain-031-s<seed>, the runs of
+experiment=srnn-musedata, the search's member 031). A row without a per-set preset is skipped.
 """
 import json
 import re
@@ -24,7 +23,7 @@ PLAIN_SEEDS = {
     "piano-midi": ["piano-midi/piano-plain-s0", "piano-midi/piano-plain-s1", "piano-midi/piano-plain-s2"],
     "nottingham": ["nottingham/nott-plain-paper-004-s0", "nottingham/nott-plain-paper-004-s1",
                    "nottingham/nott-plain-paper-004-s2"],
-    "musedata": ["musedata/muse-plain-nott", "musedata/muse-plain-nott-s1", "musedata/muse-plain-nott-s2"],
+    "musedata": ["musedata/muse-plain-031-s0", "musedata/muse-plain-031-s1", "musedata/muse-plain-031-s2"],
 }
 
 

@@ -155,11 +155,11 @@ def preset(data_set: str, row: str, runs: list[Run]) -> tuple[str, Run]:
 
 def choice_cell(runs: list[Run]) -> str:
     """'L2 0.001, breze (valid 8.4063; 6 runs, 2 reading(s), bracketed)': the choice, as preset() makes it, and its
-    evidence (bracketed: the grid of the chosen norm has a level on either side of it, under either reading)."""
+    evidence (bracketed: the grid of the chosen norm and base has a level on either side of it, under either reading)."""
     chosen = best(runs)
     if chosen is None:
         return "no run ended ok"
-    levels = {x.level for x in runs if x.variant == chosen.variant}
+    levels = {x.level for x in runs if (x.variant, x.base) == (chosen.variant, chosen.base)}
     edge = "bracketed" if min(levels) < chosen.level < max(levels) else "at the grid's edge"
     return (f"{chosen.variant.upper() + ' ' if chosen.variant else ''}{chosen.level:g}, {on(chosen)} "
             f"(valid {chosen.valid:.4f}; {len(runs)} runs, {len({x.reading for x in runs})} reading(s), {edge})")
