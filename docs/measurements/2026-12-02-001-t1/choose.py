@@ -160,7 +160,8 @@ def choice_cell(runs: list[Run]) -> str:
     if chosen is None:
         return "no run ended ok"
     levels = {x.level for x in runs if (x.variant, x.base) == (chosen.variant, chosen.base)}
-    edge = "bracketed" if min(levels) < chosen.level < max(levels) else "at the grid's edge"
+    edge = ("bracketed" if min(levels) < chosen.level < max(levels) else
+            "one level on its base" if len(levels) == 1 else "at the grid's edge")
     return (f"{chosen.variant.upper() + ' ' if chosen.variant else ''}{chosen.level:g}, {on(chosen)} "
             f"(valid {chosen.valid:.4f}; {len(runs)} runs, {len({x.reading for x in runs})} reading(s), {edge})")
 
