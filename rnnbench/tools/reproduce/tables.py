@@ -126,8 +126,8 @@ TABLES = {t.name: t for t in [
     # noise rows built on the set's plain row (srnn-<set>); a set without them is not run (docs/reproduction.md)
     Table("001-t1", "001 Table 1: noise and norm regularisers on the plain sRNN", "test_nll", MUSIC, (
         Row("plain-rnn", ("experiment=srnn-{col}",), _published(PUBLISHED_NLL, "sRNN, plain"),
-            "001 Table 1 (= 000's plain row); chosen on validation: 000's 32-run search (JSB, Nottingham, "
-            "Piano-midi), the other sets' three plain rows (MuseData)", columns=per_set("srnn")),
+            "001 Table 1 (= 000's plain row); chosen on validation: 000's 32-run search (MuseData: as single "
+            "runs)", columns=per_set("srnn")),
     ) + tuple(
         Row(preset, (f"experiment={preset}-{{col}}",), _published(PUBLISHED_NLL, label), "001 Table 1",
             search=(f"experiment={preset}", "dataset={col}", "search=random", "search.n=50"), columns=per_set(preset))
