@@ -48,7 +48,7 @@ class Run(NamedTuple):
     status: str | None
     variant: str | None  # RNN-NBR's norm ("l1", "l2"); None for the other rows
     base: str  # "" on the base of the set's first level runs; "<member>" on the plain search's member (-base<member>)
-    pinned: dict  # the run's plain-row hyper-parameters where they are not the set's plain row today (conf/plain/)
+    pinned: dict  # all its plain-row hyper-parameters when any differs from the set's plain row today (conf/plain/)
     folder: str  # relative to the repository; the preset's comment names it (assemble.py, tests/test_presets.py read it)
 
 
@@ -77,7 +77,7 @@ def level_runs(data_set: str, row: str) -> list[Run]:
             config = flat(r["config"])
             pinned = {k: config[k] for k in plain} if any(config[k] != plain[k] for k in plain) else {}
             out.append(Run(float(m.group(1)), "paper" if m.group(2) else "breze", r.get("valid_nll"), r.get("status"),
-                           variant, m.group(3) or "", pinned, str((d).relative_to(HERE.parents[2]))))
+                           variant, m.group(3) or "", pinned, str(d.relative_to(HERE.parents[2]))))
     return sorted(out, key=lambda x: (x.variant or "", x.level, x.base, x.reading))
 
 
@@ -134,7 +134,7 @@ def preset(data_set: str, row: str, runs: list[Run]) -> tuple[str, Run]:
         "",
         "regulariser:",
     ]
-    extra = "train:\n  batches: rows   # what the level runs ran\n" if chosen.reading == "breze" != plain else ""
+    extra = "train:\n  batches: rows   # what the level runs ran\n" if chosen.reading == "breze" and plain != "breze" else ""
     block = "  name: l1\n  penalty: l1\n  penalty_weight: {x:g}\n" if chosen.variant == "l1" else BLOCKS[row]
     text = "\n".join(lines) + "\n" + block.format(x=chosen.level) + ("\n" + extra if extra else "")
     if chosen.pinned:  # chosen on another base than the set's plain row today: the preset keeps the run's numbers
