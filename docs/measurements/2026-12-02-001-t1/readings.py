@@ -1,6 +1,6 @@
 """Piano-midi's 001 Table 1 column under each reading, three seeds per cell (issue 31, measurement README section 17):
 
-    python docs/measurements/2026-12-02-001-t1/readings.py
+    RNNBENCH_DATA=../shared/data python docs/measurements/2026-12-02-001-t1/readings.py
 
 For each row, the runs of the papers' reading (`protocol=paper`) and of the authors' reading (`protocol=breze
 train.batches=rows`) at the level validation chose under that reading, seeds 0-2: validation NLL (what may choose)
@@ -11,10 +11,13 @@ import json
 import statistics
 from pathlib import Path
 
+from rnnbench.tools.report.paper import PUBLISHED_NLL
+from rnnbench.tools.reproduce.floors import table_floors
+from rnnbench.tools.reproduce.tables import NOISE_ROWS, TABLES, _published
+
 HERE = Path(__file__).parent / "piano-midi"
-PUBLISHED = {"plain": 7.58, "nbr": 7.78, "n": 7.66, "ns": 7.74, "mn": 7.71, "mns": 7.70, "do": 7.65, "dos": 7.67,
-             "ff": 7.69}
-FLOOR = 8.272  # copy-previous on the test pieces (rnnbench/floors.py)
+PUBLISHED = {"plain": _published(PUBLISHED_NLL, "sRNN, plain")["piano-midi"]} | {
+    preset.removeprefix("rnn-"): _published(PUBLISHED_NLL, label)["piano-midi"] for label, preset in NOISE_ROWS}
 # row -> (papers' reading's run, authors' reading's run), seed 0's folder; seeds 1-2 are <folder>-s1, -s2
 RUNS = {
     "plain": ("piano-plain", "piano-plain-breze"),
@@ -39,21 +42,23 @@ def seeds(folder: str) -> list[dict]:
     return out
 
 
-def cell(runs: list[dict]) -> tuple[str, float | None, float | None]:
+def cell(runs: list[dict], floor: float) -> tuple[str, float | None, float | None]:
     done = [r for r in runs if r is not None]
     if not done:
         return "not run", None, None
-    text = " / ".join(f"{r['valid_nll']:.4f} → {r['test_nll']:.3f}" + (" ≥ floor" if r["test_nll"] >= FLOOR else "")
+    text = " / ".join(f"{r['valid_nll']:.4f} → {r['test_nll']:.3f}" + (" ≥ floor" if r["test_nll"] >= floor else "")
                       if r else "–" for r in runs)
     return text, statistics.mean(r["valid_nll"] for r in done), statistics.mean(r["test_nll"] for r in done)
 
 
 def main() -> None:
+    # the strongest trivial floor on the test pieces (copy-previous), as rnnbench-reproduce computes it (needs the data)
+    floor = min(fl["value"] for fl in table_floors(TABLES["001-t1"], ["piano-midi"]))
     print("| row | reading | seeds 0 / 1 / 2: valid → test | valid mean | test mean | gap |")
     print("| --- | --- | --- | --- | --- | --- |")
     for row, folders in RUNS.items():
         for reading, folder in zip(("paper", "breze"), folders):
-            text, valid, test = cell(seeds(folder))
+            text, valid, test = cell(seeds(folder), floor)
             gap = f"{100 * (test / PUBLISHED[row] - 1):+.1f}%" if test is not None else ""
             print(f"| {row} | {reading} ({folder}) | {text} | {valid or 0:.4f} | {test or 0:.3f} | {gap} |")
 
