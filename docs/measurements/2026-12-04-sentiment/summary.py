@@ -7,12 +7,15 @@ own figures; nothing is selected by it), and the rise from there to the end.
 """
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
+from rnnbench.engine.results import read_metrics, read_results
+from rnnbench.tools.reproduce.cli import _ended_by
+from rnnbench.tools.reproduce.tables import TABLES
+
 HERE = Path(__file__).resolve().parent
-ROWS = ["lstm-none", "lstm-dropout", "lstm-variational", "gru-none", "gru-dropout", "gru-variational"]
+# the runs of rnnbench-reproduce's 003-sentiment table (its MC rows read the same runs)
+ROWS = [row.name for row in TABLES["003-sentiment"].rows if row.read is None]
 
 
 def main() -> None:
@@ -21,19 +24,17 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in ROWS:
         folder = HERE / "runs" / row
-        if not (folder / "results.json").is_file():
+        res = read_results(folder / "results.json")
+        if res is None:
             print(f"| {row} | not run | | | | | | | |")
             continue
-        res = json.loads((folder / "results.json").read_text())
-        with open(folder / "metrics.csv", newline="") as f:
-            curve = list(csv.DictReader(f))
-        test = [float(r["test_rmse"]) for r in curve]
+        curve = read_metrics(folder)
+        test = curve["test_rmse"]
         low = min(range(len(test)), key=test.__getitem__)
         mc = res.get("test_rmse_mc")
-        ended = "budget" if "budget" in str(res.get("stop_reason", "")) else res.get("stop_reason", "")
-        print(f"| {row} | {len(curve)} ({res['seconds_per_epoch']:.1f}) | {float(curve[-1]['train_mse']):.4f} "
+        print(f"| {row} | {len(test)} ({res['seconds_per_epoch']:.1f}) | {curve['train_mse'][-1]:.4f} "
               f"| {test[-1]:.4f} | {'–' if mc is None else f'{mc:.4f}'} | {test[low]:.4f} ({low + 1}) "
-              f"| {test[-1] - test[low]:+.4f} | {ended} | {res['commit']} |")
+              f"| {test[-1] - test[low]:+.4f} | {_ended_by(res)} | {res['commit']} |")
 
 
 if __name__ == "__main__":
