@@ -1,3 +1,4 @@
 from rnnbench.cli import main
 
-main()
+if __name__ == "__main__":  # not when a spawned worker process (population.dispatch=processes) imports it
+    main()

@@ -3,6 +3,7 @@ move, tasks chosen by dataset.task, the import layers, and resume after a kill."
 import ast
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -429,6 +430,52 @@ def test_a_search_whose_submitit_job_was_killed_resumes_to_the_numbers_of_an_uni
     record = json.loads((run / "population.json").read_text())
     assert [[g["ended"] for g in r["groups"]] for r in record["runs"]] == [["interrupted"], ["finished"]]
     assert record["runs"][0]["groups"][0]["job"] == job and record["runs"][1]["groups"][0]["job"] != job
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie waiting for its reaper has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker processes through Linux /proc")
+def test_a_search_on_worker_processes_trains_the_numbers_of_one_trained_here_and_dies_with_its_parent(tmp_path):
+    """population.dispatch=processes: three groups (max_members=1) on two worker processes. The search's parent
+    gets SIGKILL after group 0's third checkpoint: its workers end too (no process trains on, none holds a
+    group's lock); the same command resumes group 0 from its checkpoint and every member ends with the numbers
+    of the same search trained here, one group after the other (one thread everywhere: the same kernels)."""
+    args = [sys.executable, "-m", "rnnbench", "dataset=synthetic", "model.hidden=16", "device=cpu", "regulariser=fd",
+            "search=random", "search.n=3", "search.space.model.hidden=[8,16]", "population.max_members=1",
+            "train.max_epochs=20", "train.patience=20", "train.diverge_factor=null", "train.precision=float64",
+            f"data.root={tmp_path / 'data'}"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    here = subprocess.run(args + [f"hydra.run.dir={tmp_path / 'here'}"], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert here.returncode == 0, here.stderr
+    cmd = args + ["population.dispatch=processes", "population.workers=2", f"hydra.run.dir={tmp_path / 'killed'}"]
+    parent = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = tmp_path / "killed"
+    assert _reached(run / "members" / "000" / "checkpoint.pt", 3, parent), "the search ended before it was killed"
+    workers = _children(parent.pid)
+    assert len(workers) >= 2  # the two workers (and multiprocessing's resource tracker)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers), "a worker trains on after its parent was killed"
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert re.search(r"[123] group\(s\) on [12] worker process\(es\) of 1 thread\(s\) each", again.stdout)
+    assert "group 0: epoch 20 " in again.stdout  # a worker's lines, relayed to the search's log
+    assert json.loads((run / "members" / "000" / "results.json").read_text())["resumed"]["after_epoch"] >= 3
+    for member in ("000", "001", "002"):
+        assert _run_numbers(run / "members" / member) == _run_numbers(tmp_path / "here" / "members" / member)
+    record = json.loads((run / "population.json").read_text())
+    assert [g["ended"] for g in record["groups"]] == ["finished"] * 3 and not (run / "members" / "000" / ".lock").exists()
 
 
 @pytest.mark.parametrize("damage, message", [

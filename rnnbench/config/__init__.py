@@ -145,8 +145,11 @@ def register_configs() -> None:
 # only in these and the seed). The divergence rule only decides about runs that diverge, and those
 # are never pooled. dataset.task follows from the data set.
 OPERATIONAL = {"seed": None, "device": None, "data": None, "logger": None, "dataset": ("task",),
+               "population": ("dispatch", "workers"),
                "train": ("max_seconds", "progress", "save_model", "eval_batch_size", "fuse", "diverge_factor",
                          "diverge_epochs", "checkpoint", "checkpoint_every_s")}
 # What may change between a killed run and its resumption (rnnbench/engine/checkpoint.py): the time
-# budget, the progress bar, where the data and logs are, how often checkpoints are written.
-RESUMABLE_KEYS = {"train.max_seconds", "train.progress", "train.checkpoint_every_s", "data", "logger"}
+# budget, the progress bar, where the data and logs are, how often checkpoints are written, how a search's
+# groups are dispatched (a group's numbers do not depend on it).
+RESUMABLE_KEYS = {"train.max_seconds", "train.progress", "train.checkpoint_every_s", "data", "logger",
+                  "population.dispatch", "population.workers"}

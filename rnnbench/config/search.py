@@ -21,9 +21,12 @@ class PopulationConfig:
 
     size: int = bounded(1, ge=1, le=CAP)  # > 1: this config with seeds seed .. seed+size-1, trained as one population
     max_members: int = bounded(128, ge=1, le=CAP)  # the most members one batched group holds (larger groups are split)
-    # here: the groups train one after the other in this process; launcher: each group is a job of the
-    # run's Hydra submitit launcher (hydra/launcher=slurm or submitit_local; rnnbench/population/dispatch.py)
+    # here: the groups train one after the other in this process; processes: population.workers groups at a
+    # time, each in a worker process of this machine with its share of torch's threads; launcher: each group
+    # is a job of the run's Hydra submitit launcher (hydra/launcher=slurm or submitit_local;
+    # rnnbench/population/dispatch.py). A group's numbers are the same whichever trains it.
     dispatch: str = "here"
+    workers: int = bounded(2, ge=1, le=256)  # dispatch=processes: how many groups train at once
 
 
 @dataclass

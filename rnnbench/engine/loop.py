@@ -18,13 +18,14 @@ import rnnbench
 from rnnbench.runtime import device_name, environment, git_commit
 
 log = logging.getLogger("rnnbench")
+BARS = True  # False in a worker process of population.dispatch=processes (rnnbench/population/dispatch.py)
 
 
 def progress(cfg, first: int, last: int, desc: str):
-    """Yield (epoch, bar) for epochs first..last. The tqdm bar is quiet when stderr is not a terminal
-    or with train.progress=false; log lines then carry the progress (and are routed around the bar
+    """Yield (epoch, bar) for epochs first..last. The tqdm bar is quiet when stderr is not a terminal,
+    with train.progress=false, or in a worker process (BARS); log lines then carry the progress (and are routed around the bar
     when it shows)."""
-    show = cfg.train.progress and sys.stderr.isatty()
+    show = BARS and cfg.train.progress and sys.stderr.isatty()
     bar = tqdm(desc=desc, unit="epoch", disable=not show, file=sys.stderr, dynamic_ncols=True,
                initial=first - 1, total=last)
     # the root logger's console handler is the one to route around the bar: records of "rnnbench" reach it by

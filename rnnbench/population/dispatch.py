@@ -1,25 +1,60 @@
-"""``population.dispatch=launcher``: every population of a search (or of ``population.size``) as a
-job of the run's Hydra submitit launcher (``hydra/launcher=slurm``, conf/hydra/launcher/slurm.yaml,
-or ``submitit_local``), instead of one after the other in this process. The process that runs the
-search submits the groups, waits for them and writes population.json; each job trains one group with
-the engine (rnnbench/population/train.py), so a pre-empted job resumes from its checkpoint when the
-search is run again.
+"""Where the populations of a search (or of ``population.size``) train, other than one after the other in
+this process (``population.dispatch=here``):
 
-The executor is built from ``hydra.launcher`` exactly as hydra-submitit-launcher builds its own
-(its folder, max_num_timeout, and the queue's parameters), so every ``hydra.launcher.<key>=`` override
-applies to the populations too; the job logs go to ``<run dir>/.submitit/``.
+- ``processes``: ``population.workers`` groups at a time, each in a worker process of this machine (spawned,
+  so CUDA works in it) with its share of torch's threads; their log lines come back to this process's log,
+  each prefixed with its group. A machine with many cores (or a GPU that small models leave idle) trains
+  several groups at once; a search whose members differ in shape (002's hidden sizes: one group each) gains
+  the most. A worker whose parent dies ends too, so a killed search leaves no process behind and the same
+  command resumes it.
+- ``launcher``: every group as a job of the run's Hydra submitit launcher (``hydra/launcher=slurm``,
+  conf/hydra/launcher/slurm.yaml, or ``submitit_local``). The executor is built from ``hydra.launcher``
+  exactly as hydra-submitit-launcher builds its own (its folder, max_num_timeout, and the queue's
+  parameters), so every ``hydra.launcher.<key>=`` override applies to the populations too; the job logs
+  go to ``<run dir>/.submitit/``.
+
+Either way the process that runs the search waits for the groups and writes population.json; each group
+trains with the engine (rnnbench/population/train.py) from its own seeds, so its numbers do not depend on
+where or in which order it trains, and a killed or pre-empted group resumes from its checkpoint when the
+search is run again.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from omegaconf import OmegaConf
 
 from rnnbench.errors import ConfigError
 
 log = logging.getLogger("rnnbench")
+KINDS = ("here", "processes", "launcher")  # population.dispatch
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """How a search's groups are sent away: ``kind`` processes or launcher, from ``run_dir`` (the search's
+    folder), ``workers`` at a time (processes)."""
+
+    kind: str
+    run_dir: Path
+    workers: int = 1
+
+
+def dispatch_of(cfg, run_dir: Path) -> Optional[Dispatch]:
+    """``population.dispatch`` of ``cfg``: None for here (the groups train in this process)."""
+    kind = cfg.population.dispatch
+    if kind not in KINDS:
+        raise ConfigError(f"population.dispatch must be one of {', '.join(KINDS)}, got {kind}")
+    return None if kind == "here" else Dispatch(kind, Path(run_dir), int(cfg.population.workers))
 
 
 def executor(run_dir: Path):
@@ -47,13 +82,97 @@ def executor(run_dir: Path):
     return ex
 
 
-def submit_groups(groups: list[tuple[list, list[Path]]], run_dir: Path, study: Optional[Path] = None) -> list:
-    """Submit each (members, run dirs) group as one job; the jobs, in order. ``study``: a TPE search's
-    optuna study (SQLite on the shared file system), whose pruner the jobs ask."""
+@contextlib.contextmanager
+def submit_groups(groups: list[tuple[int, list, list[Path]]], dispatch: Dispatch,
+                  study: Optional[Path] = None) -> Iterator[list]:
+    """Send each (group number, members, run dirs) group away as ``dispatch`` says; yields one handle per group, in order,
+    whose ``result()`` waits for the group's results (and re-raises its exception). ``study``: a TPE
+    search's optuna study (SQLite on a shared file system), whose pruner the groups ask."""
     from rnnbench.population.train import train_population
 
-    ex = executor(run_dir)
+    if dispatch.kind == "processes":
+        with _worker_pool(dispatch.workers, len(groups)) as pool:
+            yield [pool.submit(_train_group, k, members, dirs, study) for k, members, dirs in groups]
+        return
+    ex = executor(dispatch.run_dir)
     with ex.batch():
-        jobs = [ex.submit(train_population, members, dirs, study) for members, dirs in groups]
+        jobs = [ex.submit(train_population, members, dirs, study) for _, members, dirs in groups]
     log.info("%d population(s) submitted to submitit: jobs %s", len(jobs), [j.job_id for j in jobs])
-    return jobs
+    yield jobs
+
+
+@contextlib.contextmanager
+def _worker_pool(workers: int, n_groups: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of min(workers, n_groups) spawned processes, each with torch.get_num_threads() // workers threads
+    (at least one), whose log records this process logs; the pool and the log relay end with the block
+    (groups not yet started are cancelled; a running one is waited for)."""
+    import multiprocessing
+
+    import torch
+
+    ctx = multiprocessing.get_context("spawn")  # never fork a process that holds torch's thread pools or CUDA
+    n = min(workers, n_groups)
+    threads = max(1, torch.get_num_threads() // n)
+    queue = ctx.Queue()
+    relay = QueueListener(queue, _Relay())
+    relay.start()
+    log.info("%d group(s) on %d worker process(es) of %d thread(s) each", n_groups, n, threads)
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init,
+                               initargs=(queue, threads, os.getpid()))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        relay.stop()
+
+
+class _Relay(logging.Handler):
+    """Hands a worker's record to this process's "rnnbench" logger (its handlers: the console, rnnbench.log)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.handle(record)
+
+
+_GROUP: list = [None]  # the group a worker trains now (its log lines' prefix)
+
+
+class _GroupPrefix(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _GROUP[0] is not None:
+            record.msg = f"group {_GROUP[0]}: {record.msg}"
+        return True
+
+
+def _worker_init(queue, threads: int, parent: int) -> None:
+    """In a worker: torch's threads, the log to the parent (no progress bar: the lines carry the progress), and
+    a watchdog that ends the worker when its parent is gone (killed: the same command resumes the group)."""
+    import torch
+
+    from rnnbench.engine import loop
+
+    torch.set_num_threads(threads)
+    loop.BARS = False
+    handler = QueueHandler(queue)
+    handler.addFilter(_GroupPrefix())
+    logger = logging.getLogger("rnnbench")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)  # the group's lock (flock) goes with the process; its checkpoint stays
+
+    threading.Thread(target=watch, daemon=True, name="parent-watchdog").start()
+
+
+def _train_group(k: int, members: list, dirs: list[Path], study: Optional[Path]) -> list[dict]:
+    """In a worker: train group ``k`` (train_population), its log lines prefixed with it."""
+    from rnnbench.population.train import train_population
+
+    _GROUP[0] = k
+    try:
+        return train_population(members, dirs, study)
+    finally:
+        _GROUP[0] = None

@@ -11,12 +11,14 @@ other groups go on.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import random
 import time
 import traceback
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Optional
 
@@ -28,6 +30,7 @@ from rnnbench.config.search import flatten_space, space_range
 from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete
 from rnnbench.regularisers.spec import SITES
 from rnnbench.engine.results import FINISHED, read_results, write_failed, write_json_atomic
+from rnnbench.population.dispatch import Dispatch, dispatch_of, submit_groups
 
 log = logging.getLogger("rnnbench")
 
@@ -108,13 +111,13 @@ def groups(members: list, max_members: int) -> list[list[int]]:
     return [idx[k : k + max_members] for idx in by_key.values() for k in range(0, len(idx), max_members)]
 
 
-def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Optional[Path] = None,
+def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Optional[Dispatch] = None,
                  study: Optional[Path] = None) -> tuple[list, list[dict]]:
     """Train ``members`` as batched populations (grouped by group_key) into ``dirs``; a group that
     fails writes failed results for its members and the others go on; a group whose members are all
     finished is skipped and a killed one resumes from its checkpoint, so the same command continues an
-    interrupted search. ``dispatch``: the run folder of a search whose groups go to the Hydra submitit
-    launcher as jobs (rnnbench/population/dispatch.py); None trains them here, one after the other.
+    interrupted search. ``dispatch``: where the groups go (worker processes or the Hydra submitit launcher's
+    jobs: rnnbench/population/dispatch.py, dispatch_of); None trains them here, one after the other.
     ``study``: a TPE search's optuna study, whose pruner stops members (rnnbench/population/tpe.py).
     Returns (results, per-group summary)."""
     from rnnbench.population.train import train_population
@@ -134,29 +137,25 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
             summary[k] = {"members": idx, "size": len(idx), "wall_s": 0.0, "skipped": True}
         else:
             pending.append(k)
-    jobs = {}
-    if dispatch is not None and pending:
-        from rnnbench.population.dispatch import submit_groups
-
-        submitted = submit_groups([([members[i] for i in plan[k]], [dirs[i] for i in plan[k]]) for k in pending], dispatch,
-                                  study)
-        jobs = dict(zip(pending, submitted))
-    for k in pending:
-        idx, t0 = plan[k], time.perf_counter()
-        try:
-            if k in jobs:
-                out = jobs[k].result()  # waits; the job's exception is re-raised here as submitit's error
+    sent = [(k, [members[i] for i in plan[k]], [dirs[i] for i in plan[k]]) for k in pending]
+    with submit_groups(sent, dispatch, study) if dispatch is not None and pending else contextlib.nullcontext([]) as handles:
+        jobs = dict(zip(pending, handles))
+        for k in pending:
+            idx, t0 = plan[k], time.perf_counter()
+            try:
+                if k in jobs:
+                    out = jobs[k].result()  # waits; the group's exception is re-raised here (submitit's, the pool's)
+                else:
+                    out = train_population([members[i] for i in idx], [dirs[i] for i in idx], study)
+            except Exception as e:
+                out, ended = _group_error(e, k, [members[i] for i in idx], [dirs[i] for i in idx], len(plan) == 1)
             else:
-                out = train_population([members[i] for i in idx], [dirs[i] for i in idx], study)
-        except Exception as e:
-            out, ended = _group_error(e, k, [members[i] for i in idx], [dirs[i] for i in idx], len(plan) == 1)
-        else:
-            ended = "finished"
-        for i, r in zip(idx, out):
-            results[i] = r
-        summary[k] = {"members": idx, "size": len(idx), "wall_s": time.perf_counter() - t0, "ended": ended}
-        if k in jobs:
-            summary[k]["job"] = jobs[k].job_id
+                ended = "finished"
+            for i, r in zip(idx, out):
+                results[i] = r
+            summary[k] = {"members": idx, "size": len(idx), "wall_s": time.perf_counter() - t0, "ended": ended}
+            if getattr(jobs.get(k), "job_id", None) is not None:  # a submitit job
+                summary[k]["job"] = jobs[k].job_id
     return results, summary
 
 
@@ -172,6 +171,10 @@ def _group_error(e: Exception, k: int, members: list, dirs: list[Path], alone: b
     """(results, how the group ended) of a group whose training raised ``e``. A group that holds its
     checkpoint (its job was cancelled, pre-empted or killed) is interrupted, not failed: nothing is written
     and the same command resumes it. Otherwise its members are written as failed."""
+    if isinstance(e, BrokenProcessPool):  # a worker process died (killed, out of memory): nothing is written
+        log.error("group %d did not finish: a worker process of population.dispatch=processes ended abruptly; the same "
+                  "command resumes it%s", k, " from its checkpoint" if (dirs[0] / "checkpoint.pt").is_file() else "")
+        return [None] * len(members), "interrupted"
     if (dirs[0] / "checkpoint.pt").is_file():
         log.error("group %d stopped before its end (%s: %s); its checkpoint is kept, the same command resumes it", k,
                   type(e).__name__, str(e).splitlines()[0] if str(e) else "")
@@ -215,13 +218,6 @@ def check_groups(summary: list[dict]) -> None:
                                   if resumable else "; their members' results.json say why"))
 
 
-def dispatch_dir(cfg, run_dir: Path) -> Optional[Path]:
-    """The run folder if ``population.dispatch=launcher`` sends the populations to submitit, else None."""
-    if cfg.population.dispatch not in ("here", "launcher"):
-        raise ConfigError(f"population.dispatch must be here or launcher, got {cfg.population.dispatch}")
-    return Path(run_dir) if cfg.population.dispatch == "launcher" else None
-
-
 def run_population(cfg, run_dir: Path) -> list[dict]:
     """Train every member of ``cfg``'s population or random search; returns their results
     (search=tpe: rnnbench/population/tpe.py)."""
@@ -229,7 +225,7 @@ def run_population(cfg, run_dir: Path) -> list[dict]:
     run_dir = Path(run_dir)
     members, draws = expand(cfg)
     dirs = [run_dir / "members" / f"{i:03d}" for i in range(len(members))]
-    results, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_dir(cfg, run_dir))
+    results, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_of(cfg, run_dir))
     write_population(run_dir, {
         "search": cfg.search.name, "n_members": len(members),
         "members": [{"dir": str(d.relative_to(run_dir)), "overrides": o, "status": (r or {}).get("status"),

@@ -82,8 +82,9 @@ def tpe_search(study, space: dict, n: int, per_round: int, evaluate: Callable[[l
 
 def run_tpe(cfg, run_dir: Path) -> list[dict]:
     """search=tpe for the music task: every completed trial's results."""
-    from rnnbench.population.search import (announce_best, check_groups, dispatch_dir, member_config, run_times,
-                                            search_space, train_groups, write_population)
+    from rnnbench.population.dispatch import dispatch_of
+    from rnnbench.population.search import (announce_best, check_groups, member_config, run_times, search_space,
+                                            train_groups, write_population)
 
     start = time.perf_counter()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -97,7 +98,7 @@ def run_tpe(cfg, run_dir: Path) -> list[dict]:
     def evaluate(numbers: list[int], draws: list[dict]) -> list[Optional[float]]:
         members = [member_config(cfg, cfg.seed + k, d) for k, d in zip(numbers, draws)]
         dirs = [run_dir / "members" / f"{k:03d}" for k in numbers]
-        out, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_dir(cfg, run_dir), prune_with)
+        out, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_of(cfg, run_dir), prune_with)
         rounds.extend({"trials": [numbers[i] for i in g["members"]], **{k: v for k, v in g.items() if k != "members"}}
                       for g in summary)
         if any(g.get("ended") == "interrupted" for g in summary):  # told nothing: the trials stay RUNNING and the
