@@ -104,8 +104,9 @@ def submit_groups(groups: list[tuple[int, list, list[Path]]], dispatch: Dispatch
 @contextlib.contextmanager
 def _worker_pool(workers: int, n_groups: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of min(workers, n_groups) spawned processes, each with torch.get_num_threads() // workers threads
-    (at least one), whose log records this process logs; the pool and the log relay end with the block
-    (groups not yet started are cancelled; a running one is waited for)."""
+    (at least one), whose log records this process logs; the pool and the log relay end with the block. A block
+    left by an exception (Ctrl-C) ends the workers at once and starts no further group: what they trained
+    stays in their checkpoints, and the same command resumes it."""
     import multiprocessing
 
     import torch
@@ -121,9 +122,23 @@ def _worker_pool(workers: int, n_groups: int) -> Iterator[ProcessPoolExecutor]:
                                initargs=(queue, threads, os.getpid()))
     try:
         yield pool
+    except BaseException:
+        _end_workers(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         relay.stop()
+
+
+def _end_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's workers (their groups keep their checkpoints) and cancel the groups not yet started."""
+    if hasattr(pool, "terminate_workers"):  # Python 3.14
+        pool.terminate_workers()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _Relay(logging.Handler):
