@@ -165,6 +165,26 @@ def test_dispatch_without_a_submitit_launcher_is_one_line(tmp_path):
     assert "population.dispatch=launcher sends populations to a submitit launcher: add hydra/launcher=slurm" in proc.stderr
 
 
+def test_a_search_run_again_with_other_settings_refuses_the_members_of_the_first(tmp_path):
+    """A finished member of another configuration is never skipped as this search's own (it would be reported as
+    its result): one line naming the folder and the keys, nothing written. Settings of how a run is executed
+    (a time budget, the dispatch) may differ: the same search is skipped."""
+    run = tmp_path / "run"
+    args = ["dataset=synthetic", "train=debug", "model.hidden=8", "device=cpu", "search=random", "search.n=2",
+            "search.space.model.hidden=[8,16]", f"hydra.run.dir={run}"]
+    assert run_cli(args, tmp_path).returncode == 0
+    before = {str(p): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    other = run_cli(args + ["train.batch_size=3"], tmp_path)
+    assert other.returncode == 2 and "Traceback" not in other.stderr
+    [line] = other.stderr.strip().splitlines()
+    assert f"{run / 'members' / '000'} holds the results of another configuration" in line
+    assert "differs in train.batch_size" in line and "nothing was trained" in line
+    assert {str(p): p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    same = run_cli(args + ["train.max_seconds=600", "population.dispatch=processes"], tmp_path)
+    assert same.returncode == 0, same.stderr
+    assert all(g.get("skipped") for g in json.loads((run / "population.json").read_text())["groups"])
+
+
 def test_an_unknown_dispatch_is_one_line(tmp_path):
     proc = run_cli(["population.dispatch=threads", "dataset=synthetic", "train=debug", "model.hidden=8", "device=cpu",
                     "population.size=2", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)

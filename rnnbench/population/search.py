@@ -24,12 +24,12 @@ from typing import Optional
 
 from omegaconf import OmegaConf
 
-from rnnbench.config import value_of
+from rnnbench.config import OPERATIONAL, value_of
 from rnnbench.config.checks import check_setting
 from rnnbench.config.search import flatten_space, space_range
 from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete
 from rnnbench.regularisers.spec import SITES
-from rnnbench.engine.results import FINISHED, read_results, write_failed, write_json_atomic
+from rnnbench.engine.results import ANOTHER_FOLDER, FINISHED, read_results, write_failed, write_json_atomic
 from rnnbench.population.dispatch import Dispatch, dispatch_of, submit_groups
 
 log = logging.getLogger("rnnbench")
@@ -129,6 +129,8 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
     pending = []
     for k, idx in enumerate(plan):
         done = [read_results(dirs[i] / "results.json") for i in idx]
+        for i, r in zip(idx, done):
+            check_recorded(r, members[i], dirs[i])
         if group_finished(done, dirs[idx[0]] / "checkpoint.pt"):  # a re-run of the search skips it
             log.info("group %d: its %d members are finished; skipped", k, len(idx))
             (dirs[idx[0]] / "checkpoint.pt").unlink(missing_ok=True)  # a kill after the results, before its removal
@@ -157,6 +159,39 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
             if getattr(jobs.get(k), "job_id", None) is not None:  # a submitit job
                 summary[k]["job"] = jobs[k].job_id
     return results, summary
+
+
+def check_recorded(results: Optional[dict], member, run_dir: Path) -> None:
+    """Raise ConfigError if ``run_dir`` holds the results of another configuration than ``member``: a search run
+    again into a folder of another reading, data set or space would otherwise skip those members and report
+    them as its own. Settings of how a run is executed (OPERATIONAL: budget, device, data root, dispatch, ...)
+    may differ, and a key that only one of the two holds (added to rnnbench, or removed, since) is not compared."""
+    recorded = (results or {}).get("config")
+    if not isinstance(recorded, dict):
+        return
+    # results.json holds the config resolved (a failure written for a group: as composed, interpolations kept)
+    diff = [d for d in _differing(recorded, OmegaConf.to_container(member, resolve=True, enum_to_str=True), "")
+            if d in _differing(recorded, OmegaConf.to_container(member, resolve=False, enum_to_str=True), "")]
+    if diff:
+        raise ConfigError(f"{run_dir} holds the results of another configuration than this search's member (it differs "
+                          f"in {', '.join(diff[:6])}); nothing was trained. Run the search with its own settings, or "
+                          f"{ANOTHER_FOLDER}")
+
+
+def _differing(a, b, prefix: str) -> list[str]:
+    """Dotted keys held by both ``a`` and ``b`` whose values differ, but for OPERATIONAL's (the seed compared)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for key in sorted(set(a) & set(b)) if not _operational(f"{prefix}{key}")
+                for d in _differing(a[key], b[key], f"{prefix}{key}.")]
+    return [] if a == b else [prefix.rstrip(".")]
+
+
+def _operational(path: str) -> bool:
+    """Whether the dotted key ``path`` is a setting of how a run is executed (OPERATIONAL), the seed excepted."""
+    top, _, rest = path.partition(".")
+    if top == "seed" or top not in OPERATIONAL:
+        return False
+    return OPERATIONAL[top] is None or rest in OPERATIONAL[top]
 
 
 def group_finished(done: list, checkpoint: Path) -> bool:

@@ -139,10 +139,15 @@ def run_all(runs, dry_run: bool) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         print(f"{head}: running in {folder}", flush=True)
         t0 = time.perf_counter()
-        with open(folder.parent / f"{folder.name}.out", "w") as out:
+        log = folder.parent / f"{folder.name}.out"
+        with open(log, "w") as out:
             rc = subprocess.call(cmd + args + [f"hydra.run.dir={folder}"], stdout=out, stderr=subprocess.STDOUT,
                                  env=os.environ.copy())
         r = _selected(folder) or {}
+        if rc != 0 and r.get("status") not in FINISHED:  # refused, failed or interrupted: say why, from its output
+            last = [line for line in log.read_text(errors="replace").splitlines() if line.strip()][-1:] or [""]
+            print(f"{head}: exit {rc}: {last[0]} ({log})", file=sys.stderr, flush=True)
+            continue
         print(f"{head}: {r.get('status', f'no results (exit {rc})')}, {r.get('test_metric', '')} "
               f"{r.get(r.get('test_metric', ''), '')} ({time.perf_counter() - t0:.0f} s)", flush=True)
 
