@@ -27,7 +27,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from logging.handlers import QueueHandler, QueueListener
+from logging.handlers import QueueHandler
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -103,7 +103,7 @@ def submit_groups(groups: list[tuple[int, list, list[Path]]], dispatch: Dispatch
 
 @contextlib.contextmanager
 def _worker_pool(workers: int, n_groups: int) -> Iterator[ProcessPoolExecutor]:
-    """A pool of min(workers, n_groups) spawned processes, each with torch.get_num_threads() // workers threads
+    """A pool of n = min(workers, n_groups) spawned processes, each with torch.get_num_threads() // n threads
     (at least one), whose log records this process logs; the pool and the log relay end with the block. A block
     left by an exception (Ctrl-C) ends the workers at once and starts no further group: what they trained
     stays in their checkpoints, and the same command resumes it."""
@@ -115,7 +115,7 @@ def _worker_pool(workers: int, n_groups: int) -> Iterator[ProcessPoolExecutor]:
     n = min(workers, n_groups)
     threads = max(1, torch.get_num_threads() // n)
     queue = ctx.Queue()
-    relay = QueueListener(queue, _Relay())
+    relay = threading.Thread(target=_relay, args=(queue,), daemon=True, name="worker-log-relay")
     relay.start()
     log.info("%d group(s) on %d worker process(es) of %d thread(s) each", n_groups, n, threads)
     pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init,
@@ -127,8 +127,10 @@ def _worker_pool(workers: int, n_groups: int) -> Iterator[ProcessPoolExecutor]:
         raise
     else:
         pool.shutdown(wait=True)
-    finally:
-        relay.stop()
+    finally:  # never blocks: a worker terminated while writing a record may hold the queue's write lock
+        queue.cancel_join_thread()
+        queue.put(None)
+        relay.join(timeout=5.0)
 
 
 def _end_workers(pool: ProcessPoolExecutor) -> None:
@@ -141,10 +143,10 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-class _Relay(logging.Handler):
-    """Hands a worker's record to this process's "rnnbench" logger (its handlers: the console, rnnbench.log)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
+def _relay(queue) -> None:
+    """Hand the workers' records to this process's "rnnbench" logger (its handlers: the console, rnnbench.log)
+    until None comes."""
+    while (record := queue.get()) is not None:
         log.handle(record)
 
 
