@@ -478,30 +478,6 @@ def test_a_search_on_worker_processes_trains_the_numbers_of_one_trained_here_and
     assert [g["ended"] for g in record["groups"]] == ["finished"] * 3 and not (run / "members" / "000" / ".lock").exists()
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker processes through Linux /proc")
-def test_ctrl_c_on_a_search_on_worker_processes_ends_its_workers_at_once(tmp_path):
-    """SIGINT to the search's process alone (not to its workers, which would stop by themselves): it ends its
-    workers instead of waiting for their groups (5,000 epochs each), keeps their checkpoints, and exits non-zero."""
-    args = [sys.executable, "-m", "rnnbench", "dataset=synthetic", "model.hidden=16", "device=cpu", "search=random",
-            "search.n=3", "search.space.model.hidden=[8,16]", "population.max_members=1", "train.max_epochs=5000",
-            "train.patience=5000", "train.diverge_factor=null", "population.dispatch=processes",
-            f"data.root={tmp_path / 'data'}", f"hydra.run.dir={tmp_path / 'run'}"]
-    parent = subprocess.Popen(args, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-    assert _reached(tmp_path / "run" / "members" / "000" / "checkpoint.pt", 2, parent), "the search ended too soon"
-    workers = _children(parent.pid)
-    os.kill(parent.pid, signal.SIGINT)
-    _, err = parent.communicate(timeout=30)  # a group alone trains for minutes
-    assert parent.returncode != 0 and "Traceback" not in err
-    deadline = time.time() + 10  # SIGTERM sent, not yet delivered
-    while time.time() < deadline and any(_alive(w) for w in workers):
-        time.sleep(0.1)
-    assert not any(_alive(w) for w in workers)
-    assert (tmp_path / "run" / "members" / "000" / "checkpoint.pt").is_file()
-    assert not list((tmp_path / "run").glob("members/*/results.json"))
-
-
 @pytest.mark.parametrize("damage, message", [
     (lambda s: s.pop("rng"), "is not a complete rnnbench checkpoint of format 1 (missing rng)"),
     (lambda s: s["task"]["model"].__setitem__("core.w_rec", torch.zeros(3, 3)),

@@ -104,9 +104,8 @@ def submit_groups(groups: list[tuple[int, list, list[Path]]], dispatch: Dispatch
 @contextlib.contextmanager
 def _worker_pool(workers: int, n_groups: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of n = min(workers, n_groups) spawned processes, each with torch.get_num_threads() // n threads
-    (at least one), whose log records this process logs; the pool and the log relay end with the block. A block
-    left by an exception (Ctrl-C) ends the workers at once and starts no further group: what they trained
-    stays in their checkpoints, and the same command resumes it."""
+    (at least one), whose log records this process logs; the pool and the log relay end with the block (groups not
+    yet started are cancelled; running ones are waited for)."""
     import multiprocessing
 
     import torch
@@ -122,25 +121,11 @@ def _worker_pool(workers: int, n_groups: int) -> Iterator[ProcessPoolExecutor]:
                                initargs=(queue, threads, os.getpid()))
     try:
         yield pool
-    except BaseException:
-        _end_workers(pool)
-        raise
-    else:
-        pool.shutdown(wait=True)
-    finally:  # never blocks: a worker terminated while writing a record may hold the queue's write lock
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # never blocks: a worker terminated while writing a record may hold the queue's write lock
         queue.cancel_join_thread()
         queue.put(None)
         relay.join(timeout=5.0)
-
-
-def _end_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate the pool's workers (their groups keep their checkpoints) and cancel the groups not yet started."""
-    if hasattr(pool, "terminate_workers"):  # Python 3.14
-        pool.terminate_workers()
-        return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _relay(queue) -> None:
