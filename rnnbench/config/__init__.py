@@ -16,6 +16,7 @@ from omegaconf import MISSING
 
 from rnnbench.config import dataset, logger, model, optim, regulariser, search, train
 from rnnbench.config.checks import SEED_MAX, bounded, check_memory, check_values
+from rnnbench.config.keys import OPERATIONAL, RESUMABLE_KEYS  # noqa: F401
 from rnnbench.config.search import PRUNERS
 from rnnbench.config.dataset import MusicDatasetConfig, PadMode, PTBDatasetConfig, SentimentDatasetConfig, SyntheticDatasetConfig  # noqa: F401
 from rnnbench.config.logger import LoggerConfig
@@ -139,17 +140,3 @@ def register_configs() -> None:
     for group in (dataset, model, regulariser, optim, train, search, logger):
         for name, node in group.SCHEMAS:
             cs.store(name=f"{group.__name__.rsplit('.', 1)[1]}_{name}_schema", node=node)
-
-
-# Settings of how a run is executed, not of what is trained (rnnbench-report pools runs that differ
-# only in these and the seed). The divergence rule only decides about runs that diverge, and those
-# are never pooled. dataset.task follows from the data set.
-OPERATIONAL = {"seed": None, "device": None, "data": None, "logger": None, "dataset": ("task",),
-               "population": ("dispatch", "workers"),
-               "train": ("max_seconds", "progress", "save_model", "eval_batch_size", "fuse", "diverge_factor",
-                         "diverge_epochs", "checkpoint", "checkpoint_every_s")}
-# What may change between a killed run and its resumption (rnnbench/engine/checkpoint.py): the time
-# budget, the progress bar, where the data and logs are, how often checkpoints are written, how a search's
-# groups are dispatched (a group's numbers do not depend on it).
-RESUMABLE_KEYS = {"train.max_seconds", "train.progress", "train.checkpoint_every_s", "data", "logger",
-                  "population.dispatch", "population.workers"}

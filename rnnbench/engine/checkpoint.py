@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from rnnbench.config import RESUMABLE_KEYS
+from rnnbench.config.keys import differing, resumable
 from rnnbench.engine.results import ANOTHER_FOLDER, save_torch_atomic
 from rnnbench.errors import ConfigError
 
@@ -52,18 +52,6 @@ def config_text(cfg) -> str:
     return json.dumps(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True), sort_keys=True, default=str)
 
 
-def _differences(a, b, prefix: str = "") -> list[str]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = []
-        for key in sorted(set(a) | set(b)):
-            path = f"{prefix}{key}"
-            if path in RESUMABLE_KEYS:
-                continue
-            out += _differences(a.get(key), b.get(key), path + ".")
-        return out
-    return [] if a == b else [prefix.rstrip(".")]
-
-
 def save(path: Path, state: dict) -> None:
     save_torch_atomic(path, {"format": FORMAT, **state})
 
@@ -89,7 +77,7 @@ def load(path: Path, members: list) -> Optional[dict]:
         raise ConfigError(f"{path} is not a complete rnnbench checkpoint of format {FORMAT} (no readable configs); the "
                           f"run cannot resume from it. Delete it to start the run over, or {ANOTHER_FOLDER}")
     now = [json.loads(config_text(c)) for c in members]
-    diff = sorted({d for a, b in zip(saved, now) for d in _differences(a, b)}) if len(saved) == len(now) else ["members"]
+    diff = sorted({d for a, b in zip(saved, now) for d in differing(a, b, resumable)}) if len(saved) == len(now) else ["members"]
     if diff:
         raise ConfigError(f"{path} holds a run of another configuration (it differs in {', '.join(diff[:6])}); resume "
                           f"with the same settings, or {ANOTHER_FOLDER}")

@@ -24,7 +24,8 @@ from typing import Optional
 
 from omegaconf import OmegaConf
 
-from rnnbench.config import OPERATIONAL, value_of
+from rnnbench.config import value_of
+from rnnbench.config.keys import differing, operational
 from rnnbench.config.checks import check_setting
 from rnnbench.config.search import flatten_space, space_range
 from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete
@@ -170,28 +171,15 @@ def check_recorded(results: Optional[dict], member, run_dir: Path) -> None:
     if not isinstance(recorded, dict):
         return
     # results.json holds the config resolved (a failure written for a group: as composed, interpolations kept)
-    diff = [d for d in _differing(recorded, OmegaConf.to_container(member, resolve=True, enum_to_str=True), "")
-            if d in _differing(recorded, OmegaConf.to_container(member, resolve=False, enum_to_str=True), "")]
+    def differs(resolve: bool) -> list[str]:  # keys both hold; the seed compared, other OPERATIONAL keys not
+        now = OmegaConf.to_container(member, resolve=resolve, enum_to_str=True)
+        return differing(recorded, now, lambda path: operational(path, seed=False), common_only=True)
+
+    diff = [d for d in differs(True) if d in differs(False)]
     if diff:
         raise ConfigError(f"{run_dir} holds the results of another configuration than this search's member (it differs "
                           f"in {', '.join(diff[:6])}); nothing was trained. Run the search with its own settings, or "
                           f"{ANOTHER_FOLDER}")
-
-
-def _differing(a, b, prefix: str) -> list[str]:
-    """Dotted keys held by both ``a`` and ``b`` whose values differ, but for OPERATIONAL's (the seed compared)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [d for key in sorted(set(a) & set(b)) if not _operational(f"{prefix}{key}")
-                for d in _differing(a[key], b[key], f"{prefix}{key}.")]
-    return [] if a == b else [prefix.rstrip(".")]
-
-
-def _operational(path: str) -> bool:
-    """Whether the dotted key ``path`` is a setting of how a run is executed (OPERATIONAL), the seed excepted."""
-    top, _, rest = path.partition(".")
-    if top == "seed" or top not in OPERATIONAL:
-        return False
-    return OPERATIONAL[top] is None or rest in OPERATIONAL[top]
 
 
 def group_finished(done: list, checkpoint: Path) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnbench.config import OPERATIONAL  # what may differ between runs pooled over seeds
+from rnnbench.config.keys import operational, without  # what may differ between runs pooled over seeds
 from rnnbench.tools.report.paper import MUSIC_COLUMNS, PUBLISHED
 
 COLUMN_ORDER = MUSIC_COLUMNS + ("ptb", "sentiment", "synthetic")
@@ -83,13 +83,7 @@ def _config_key(config) -> str:
     root, progress bar, ...): runs with equal keys differ only in the seed."""
     if not isinstance(config, dict):
         return ""
-    key = json.loads(json.dumps(config, default=str))  # a deep copy
-    for name, drop in OPERATIONAL.items():
-        if drop is None:
-            key.pop(name, None)
-        elif isinstance(key.get(name), dict):
-            for k in drop:
-                key[name].pop(k, None)
+    key = without(json.loads(json.dumps(config, default=str)), operational)
     for (*path, leaf), default in ADDED_WITH_DEFAULT.items():
         node = key
         for part in path:
