@@ -4,7 +4,8 @@ ours-vs-published table.
 Every run is an ordinary ``rnnbench`` run (a subprocess) in
 ``OUT/<table>/<row>/<column>/seed-<k>/``, so ``rnnbench-report`` reads it like any other. A run
 folder that already holds a results.json is reused, never run again: an interrupted reproduction
-continues where it stopped (delete a folder to run it again). The table (also written to
+continues where it stopped (delete a folder to run it again); a finished folder whose run was made with
+other overrides is neither run again nor taken for this command's (it says which keys differ). The table (also written to
 ``OUT/<table>/reproduction.md``) gives per row and column our test metric as mean ± std over the
 seeds whose run ended ``ok`` (n), the published number, the gap in %, the runs that diverged or
 failed, and the trivial floors of the task as reference rows (rnnbench/floors.py). Selection is by
@@ -21,6 +22,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from omegaconf import OmegaConf
+
+from rnnbench.config.keys import resumable
 from rnnbench.errors import RnnbenchError, cli_entry
 from rnnbench.config.search import PRUNERS
 from rnnbench.tools.args import Parser, count, number
@@ -134,6 +138,12 @@ def run_all(runs, dry_run: bool) -> None:
             continue
         done = _selected(folder)
         if done and done.get("status") in FINISHED:
+            other = other_overrides(folder, args)
+            if other:
+                print(f"{head}: finished before with other settings (its overrides differ in {', '.join(other)}), "
+                      f"not run again and not this command's: delete {folder} or use another --out",
+                      file=sys.stderr, flush=True)
+                continue
             print(f"{head}: finished before ({done.get('status')}), {folder}", flush=True)
             continue
         folder.mkdir(parents=True, exist_ok=True)
@@ -150,6 +160,30 @@ def run_all(runs, dry_run: bool) -> None:
             continue
         print(f"{head}: {r.get('status', f'no results (exit {rc})')}, {r.get('test_metric', '')} "
               f"{r.get(r.get('test_metric', ''), '')} ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def _override_map(overrides) -> dict[str, str]:
+    """Hydra overrides by the key they set (``+k=v``, ``++k=v``, ``~k`` and ``k=v`` all name ``k``)."""
+    return {str(o).lstrip("~+").split("=", 1)[0]: str(o) for o in overrides}
+
+
+def other_overrides(folder: Path, args: list[str]) -> list[str]:
+    """The keys in which the overrides recorded by the finished run in ``folder`` (.hydra/overrides.yaml) differ
+    from this command's ``args``; none where nothing was recorded (members copied in by hand). Where a run is
+    executed (data root, logger, progress bar, dispatch: RESUMABLE_KEYS) is not compared, nor the time budget
+    unless one of the folder's runs was stopped by it."""
+    path = folder / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return []
+    try:
+        recorded = _override_map(OmegaConf.to_container(OmegaConf.load(path)))
+    except Exception:  # unreadable: say so rather than reuse a run of unknown settings
+        return [f"{path} (unreadable)"]
+    budget = any(str((read_results(p) or {}).get("stop_reason") or "").startswith("time budget")
+                 for p in [folder / "results.json", *folder.glob("members/*/results.json")])
+    now = _override_map(args)
+    return [k for k in sorted(set(recorded) | set(now)) if recorded.get(k) != now.get(k)
+            and not (resumable(k) and (k != "train.max_seconds" or not budget))]
 
 
 def _ended_by(r: dict) -> str:
