@@ -5,7 +5,7 @@ Every run is an ordinary ``rnnbench`` run (a subprocess) in
 ``OUT/<table>/<row>/<column>/seed-<k>/``, so ``rnnbench-report`` reads it like any other. A run
 folder that already holds a results.json is reused, never run again: an interrupted reproduction
 continues where it stopped (delete a folder to run it again); a finished folder whose run was made with
-other overrides is neither run again nor taken for this command's (it says which keys differ). The table (also written to
+other overrides is not run again, and is named with the keys that differ. The table (also written to
 ``OUT/<table>/reproduction.md``) gives per row and column our test metric as mean ± std over the
 seeds whose run ended ``ok`` (n), the published number, the gap in %, the runs that diverged or
 failed, and the trivial floors of the task as reference rows (rnnbench/floors.py). Selection is by
@@ -141,7 +141,7 @@ def run_all(runs, dry_run: bool) -> None:
             other = other_overrides(folder, args)
             if other:
                 print(f"{head}: finished before with other settings (its overrides differ in {', '.join(other)}), "
-                      f"not run again and not this command's: delete {folder} or use another --out",
+                      f"not run again; the table below still reads it: delete {folder} or use another --out",
                       file=sys.stderr, flush=True)
                 continue
             print(f"{head}: finished before ({done.get('status')}), {folder}", flush=True)
