@@ -476,6 +476,9 @@ def test_a_search_on_worker_processes_trains_the_numbers_of_one_trained_here_and
         assert _run_numbers(run / "members" / member) == _run_numbers(tmp_path / "here" / "members" / member)
     record = json.loads((run / "population.json").read_text())
     assert [g["ended"] for g in record["groups"]] == ["finished"] * 3 and not (run / "members" / "000" / ".lock").exists()
+    for g in record["groups"]:  # a group's wall time is its training's, not the time the search waited for it
+        member = json.loads((run / "members" / f"{g['members'][0]:03d}" / "results.json").read_text())
+        assert g["wall_s"] == member["wall_s"] and g["waited_s"] >= 0
 
 
 @pytest.mark.parametrize("damage, message", [

@@ -26,6 +26,7 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from logging.handlers import QueueHandler
 from pathlib import Path
@@ -135,13 +136,15 @@ def _relay(queue) -> None:
         log.handle(record)
 
 
-_GROUP: list = [None]  # the group a worker trains now (its log lines' prefix)
+_GROUP: ContextVar[Optional[int]] = ContextVar("rnnbench_group", default=None)  # the group a worker trains now
 
 
 class _GroupPrefix(logging.Filter):
+    """Prefix a worker's log lines with the group it trains."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if _GROUP[0] is not None:
-            record.msg = f"group {_GROUP[0]}: {record.msg}"
+        if _GROUP.get() is not None:
+            record.msg = f"group {_GROUP.get()}: {record.msg}"
         return True
 
 
@@ -173,8 +176,8 @@ def _train_group(k: int, members: list, dirs: list[Path], study: Optional[Path])
     """In a worker: train group ``k`` (train_population), its log lines prefixed with it."""
     from rnnbench.population.train import train_population
 
-    _GROUP[0] = k
+    token = _GROUP.set(k)
     try:
         return train_population(members, dirs, study)
     finally:
-        _GROUP[0] = None
+        _GROUP.reset(token)

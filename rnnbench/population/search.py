@@ -156,7 +156,11 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
                 ended = "finished"
             for i, r in zip(idx, out):
                 results[i] = r
-            summary[k] = {"members": idx, "size": len(idx), "wall_s": time.perf_counter() - t0, "ended": ended}
+            waited = time.perf_counter() - t0
+            summary[k] = {"members": idx, "size": len(idx), "wall_s": waited, "ended": ended}
+            if k in jobs:  # sent away: waiting began when the earlier groups ended; the group's own time is its members'
+                trained = [r["wall_s"] for r in out if isinstance((r or {}).get("wall_s"), (int, float))]
+                summary[k].update(wall_s=max(trained, default=waited), waited_s=waited)
             if getattr(jobs.get(k), "job_id", None) is not None:  # a submitit job
                 summary[k]["job"] = jobs[k].job_id
     return results, summary
