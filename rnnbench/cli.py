@@ -210,6 +210,9 @@ def interrupted() -> str:
     if (Path(run_dir) / "checkpoint.pt").is_file():
         return (f"rnnbench: interrupted; {run_dir} holds its checkpoint: run the same command (same "
                 "hydra.run.dir) to resume it")
+    if any(Path(run_dir).glob("members/*/checkpoint.pt")):  # a search or population: one checkpoint per group
+        return (f"rnnbench: interrupted; {run_dir}/members hold the checkpoints of its unfinished groups: run the same "
+                "command (same hydra.run.dir) to resume them (finished members are kept)")
     return (f"rnnbench: interrupted before the first checkpoint of {run_dir}; the same command (same hydra.run.dir) "
             "starts it over")
 

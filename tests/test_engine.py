@@ -481,6 +481,37 @@ def test_a_search_on_worker_processes_trains_the_numbers_of_one_trained_here_and
         assert g["wall_s"] == member["wall_s"] and g["waited_s"] >= 0
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker processes through Linux /proc")
+@pytest.mark.parametrize("who", ["terminal", "parent"])
+def test_ctrl_c_ends_a_search_on_worker_processes_within_seconds(tmp_path, who):
+    """Ctrl-C on a search with population.dispatch=processes: the terminal interrupts the whole process group, a
+    `kill -INT` the parent alone (which passes it on). The running groups stop, the one queued for a worker is not
+    started, the command exits 130 within seconds (not after its groups' end, minutes here) naming the members'
+    checkpoints, no process is left, nothing is written as a result, and the checkpoints are readable."""
+    args = [sys.executable, "-m", "rnnbench", "dataset=synthetic", "model.hidden=16", "device=cpu", "regulariser=fd",
+            "search=random", "search.n=3", "search.space.model.hidden=[8,16]", "population.max_members=1",
+            "train.max_epochs=5000", "train.patience=5000", "train.diverge_factor=null", f"data.root={tmp_path / 'data'}",
+            "population.dispatch=processes", "population.workers=2", f"hydra.run.dir={tmp_path / 'run'}"]
+    parent = subprocess.Popen(args, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    run = tmp_path / "run"
+    assert _reached(run / "members" / "000" / "checkpoint.pt", 2, parent), "the search ended before Ctrl-C"
+    processes = [parent.pid, *_children(parent.pid)]
+    (os.killpg if who == "terminal" else os.kill)(parent.pid, signal.SIGINT)
+    start = time.time()
+    _, err = parent.communicate(timeout=120)
+    assert parent.returncode == 130 and time.time() - start < 30, err
+    assert f"interrupted; {run}/members hold the checkpoints of its unfinished groups" in err
+    deadline = time.time() + 30
+    while time.time() < deadline and any(_alive(p) for p in processes):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in processes), "a worker is left after Ctrl-C"
+    assert not list(run.glob("members/*/results.json")) and not (run / "population.json").exists()
+    for checkpoint in run.glob("members/*/checkpoint.pt"):  # what the same command resumes from
+        assert torch.load(checkpoint, weights_only=True)["epoch"] >= 1
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda s: s.pop("rng"), "is not a complete rnnbench checkpoint of format 1 (missing rng)"),
     (lambda s: s["task"]["model"].__setitem__("core.w_rec", torch.zeros(3, 3)),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -122,8 +123,14 @@ def _worker_pool(workers: int, n_groups: int) -> Iterator[ProcessPoolExecutor]:
                                initargs=(queue, threads, os.getpid()))
     try:
         yield pool
+    except KeyboardInterrupt:  # Ctrl-C: a terminal interrupts the workers too; a `kill -INT` of this process alone is
+        for process in list(pool._processes.values()):  # passed on (a worker takes the first one, rnnbench_interrupt)
+            with contextlib.suppress(OSError):
+                os.kill(process.pid, signal.SIGINT)
+        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # never blocks: a worker terminated while writing a record may hold the queue's write lock
+        # a worker that was interrupted fails its queued groups at once, so this waits seconds, not for a group's end
+        pool.shutdown(wait=True, cancel_futures=True)
         queue.cancel_join_thread()
         queue.put(None)
         relay.join(timeout=5.0)
@@ -137,6 +144,17 @@ def _relay(queue) -> None:
 
 
 _GROUP: ContextVar[Optional[int]] = ContextVar("rnnbench_group", default=None)  # the group a worker trains now
+_INTERRUPTED = threading.Event()  # a worker got Ctrl-C: it trains nothing more
+
+
+def _interrupt(signum, frame) -> None:
+    """A worker's SIGINT: the group it trains stops with KeyboardInterrupt (its checkpoint stays, the same command
+    resumes it), and every group it is handed afterwards fails at once; a second SIGINT (the terminal's and the one
+    the parent passes on) changes nothing, nor does one between groups (the worker's own loop is never broken)."""
+    first = not _INTERRUPTED.is_set()
+    _INTERRUPTED.set()
+    if first and _GROUP.get() is not None:
+        raise KeyboardInterrupt
 
 
 class _GroupPrefix(logging.Filter):
@@ -157,6 +175,7 @@ def _worker_init(queue, threads: int, parent: int) -> None:
 
     torch.set_num_threads(threads)
     loop.BARS = False
+    signal.signal(signal.SIGINT, _interrupt)
     handler = QueueHandler(queue)
     handler.addFilter(_GroupPrefix())
     logger = logging.getLogger("rnnbench")
@@ -176,6 +195,8 @@ def _train_group(k: int, members: list, dirs: list[Path], study: Optional[Path])
     """In a worker: train group ``k`` (train_population), its log lines prefixed with it."""
     from rnnbench.population.train import train_population
 
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt(f"group {k} not started: the search was interrupted")
     token = _GROUP.set(k)
     try:
         return train_population(members, dirs, study)
