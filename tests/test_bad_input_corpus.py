@@ -73,6 +73,7 @@ CONFIG_CASES = [
     (["search=random", "search.n=100000000"], "search.n=100000000 is not valid: search.n must be a whole number in [1, 10000]"),
     (["search=random", "+search.space.optim.lr=[]"], "search.space.optim.lr: an empty list of choices"),
     (["search=random", "search.pruner=asha"], "search.pruner=asha is not a pruner; valid: none, sha, hyperband, median"),
+    (["population.dispatch=thread"], "population.dispatch=thread is not a way to dispatch groups; valid: here, processes, launcher"),
     (["population.size=4", "search.pruner=sha"], "search.pruner prunes the members of a search (search=random, open or "
                                                  "tpe); population.size=N trains seeds of one config"),
     (["search=random", "search.pruner=sha", "search.eta=1"], "search.eta=1 is not valid: search.eta must be a whole "

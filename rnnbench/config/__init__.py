@@ -17,7 +17,7 @@ from omegaconf import MISSING
 from rnnbench.config import dataset, logger, model, optim, regulariser, search, train
 from rnnbench.config.checks import SEED_MAX, bounded, check_memory, check_values
 from rnnbench.config.keys import OPERATIONAL, RESUMABLE_KEYS  # noqa: F401
-from rnnbench.config.search import PRUNERS
+from rnnbench.config.search import DISPATCH, PRUNERS
 from rnnbench.config.dataset import MusicDatasetConfig, PadMode, PTBDatasetConfig, SentimentDatasetConfig, SyntheticDatasetConfig  # noqa: F401
 from rnnbench.config.logger import LoggerConfig
 from rnnbench.config.model import Activation, InitConfig, ModelConfig, StornConfig  # noqa: F401
@@ -101,6 +101,8 @@ def check_common(cfg) -> None:
          f"population.size={cfg.population.size} has no effect with search={cfg.search.name}: a search trains its "
          f"search.n={cfg.search.n} members as populations; drop population.size, or search=none for "
          f"{cfg.population.size} seeds of one config"),
+        (cfg.population.get("dispatch", "here") in DISPATCH,
+         f"population.dispatch={cfg.population.get('dispatch')} is not a way to dispatch groups; valid: {', '.join(DISPATCH)}"),
         (cfg.search.get("pruner", "none") in PRUNERS,
          f"search.pruner={cfg.search.get('pruner')} is not a pruner; valid: {', '.join(PRUNERS)}"),
         (cfg.search.get("pruner", "none") == "none" or cfg.search.name != "none" or cfg.population.size == 1,

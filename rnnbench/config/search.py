@@ -11,6 +11,7 @@ from rnnbench.config.checks import SEED_MAX, bounded, check_setting
 from rnnbench.errors import ConfigError
 
 CAP = 10_000  # the most members of a population or a search (README: Limits)
+DISPATCH = ("here", "processes", "launcher")  # population.dispatch (rnnbench/population/dispatch.py)
 PRUNERS = ("none", "sha", "hyperband", "median")  # search.pruner (rnnbench/engine/prune.py; search=tpe: optuna's)
 
 

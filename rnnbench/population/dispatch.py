@@ -35,10 +35,10 @@ from typing import Iterator, Optional
 
 from omegaconf import OmegaConf
 
+from rnnbench.config.search import DISPATCH
 from rnnbench.errors import ConfigError
 
 log = logging.getLogger("rnnbench")
-KINDS = ("here", "processes", "launcher")  # population.dispatch
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,8 @@ class Dispatch:
 def dispatch_of(cfg, run_dir: Path) -> Optional[Dispatch]:
     """``population.dispatch`` of ``cfg``: None for here (the groups train in this process)."""
     kind = cfg.population.dispatch
-    if kind not in KINDS:
-        raise ConfigError(f"population.dispatch must be one of {', '.join(KINDS)}, got {kind}")
+    if kind not in DISPATCH:
+        raise ConfigError(f"population.dispatch must be one of {', '.join(DISPATCH)}, got {kind}")
     return None if kind == "here" else Dispatch(kind, Path(run_dir), int(cfg.population.workers))
 
 
