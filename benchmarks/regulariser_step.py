@@ -1,10 +1,12 @@
 """Time one training step (forward + backward of the NLL) of each cell under each regulariser,
 side by side in one run, and write JSON plus a markdown table.
 
-    python -m benchmarks.regulariser_step [--device cpu|cuda] [--cells srnn,lstm,gru]
+    python -m benchmarks.regulariser_step [--device cpu|cuda] [--cells srnn,lstm,gru] [--fuse]
 
 Default shape: JSB Chorales (batch 32, 100 steps, 88 inputs, 400 hidden). The "× none" column is
-the step time over the same cell without regularisation, measured in this run.
+the step time over the same cell without regularisation, measured in this run. ``--fuse`` also times
+each step with ``train.fuse`` (rnnbench/models/fuse.py: the cells' gate math compiled), side by side, into
+regulariser_step-fuse-<device>.{json,md}; its warm-up includes the compilation.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from benchmarks.common import meta, parser, time_step, write
 from rnnbench.config import register_configs
 from rnnbench.metrics import masked_nll_sum
 from rnnbench.models import build_model
+from rnnbench.models.fuse import fuse_cells
 
 REGULARISERS = ["none", "fd", "variational", "dropout", "dropconnect", "noise", "noise-mn"]
 # names that are a preset with overrides: multiplicative weight noise per step (001 §8.1.2, RNN-MN)
@@ -34,6 +37,7 @@ def main() -> None:
     p = parser(__doc__.split("\n")[0], warmup=2, repeats=5)
     p.add_argument("--cells", default="srnn,lstm,gru")
     p.add_argument("--regularisers", default=",".join(REGULARISERS))
+    p.add_argument("--fuse", action="store_true", help="also time each step with train.fuse (compiled gate math)")
     args = p.parse_args()
     register_configs()
     device = torch.device(args.device)
@@ -44,21 +48,39 @@ def main() -> None:
     for cell in args.cells.split(","):
         base = None
         for reg in args.regularisers.split(","):
-            model = _model(cell, reg, args.hidden, device)
-
-            def step():
-                model.zero_grad(set_to_none=True)
-                (masked_nll_sum(model(x), x, mask) / mask.sum()).backward()
-
-            t = time_step(step, device, args.warmup, args.repeats)
+            t = time_step(_step(_model(cell, reg, args.hidden, device), x, mask), device, args.warmup, args.repeats)
             base = t if reg == "none" else base
-            rows.append({"cell": cell, "regulariser": reg, "ms": 1e3 * t, "ratio_to_none": t / base if base else None,
-                         "frames_per_s": args.batch * args.steps / t})
-            print(f"{cell:5s} {reg:12s} {1e3 * t:8.2f} ms", flush=True)
+            row = {"cell": cell, "regulariser": reg, "ms": 1e3 * t, "ratio_to_none": t / base if base else None,
+                   "frames_per_s": args.batch * args.steps / t}
+            if args.fuse:
+                model = _model(cell, reg, args.hidden, device)
+                fused = fuse_cells(model)
+                tf = time_step(_step(model, x, mask), device, args.warmup, args.repeats)
+                row.update(fused_ms=1e3 * tf, fused_speedup=t / tf, compiled=all(f.ok for f in fused))
+            rows.append(row)
+            print(f"{cell:5s} {reg:12s} {1e3 * t:8.2f} ms" + (f"  fused {row['fused_ms']:8.2f} ms" if args.fuse else ""),
+                  flush=True)
+    if args.fuse:
+        print(write(args, f"regulariser_step-fuse-{device.type}", meta(args, device, "forward + backward of the NLL"),
+                    rows, "Training step per regulariser, eager and with train.fuse",
+                    ["cell", "regulariser", "eager ms", "fused ms", "fused speed-up", "compiled"],
+                    lambda r: [r["cell"], r["regulariser"], f"{r['ms']:.2f}", f"{r['fused_ms']:.2f}",
+                               f"{r['fused_speedup']:.2f}×", "yes" if r["compiled"] else "no (eager fallback)"]))
+        return
     print(write(args, f"regulariser_step-{device.type}", meta(args, device, "forward + backward of the NLL"), rows,
                 "Training step per regulariser", ["cell", "regulariser", "ms", "× none", "frames/s"],
                 lambda r: [r["cell"], r["regulariser"], f"{r['ms']:.2f}",
                            "–" if r["ratio_to_none"] is None else f"{r['ratio_to_none']:.2f}", f"{r['frames_per_s']:,.0f}"]))
+
+
+def _step(model, x, mask):
+    """One training step of ``model`` on the batch x: forward and backward of the mean NLL."""
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        (masked_nll_sum(model(x), x, mask) / mask.sum()).backward()
+
+    return step
 
 
 if __name__ == "__main__":

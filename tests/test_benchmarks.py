@@ -49,3 +49,19 @@ def test_gpu_summary_marks_a_missed_target(tmp_path):
     assert targets["variational LSTM / cuDNN plain LSTM throughput (PTB medium shape)"] is False
     assert targets["FD-sRNN step time / plain sRNN step time (music shape)"] is False
     assert targets["population of 32 vs 32 sequential updates (speed-up)"] is False
+
+
+@pytest.mark.slow
+def test_regulariser_step_with_fuse_times_both_sides_into_its_own_files(tmp_path, monkeypatch):
+    from benchmarks import regulariser_step
+
+    monkeypatch.setattr("sys.argv", ["regulariser_step", "--device", "cpu", "--cells", "srnn", "--regularisers",
+                                     "none,fd", "--batch", "2", "--steps", "3", "--hidden", "4", "--warmup", "1",
+                                     "--repeats", "1", "--fuse", "--out", str(tmp_path)])
+    regulariser_step.main()
+    rows = json.loads((tmp_path / "regulariser_step-fuse-cpu.json").read_text())["results"]
+    assert [(r["cell"], r["regulariser"]) for r in rows] == [("srnn", "none"), ("srnn", "fd")]
+    assert all(r["ms"] > 0 and r["fused_ms"] > 0 and r["fused_speedup"] == pytest.approx(r["ms"] / r["fused_ms"])
+               for r in rows)
+    assert "| srnn | fd |" in (tmp_path / "regulariser_step-fuse-cpu.md").read_text()
+    assert not (tmp_path / "regulariser_step-cpu.json").exists()  # the eager table is not overwritten
