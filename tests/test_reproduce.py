@@ -117,14 +117,15 @@ def test_a_table_runs_reports_and_resumes(monkeypatch, capsys, tmp_path):
 
 def test_a_finished_folder_is_reused_only_by_a_command_of_its_overrides(tmp_path):
     """rnnbench-reproduce's skip of a finished folder compares the overrides the run recorded with the command's:
-    where it runs (data root, progress bar, dispatch) may differ, the time budget only if no run was stopped by it."""
+    how it runs (OPERATIONAL: data root, progress bar, dispatch, fuse) may differ, the time budget only if no run was
+    stopped by it."""
     (tmp_path / ".hydra").mkdir()
     (tmp_path / ".hydra/overrides.yaml").write_text("- dataset=jsb\n- '~search.space.model.init.rho'\n- seed=0\n"
                                                     "- train.progress=false\n- train.max_seconds=100\n")
     (tmp_path / "results.json").write_text(json.dumps({"status": "ok", "stop_reason": "no improvement for 20 epochs"}))
     same = ["dataset=jsb", "~search.space.model.init.rho", "seed=0", "train.progress=false"]
     assert cli.other_overrides(tmp_path, same + ["train.max_seconds=100"]) == []
-    assert cli.other_overrides(tmp_path, same + ["data.root=/d", "population.dispatch=processes"]) == []
+    assert cli.other_overrides(tmp_path, same + ["data.root=/d", "population.dispatch=processes", "train.fuse=true"]) == []
     assert cli.other_overrides(tmp_path, same + ["train.max_seconds=900"]) == []  # ended by patience: same run
     assert cli.other_overrides(tmp_path, ["dataset=jsb", "seed=1", "train.progress=false", "protocol=breze"]) == [
         "protocol", "search.space.model.init.rho", "seed"]

@@ -24,7 +24,7 @@ from typing import Optional
 
 from omegaconf import OmegaConf
 
-from rnnbench.config.keys import resumable
+from rnnbench.config.keys import operational
 from rnnbench.errors import RnnbenchError, cli_entry
 from rnnbench.config.search import PRUNERS
 from rnnbench.tools.args import Parser, count, number
@@ -169,9 +169,9 @@ def _override_map(overrides) -> dict[str, str]:
 
 def other_overrides(folder: Path, args: list[str]) -> list[str]:
     """The keys in which the overrides recorded by the finished run in ``folder`` (.hydra/overrides.yaml) differ
-    from this command's ``args``; none where nothing was recorded (members copied in by hand). Where a run is
-    executed (data root, logger, progress bar, dispatch: RESUMABLE_KEYS) is not compared, nor the time budget
-    unless one of the folder's runs was stopped by it."""
+    from this command's ``args``; none where nothing was recorded (members copied in by hand). How a run is
+    executed (OPERATIONAL: data root, device, progress bar, dispatch, fuse, ...; what rnnbench-report pools across) is
+    not compared, the time budget only where one of the folder's runs was stopped by it, the seed always."""
     path = folder / ".hydra" / "overrides.yaml"
     if not path.is_file():
         return []
@@ -183,7 +183,7 @@ def other_overrides(folder: Path, args: list[str]) -> list[str]:
                  for p in [folder / "results.json", *folder.glob("members/*/results.json")])
     now = _override_map(args)
     return [k for k in sorted(set(recorded) | set(now)) if recorded.get(k) != now.get(k)
-            and not (resumable(k) and (k != "train.max_seconds" or not budget))]
+            and not (operational(k, seed=False) and (k != "train.max_seconds" or not budget))]
 
 
 def _ended_by(r: dict) -> str:
