@@ -124,7 +124,7 @@ def _worker_pool(workers: int, n_groups: int) -> Iterator[ProcessPoolExecutor]:
     try:
         yield pool
     except KeyboardInterrupt:  # Ctrl-C: a terminal interrupts the workers too; a `kill -INT` of this process alone is
-        for process in list(pool._processes.values()):  # passed on (a worker takes the first one, rnnbench_interrupt)
+        for process in list(pool._processes.values()):  # passed on (a worker acts on its first one: _interrupt)
             with contextlib.suppress(OSError):
                 os.kill(process.pid, signal.SIGINT)
         raise
