@@ -189,7 +189,7 @@ def test_an_unknown_dispatch_is_one_line(tmp_path):
     proc = run_cli(["population.dispatch=threads", "dataset=synthetic", "train=debug", "model.hidden=8", "device=cpu",
                     "population.size=2", f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "population.dispatch must be one of here, processes, launcher, got threads" in proc.stderr
+    assert "population.dispatch=threads is not a way to dispatch groups; valid: here, processes, launcher" in proc.stderr
 
 
 def test_the_shipped_slurm_launcher_composes_with_overrides(tmp_path):
