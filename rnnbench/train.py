@@ -2,6 +2,7 @@
 chosen by ``dataset.task`` (rnnbench/tasks/), the loop is the engine's (rnnbench/engine/fit.py)."""
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from rnnbench.config import check_common
 from rnnbench.engine.fit import fit
 from rnnbench.engine.results import selection_value
 from rnnbench.tasks import task_class
+
+log = logging.getLogger("rnnbench")
 
 
 def train(cfg: DictConfig, run_dir: Path) -> dict:
@@ -29,7 +32,11 @@ def run_config(cfg: DictConfig, run_dir: Path) -> tuple[dict, list[dict]]:
     """Whatever ``cfg`` asks for in ``run_dir``: one run, a population of seeds or a search
     (rnnbench/population/). Returns (the run, or the member chosen by its selection metric; every member's
     results, [] for a single run)."""
+    check_common(cfg)  # the one place a population's settings are checked (population.dispatch among them)
     if cfg.search.name == "none" and cfg.population.size == 1:
+        if cfg.population.get("dispatch", "here") != "here":
+            log.warning("population.dispatch=%s sends the groups of a population or search away; this is one run "
+                        "and trains here", cfg.population.dispatch)
         return train(cfg, run_dir), []
     if cfg.search.name == "tpe":  # optuna's ask/tell rounds (rnnbench/population/tpe.py)
         from rnnbench.population.tpe import run_tpe as run_members

@@ -17,7 +17,7 @@ import rnnbench.engine.checkpoint as ckpt
 from rnnbench.errors import ConfigError
 from rnnbench.tasks import TASKS, task_class
 from rnnbench.train import train
-from tests.conftest import REPO, compose_cfg
+from tests.conftest import ENDED, REPO, compose_cfg
 from tests.datafiles import write_tiny_ptb
 from tests.engine_reference import CASES, COMMON, REFERENCE, UNSTABLE, _numbers, run_case
 
@@ -216,6 +216,27 @@ def test_a_killed_population_resumes(tmp_path, monkeypatch):
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "killed").rglob("results.json")}
     run_population(cfg, tmp_path / "killed")  # finished: every group is skipped, nothing rewritten
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "killed").rglob("results.json")} == before
+
+
+def test_run_config_checks_a_population_from_python_and_says_when_dispatch_does_nothing(quick_cfg, tmp_path, caplog):
+    """rnnbench.train.run_config (the Python entry of a run, population or search) checks the settings the CLI
+    checks: an unknown population.dispatch is a ConfigError before a folder is made; on a single run a
+    dispatch other than here is said in a warning (the run trains here) and the run trains."""
+    from omegaconf import open_dict
+
+    from rnnbench.train import run_config
+
+    bad = quick_cfg("population.size=2")
+    with open_dict(bad):
+        bad.population.dispatch = "threads"  # past the CLI's parse, as a script might set it
+    with pytest.raises(ConfigError, match="population.dispatch=threads is not a way to dispatch groups"):
+        run_config(bad, tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+    with caplog.at_level("WARNING", logger="rnnbench"):
+        one, members = run_config(quick_cfg("population.dispatch=processes"), tmp_path / "one")
+    assert members == [] and one["status"] in ENDED
+    assert any("population.dispatch=processes sends the groups of a population or search away; this is one run "
+               "and trains here" in r.getMessage() for r in caplog.records)
 
 
 def test_resuming_with_another_configuration_is_refused(tmp_path, monkeypatch):

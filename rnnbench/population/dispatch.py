@@ -35,7 +35,6 @@ from typing import Iterator, Optional
 
 from omegaconf import OmegaConf
 
-from rnnbench.config.search import DISPATCH
 from rnnbench.errors import ConfigError
 
 log = logging.getLogger("rnnbench")
@@ -52,10 +51,9 @@ class Dispatch:
 
 
 def dispatch_of(cfg, run_dir: Path) -> Optional[Dispatch]:
-    """``population.dispatch`` of ``cfg``: None for here (the groups train in this process)."""
+    """``population.dispatch`` of ``cfg`` (one of config.search.DISPATCH, checked by config.check_common):
+    None for here (the groups train in this process)."""
     kind = cfg.population.dispatch
-    if kind not in DISPATCH:
-        raise ConfigError(f"population.dispatch must be one of {', '.join(DISPATCH)}, got {kind}")
     return None if kind == "here" else Dispatch(kind, Path(run_dir), int(cfg.population.workers))
 
 
