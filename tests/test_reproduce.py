@@ -184,6 +184,25 @@ def test_search_rows_run_as_populations_and_select_by_validation(monkeypatch, ca
     assert "finished before (ok)" in capsys.readouterr().out
 
 
+def test_a_search_counts_only_when_its_command_finished(tmp_path):
+    """A search folder's cell: the best-validation member once the search's command ended (population.json, no
+    group interrupted), with the search's wall time; before that (killed: no population.json; interrupted: a
+    group recorded so) it is running, no number is reported, and its time is the members' training so far."""
+    folder = tmp_path / "seed-0"
+    for k, (status, valid, wall) in enumerate([("ok", 8.2, 100.0), ("ok", 8.1, 200.0), ("diverged", None, 50.0)]):
+        (folder / "members" / f"{k:03d}").mkdir(parents=True)
+        (folder / "members" / f"{k:03d}" / "results.json").write_text(json.dumps(
+            {"status": status, "valid_nll": valid, "test_nll": valid and valid + 0.5, "wall_s": wall}))
+    killed = cli._selected(folder)
+    assert killed["status"] == "running" and killed["wall_s"] == 350.0 and killed["test_nll"] == 8.6
+    groups = [{"ended": "finished"}, {"ended": "interrupted"}]
+    (folder / "population.json").write_text(json.dumps({"wall_s": 180.0, "groups": groups}))
+    assert cli._selected(folder)["status"] == "running" and cli._selected(folder)["wall_s"] == 350.0
+    (folder / "population.json").write_text(json.dumps({"wall_s": 240.0, "groups": [{"ended": "finished"}] * 2}))
+    finished = cli._selected(folder)
+    assert finished["status"] == "ok" and finished["wall_s"] == 240.0 and finished["search_members"] == 3
+
+
 def test_002_table_6_search_is_the_open_uniform_space():
     from rnnbench.population.search import expand
 

@@ -123,10 +123,14 @@ def _selected(folder: Path) -> Optional[dict]:
     best = min(members, key=valid)
     search = read_results(folder / "population.json") or {}
     chosen = best if valid(best) < math.inf else (own or best)
-    # a search's time is the whole search's; a finished search has a population.json
-    return {**chosen, "search_members": len(members), "wall_s": search.get("wall_s", chosen.get("wall_s")),
+    # finished: population.json is written when a search's command ends, and none of its latest groups was
+    # interrupted (a killed command writes none; an interrupted one records its groups as interrupted)
+    finished = bool(search) and not any(g.get("ended") == "interrupted" for g in search.get("groups", []))
+    # a finished search's time is the whole search's wall; a running one's the members' training time so far
+    wall = search.get("wall_s") if finished else sum(r.get("wall_s") or 0.0 for r in members)
+    return {**chosen, "search_members": len(members), "wall_s": wall,
             "unpruned": sum(r.get("status") != "pruned" for r in members),
-            "status": chosen.get("status") if search else "running"}
+            "status": chosen.get("status") if finished else "running"}
 
 
 def run_all(runs, dry_run: bool) -> None:
