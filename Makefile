@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv with torch (TORCH=torch==2.13.0) and rnnbench in editable mode
 
 test: $(STAMP) ## run the whole test suite (RNNBENCH_DATA=../shared/data enables the real-data tests)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15  # the slowest fifteen listed at the end (the suite's budget: a few minutes)
 
 test-fast: $(STAMP) ## the tests without the slow ones
 	$(BIN)/python -m pytest -q -m "not slow"
