@@ -218,6 +218,12 @@ def test_002_table_6_search_is_the_open_uniform_space():
     _, draws = expand(srnn)
     assert srnn.search.n == 64 and all(200 <= d["model.hidden"] <= 600 and 0.8 <= d["model.init.rho"] <= 4 for d in draws)
     assert not any(k.startswith("regulariser.") and k.endswith(".rate") for k in draws[0])  # no noise, no rates
+    # the FD-RNN row under the authors' reading: the paper-reading row's draws, trained under protocol=breze
+    paper, breze = (compose_cfg(*[o.replace("{col}", "jsb") for o in rows[r].search], "search.n=8")
+                    for r in ("fd-rnn", "fd-rnn-breze"))
+    (_, paper_draws), (members, breze_draws) = expand(paper), expand(breze)
+    assert breze_draws == paper_draws
+    assert all(m.protocol == "breze" and m.train.batches.name == "rows" and m.regulariser.name == "fd" for m in members)
 
 
 def test_overrides_may_follow_the_options():
