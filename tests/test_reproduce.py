@@ -195,6 +195,10 @@ def test_a_search_counts_only_when_its_command_finished(tmp_path):
             {"status": status, "valid_nll": valid, "test_nll": valid and valid + 0.5, "wall_s": wall}))
     killed = cli._selected(folder)
     assert killed["status"] == "running" and killed["wall_s"] == 350.0 and killed["test_nll"] == 8.6
+    assert cli._ended_by(killed) == "running (3 of ? members)"  # members copied in: search.n not recorded
+    (folder / ".hydra").mkdir()
+    (folder / ".hydra" / "config.yaml").write_text("search:\n  name: random\n  n: 4\n")
+    assert cli._ended_by(cli._selected(folder)) == "running (3 of 4 members)"
     groups = [{"ended": "finished"}, {"ended": "interrupted"}]
     (folder / "population.json").write_text(json.dumps({"wall_s": 180.0, "groups": groups}))
     assert cli._selected(folder)["status"] == "running" and cli._selected(folder)["wall_s"] == 350.0

@@ -128,9 +128,17 @@ def _selected(folder: Path) -> Optional[dict]:
     finished = bool(search) and not any(g.get("ended") == "interrupted" for g in search.get("groups", []))
     # a finished search's time is the whole search's wall; a running one's the members' training time so far
     wall = search.get("wall_s") if finished else sum(r.get("wall_s") or 0.0 for r in members)
-    return {**chosen, "search_members": len(members), "wall_s": wall,
+    return {**chosen, "search_members": len(members), "search_n": _search_n(folder), "wall_s": wall,
             "unpruned": sum(r.get("status") != "pruned" for r in members),
             "status": chosen.get("status") if finished else "running"}
+
+
+def _search_n(folder: Path) -> Optional[int]:
+    """search.n of the search run in ``folder`` (its .hydra/config.yaml), None where none was recorded."""
+    try:
+        return int(OmegaConf.load(folder / ".hydra" / "config.yaml").search.n)
+    except Exception:  # no record (members copied in), or one without the key
+        return None
 
 
 def run_all(runs, dry_run: bool) -> None:
@@ -193,6 +201,8 @@ def other_overrides(folder: Path, args: list[str]) -> list[str]:
 def _ended_by(r: dict) -> str:
     """Why a run's training ended, in a word: patience, budget, max epochs, or its status."""
     reason = str(r.get("stop_reason") or "")
+    if r.get("status") == "running" and "search_members" in r:  # a search not finished: how far it is
+        return f"running ({r['search_members']} of {r.get('search_n') or '?'} members)"
     if r.get("status") != "ok":
         return str(r.get("status"))
     if reason.startswith("no improvement"):
