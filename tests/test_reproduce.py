@@ -189,8 +189,10 @@ def test_a_search_counts_only_when_its_command_finished(tmp_path):
     group interrupted), with the search's wall time; before that (killed: no population.json; interrupted: a
     group recorded so) it is running, no number is reported, and its time is the members' training so far."""
     folder = tmp_path / "seed-0"
+    (folder / "members" / "000").mkdir(parents=True)  # its first group trains
+    assert cli._ended_by(cli._selected(folder)) == "running (0 of ? members)"
     for k, (status, valid, wall) in enumerate([("ok", 8.2, 100.0), ("ok", 8.1, 200.0), ("diverged", None, 50.0)]):
-        (folder / "members" / f"{k:03d}").mkdir(parents=True)
+        (folder / "members" / f"{k:03d}").mkdir(parents=True, exist_ok=True)
         (folder / "members" / f"{k:03d}" / "results.json").write_text(json.dumps(
             {"status": status, "valid_nll": valid, "test_nll": valid and valid + 0.5, "wall_s": wall}))
     killed = cli._selected(folder)

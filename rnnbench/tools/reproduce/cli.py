@@ -115,8 +115,9 @@ def _selected(folder: Path) -> Optional[dict]:
     validation metric among those that ended ok (selection by validation only)."""
     own = read_results(folder / "results.json")
     members = [r for r in (read_results(p) for p in sorted(folder.glob("members/*/results.json"))) if r]
-    if not members:
-        return own
+    if not members:  # a single run, or a search whose first group trains
+        return own if own is not None or not (folder / "members").is_dir() else {
+            "status": "running", "search_members": 0, "search_n": _search_n(folder), "wall_s": 0.0}
     def valid(r):
         v = r.get(r.get("selection_metric", "valid_nll"))
         return v if isinstance(v, (int, float)) and math.isfinite(v) and r.get("status") == "ok" else math.inf
