@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from rnnbench.config import check_common, register_configs
 from rnnbench.tasks import check_overrides, moved_key
-from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete
+from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete, Terminated, interrupted_code, stop_on_sigterm
 from rnnbench.engine.results import folder_problem, selection_value, write_failed
 from rnnbench.run_folder import ACTIVE, FinishedRun, WriteFailed, prepare, release, train_recorded
 
@@ -202,18 +202,18 @@ def compose_checked(overrides: list[str]) -> DictConfig:
     return cfg
 
 
-def interrupted() -> str:
-    """What Ctrl-C prints: where the run stands and that the same command resumes it."""
+def interrupted(how: str = "interrupted") -> str:
+    """What Ctrl-C (``how``: interrupted) or SIGTERM prints: where the run stands and that the same command resumes it."""
     run_dir = ACTIVE.get("run_dir")
     if run_dir is None:
-        return "rnnbench: interrupted before the run started; nothing was trained"
+        return f"rnnbench: {how} before the run started; nothing was trained"
     if (Path(run_dir) / "checkpoint.pt").is_file():
-        return (f"rnnbench: interrupted; {run_dir} holds its checkpoint: run the same command (same "
+        return (f"rnnbench: {how}; {run_dir} holds its checkpoint: run the same command (same "
                 "hydra.run.dir) to resume it")
     if any(Path(run_dir).glob("members/*/checkpoint.pt")):  # a search or population: one checkpoint per group
-        return (f"rnnbench: interrupted; {run_dir}/members hold the checkpoints of its unfinished groups: run the same "
+        return (f"rnnbench: {how}; {run_dir}/members hold the checkpoints of its unfinished groups: run the same "
                 "command (same hydra.run.dir) to resume them (finished members are kept)")
-    return (f"rnnbench: interrupted before the first checkpoint of {run_dir}; the same command (same hydra.run.dir) "
+    return (f"rnnbench: {how} before the first checkpoint of {run_dir}; the same command (same hydra.run.dir) "
             "starts it over")
 
 
@@ -223,13 +223,14 @@ def main() -> None:
     if problem:
         print(f"rnnbench: error: {problem}", file=sys.stderr)
         sys.exit(2)
+    stop_on_sigterm()  # a `kill` or a scheduler's stop ends the run as Ctrl-C does: checkpoints kept, records written
     try:
         _app()
     except BrokenPipeError:  # `rnnbench --help | head`
         sys.stdout = None
-    except KeyboardInterrupt:
-        print(interrupted(), file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as e:
+        print(interrupted("stopped by SIGTERM" if isinstance(e, Terminated) else "interrupted"), file=sys.stderr)
+        sys.exit(interrupted_code(e))
     except ValueError as e:  # Hydra's command-line checks (e.g. -m with --cfg); errors of a run never get here
         print(f"rnnbench: error: {one_line(str(e))}", file=sys.stderr)
         sys.exit(2)

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -283,3 +284,25 @@ def test_the_record_of_a_run_names_its_environment_and_opens_the_log_with_its_co
     first, config = log.split("\n", 1)[0], log.split("config:\n", 1)[1].split("\n[", 1)[0]
     assert first.endswith("config:") and OmegaConf.create(config).model.hidden == 16
     assert "config:" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("stop, code, line", [(KeyboardInterrupt, 130, "tool: interrupted; nothing was changed"),
+                                               ("sigterm", 143, "tool: interrupted; nothing was changed")])
+def test_a_console_script_stops_on_ctrl_c_and_sigterm_in_one_line(stop, code, line, capsys):
+    """Every console script (rnnbench.errors.cli_entry): Ctrl-C exits 130, SIGTERM (raised as Terminated where the
+    command is, e.g. a `kill` while it waits) 143, each with one line and no traceback; SIGTERM's handler is the
+    script's own only while it runs."""
+    import signal
+
+    from rnnbench.errors import cli_entry
+
+    def main():
+        if stop == "sigterm":
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler cli_entry installed raises Terminated here
+            time.sleep(5)  # not reached
+        raise stop
+
+    previous = signal.getsignal(signal.SIGTERM)
+    assert cli_entry("tool", main) == code
+    assert signal.getsignal(signal.SIGTERM) is previous
+    assert capsys.readouterr().err == line + "\n"

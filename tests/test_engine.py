@@ -239,6 +239,40 @@ def test_run_config_checks_a_population_from_python_and_says_when_dispatch_does_
                "and trains here" in r.getMessage() for r in caplog.records)
 
 
+def test_an_interrupted_search_records_its_groups_and_time_and_the_next_run_adds_its_own(quick_cfg, tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM (KeyboardInterrupt) in a search's second group: population.json records the run so far (the
+    first group finished, the others interrupted, its wall time) and rnnbench-reproduce reads the search as running;
+    the same command finishes it and appends its own run, the search's wall time being the sum of the two."""
+    import rnnbench.population.train as population_train
+    from rnnbench.population.search import run_population
+    from rnnbench.tools.reproduce import cli as reproduce
+
+    cfg = quick_cfg("search=random", "search.n=3", "search.space.model.hidden=[8,12,16]", "population.max_members=1",
+                    "train.max_epochs=2")
+    calls, real = [], population_train.train_population
+
+    def stopped_in_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(population_train, "train_population", stopped_in_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        run_population(cfg, tmp_path)
+    record = json.loads((tmp_path / "population.json").read_text())
+    assert [g["ended"] for g in record["groups"]] == ["finished", "interrupted", "interrupted"]
+    assert [m["status"] is not None for m in record["members"]] == [True, False, False]
+    assert len(record["runs"]) == 1 and record["wall_s"] > 0
+    assert reproduce._selected(tmp_path)["status"] == "running"
+    monkeypatch.setattr(population_train, "train_population", real)
+    run_population(cfg, tmp_path)
+    record = json.loads((tmp_path / "population.json").read_text())
+    assert [g.get("ended") for g in record["groups"]] == [None, "finished", "finished"]  # the first skipped
+    assert len(record["runs"]) == 2 and record["wall_s"] == pytest.approx(sum(r["wall_s"] for r in record["runs"]))
+    assert reproduce._selected(tmp_path)["status"] in ENDED
+
+
 def test_resuming_with_another_configuration_is_refused(tmp_path, monkeypatch):
     cfg = _cfg("music-srnn-fd", tmp_path)
     restore = _kill_at(monkeypatch, 1, True)
@@ -509,7 +543,8 @@ def test_ctrl_c_ends_a_search_on_worker_processes_within_seconds(tmp_path, who):
     """Ctrl-C on a search with population.dispatch=processes: the terminal interrupts the whole process group, a
     `kill -INT` the parent alone (which passes it on). The running groups stop, the one queued for a worker is not
     started, the command exits 130 within seconds (not after its groups' end, minutes here) naming the members'
-    checkpoints, no process is left, nothing is written as a result, and the checkpoints are readable."""
+    checkpoints, no process is left, nothing is written as a result, the groups are recorded interrupted in
+    population.json, and the checkpoints are readable."""
     args = [sys.executable, "-m", "rnnbench", "dataset=synthetic", "model.hidden=16", "device=cpu", "regulariser=fd",
             "search=random", "search.n=3", "search.space.model.hidden=[8,16]", "population.max_members=1",
             "train.max_epochs=5000", "train.patience=5000", "train.diverge_factor=null", f"data.root={tmp_path / 'data'}",
@@ -528,7 +563,10 @@ def test_ctrl_c_ends_a_search_on_worker_processes_within_seconds(tmp_path, who):
     while time.time() < deadline and any(_alive(p) for p in processes):
         time.sleep(0.1)
     assert not any(_alive(p) for p in processes), "a worker is left after Ctrl-C"
-    assert not list(run.glob("members/*/results.json")) and not (run / "population.json").exists()
+    assert not list(run.glob("members/*/results.json"))
+    record = json.loads((run / "population.json").read_text())  # the stopped run is recorded: its groups, its time
+    assert [g["ended"] for g in record["groups"]] == ["interrupted"] * 3 and len(record["runs"]) == 1
+    assert all(m["status"] is None for m in record["members"])
     for checkpoint in run.glob("members/*/checkpoint.pt"):  # what the same command resumes from
         assert torch.load(checkpoint, weights_only=True)["epoch"] >= 1
 

@@ -1,6 +1,11 @@
 """rnnbench-reproduce: the seed tables, the runs it makes through the ordinary runner, the
 ours-vs-published table with the floors, and its errors."""
 import json
+import os
+import signal
+import sys
+import threading
+import time
 
 import pytest
 
@@ -250,3 +255,37 @@ def test_a_preset_run_ends_next_to_its_published_number():
     assert published_cell("srnn-jsb", "jsb")[0] == 8.58 and published_cell("zaremba-medium", "ptb")[0] == 82.7
     assert published_text("fdrnn-jsb", "jsb", {**ok, "status": "diverged"}) is None  # only an ok run is compared
     assert published_text("rnn-do", "jsb", ok) is None and published_text(None, "jsb", ok) is None  # no such cell
+
+
+@pytest.mark.slow
+def test_sigterm_to_rnnbench_reproduce_stops_its_run_as_the_run_would_stop_alone(tmp_path):
+    """SIGTERM to rnnbench-reproduce (a `kill`, a scheduler) is passed on to the rnnbench it runs, which stops as it
+    would alone: one line saying so and that the same command resumes, its group's checkpoint kept, the search's
+    record written with the group interrupted; then rnnbench-reproduce stops too (Terminated: exit 143)."""
+    from rnnbench.errors import Terminated, stop_on_sigterm
+
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "rnnbench.cli", "dataset=synthetic", "model.hidden=8", "device=cpu", "train.progress=false",
+           "search=random", "search.n=2", "search.space.model.hidden=[8]", "train.max_epochs=100000",
+           "train.patience=100000", "train.diverge_factor=null", f"data.root={tmp_path / 'data'}", f"hydra.run.dir={run}"]
+
+    def terminate_once_checkpointed():
+        deadline = time.time() + 120
+        while time.time() < deadline and not (run / "members" / "000" / "checkpoint.pt").exists():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    stop_on_sigterm()
+    threading.Thread(target=terminate_once_checkpointed, daemon=True).start()
+    try:
+        with open(tmp_path / "out.log", "w") as out, pytest.raises(Terminated):
+            cli._run_child(cmd, out)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    log = (tmp_path / "out.log").read_text()
+    assert "Traceback" not in log
+    assert (f"rnnbench: stopped by SIGTERM; {run}/members hold the checkpoints of its unfinished groups: run the same "
+            "command (same hydra.run.dir) to resume them") in log
+    record = json.loads((run / "population.json").read_text())
+    assert [g["ended"] for g in record["groups"]] == ["interrupted"] and (run / "members" / "000" / "checkpoint.pt").is_file()

@@ -146,7 +146,7 @@ _INTERRUPTED = threading.Event()  # a worker got Ctrl-C: it trains nothing more
 
 
 def _interrupt(signum, frame) -> None:
-    """A worker's SIGINT: the group it trains stops with KeyboardInterrupt (its checkpoint stays, the same command
+    """A worker's SIGINT (or SIGTERM): the group it trains stops with KeyboardInterrupt (its checkpoint stays, the same command
     resumes it), and every group it is handed afterwards fails at once; a second SIGINT (the terminal's and the one
     the parent passes on) changes nothing, nor does one between groups (the worker's own loop is never broken)."""
     first = not _INTERRUPTED.is_set()
@@ -174,6 +174,7 @@ def _worker_init(queue, threads: int, parent: int) -> None:
     torch.set_num_threads(threads)
     loop.BARS = False
     signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)  # a whole process group stopped (`kill -- -PGID`, a scheduler): the same
     handler = QueueHandler(queue)
     handler.addFilter(_GroupPrefix())
     logger = logging.getLogger("rnnbench")

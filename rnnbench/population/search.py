@@ -20,7 +20,7 @@ import time
 import traceback
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from omegaconf import OmegaConf
 
@@ -113,16 +113,16 @@ def groups(members: list, max_members: int) -> list[list[int]]:
 
 
 def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Optional[Dispatch] = None,
-                 study: Optional[Path] = None) -> tuple[list, list[dict]]:
+                 study: Optional[Path] = None, record: Optional[Callable[[list, list], None]] = None) -> tuple[list, list[dict]]:
     """Train ``members`` as batched populations (grouped by group_key) into ``dirs``; a group that
     fails writes failed results for its members and the others go on; a group whose members are all
     finished is skipped and a killed one resumes from its checkpoint, so the same command continues an
     interrupted search. ``dispatch``: where the groups go (worker processes or the Hydra submitit launcher's
     jobs: rnnbench/population/dispatch.py, dispatch_of); None trains them here, one after the other.
     ``study``: a TPE search's optuna study, whose pruner stops members (rnnbench/population/tpe.py).
-    Returns (results, per-group summary)."""
-    from rnnbench.population.train import train_population
-
+    ``record(results, summary)`` is called once the groups have ended, and also when the search is interrupted
+    (Ctrl-C, SIGTERM: KeyboardInterrupt), with the groups it left unfinished marked interrupted, before the
+    interruption goes on. Returns (results, per-group summary)."""
     plan = groups(members, max_members)
     log.info("%d members in %d batched group(s): sizes %s", len(members), len(plan), [len(g) for g in plan])
     results: list = [None] * len(members)
@@ -140,6 +140,37 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
             summary[k] = {"members": idx, "size": len(idx), "wall_s": 0.0, "skipped": True}
         else:
             pending.append(k)
+    try:
+        _train_pending(plan, pending, members, dirs, dispatch, study, results, summary)
+    except KeyboardInterrupt:
+        _interrupted(plan, dirs, results, summary)
+        if record is not None:
+            record(results, summary)
+        raise
+    if record is not None:
+        record(results, summary)
+    return results, summary
+
+
+def _interrupted(plan: list, dirs: list[Path], results: list, summary: list) -> None:
+    """After an interruption: a group the search had not recorded is finished if its members' results say so
+    (it ended while the interruption stopped the others), otherwise interrupted (the same command resumes it)."""
+    for k, idx in enumerate(plan):
+        if summary[k] is not None:
+            continue
+        done = [read_results(dirs[i] / "results.json") for i in idx]
+        finished = group_finished(done, dirs[idx[0]] / "checkpoint.pt")
+        for i, r in zip(idx, done):
+            results[i] = r if finished else None
+        wall = max(((r or {}).get("wall_s") or 0.0 for r in done), default=0.0) if finished else 0.0
+        summary[k] = {"members": idx, "size": len(idx), "wall_s": wall, "ended": "finished" if finished else "interrupted"}
+
+
+def _train_pending(plan: list, pending: list, members: list, dirs: list[Path], dispatch: Optional[Dispatch],
+                   study: Optional[Path], results: list, summary: list) -> None:
+    """train_groups' loop: each pending group trained here or sent away, its results and summary filled in."""
+    from rnnbench.population.train import train_population
+
     sent = [(k, [members[i] for i in plan[k]], [dirs[i] for i in plan[k]]) for k in pending]
     with submit_groups(sent, dispatch, study) if dispatch is not None and pending else contextlib.nullcontext([]) as handles:
         jobs = dict(zip(pending, handles))
@@ -163,7 +194,6 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
                 summary[k].update(wall_s=max(trained, default=waited), waited_s=waited)
             if getattr(jobs.get(k), "job_id", None) is not None:  # a submitit job
                 summary[k]["job"] = jobs[k].job_id
-    return results, summary
 
 
 def check_recorded(results: Optional[dict], member, run_dir: Path) -> None:
@@ -252,13 +282,16 @@ def run_population(cfg, run_dir: Path) -> list[dict]:
     run_dir = Path(run_dir)
     members, draws = expand(cfg)
     dirs = [run_dir / "members" / f"{i:03d}" for i in range(len(members))]
-    results, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_of(cfg, run_dir))
-    write_population(run_dir, {
-        "search": cfg.search.name, "n_members": len(members),
-        "members": [{"dir": str(d.relative_to(run_dir)), "overrides": o, "status": (r or {}).get("status"),
-                     "valid_nll": (r or {}).get("valid_nll"), "test_nll": (r or {}).get("test_nll")}
-                    for d, o, r in zip(dirs, draws, results)],
-    }, {**run_times(start), "groups": [{"group": k, **g} for k, g in enumerate(summary)]})
+
+    def record(results: list, summary: list) -> None:  # also for an interrupted run: its groups and time count
+        write_population(run_dir, {
+            "search": cfg.search.name, "n_members": len(members),
+            "members": [{"dir": str(d.relative_to(run_dir)), "overrides": o, "status": (r or {}).get("status"),
+                         "valid_nll": (r or {}).get("valid_nll"), "test_nll": (r or {}).get("test_nll")}
+                        for d, o, r in zip(dirs, draws, results)],
+        }, {**run_times(start), "groups": [{"group": k, **g} for k, g in enumerate(summary)]})
+
+    results, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_of(cfg, run_dir), record=record)
     announce_best(results, dirs, draws, cfg, time.perf_counter() - start)
     check_groups(summary)
     return results

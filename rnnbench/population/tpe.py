@@ -98,9 +98,13 @@ def run_tpe(cfg, run_dir: Path) -> list[dict]:
     def evaluate(numbers: list[int], draws: list[dict]) -> list[Optional[float]]:
         members = [member_config(cfg, cfg.seed + k, d) for k, d in zip(numbers, draws)]
         dirs = [run_dir / "members" / f"{k:03d}" for k in numbers]
-        out, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_of(cfg, run_dir), prune_with)
-        rounds.extend({"trials": [numbers[i] for i in g["members"]], **{k: v for k, v in g.items() if k != "members"}}
-                      for g in summary)
+
+        def record(_, summary: list) -> None:  # also for a round that was interrupted: the finally below writes it
+            rounds.extend({"trials": [numbers[i] for i in g["members"]], **{k: v for k, v in g.items() if k != "members"}}
+                          for g in summary)
+
+        out, summary = train_groups(members, dirs, cfg.population.max_members, dispatch_of(cfg, run_dir), prune_with,
+                                    record)
         if any(g.get("ended") == "interrupted" for g in summary):  # told nothing: the trials stay RUNNING and the
             check_groups(summary)  # same command resumes them from their groups' checkpoints
         values = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from typing import Optional
 from omegaconf import OmegaConf
 
 from rnnbench.config.keys import operational
-from rnnbench.errors import RnnbenchError, cli_entry
+from rnnbench.errors import RnnbenchError, Terminated, cli_entry
 from rnnbench.config.search import PRUNERS
 from rnnbench.tools.args import Parser, count, number
 from rnnbench.tools.reproduce.tables import TABLES, Row, Table
@@ -164,8 +165,7 @@ def run_all(runs, dry_run: bool) -> None:
         t0 = time.perf_counter()
         log = folder.parent / f"{folder.name}.out"
         with open(log, "w") as out:
-            rc = subprocess.call(cmd + args + [f"hydra.run.dir={folder}"], stdout=out, stderr=subprocess.STDOUT,
-                                 env=os.environ.copy())
+            rc = _run_child(cmd + args + [f"hydra.run.dir={folder}"], out)
         r = _selected(folder) or {}
         if rc != 0 and r.get("status") not in FINISHED:  # refused, failed or interrupted: say why, from its output
             last = [line for line in log.read_text(errors="replace").splitlines() if line.strip()][-1:] or [""]
@@ -173,6 +173,27 @@ def run_all(runs, dry_run: bool) -> None:
             continue
         print(f"{head}: {r.get('status', f'no results (exit {rc})')}, {r.get('test_metric', '')} "
               f"{r.get(r.get('test_metric', ''), '')} ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def _run_child(cmd: list[str], out) -> int:
+    """Run one rnnbench command to its end (its exit status). An interruption of this command is passed on and
+    waited for, so that the run stops as it would alone (its checkpoints kept, a search's record written): SIGTERM
+    at once, Ctrl-C after a few seconds (a terminal's reaches the child too; a `kill -INT` of this process alone
+    does not)."""
+    child = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
+    try:
+        return child.wait()
+    except KeyboardInterrupt as e:
+        try:
+            child.wait(timeout=0 if isinstance(e, Terminated) else 5)
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
+            try:
+                child.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        raise
 
 
 def _override_map(overrides) -> dict[str, str]:
