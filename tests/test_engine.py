@@ -245,7 +245,7 @@ def test_an_interrupted_search_records_its_groups_and_time_and_the_next_run_adds
     the same command finishes it and appends its own run, the search's wall time being the sum of the two."""
     import rnnbench.population.train as population_train
     from rnnbench.population.search import run_population
-    from rnnbench.tools.reproduce import cli as reproduce
+    from rnnbench.tools.reproduce.cells import selected
 
     cfg = quick_cfg("search=random", "search.n=3", "search.space.model.hidden=[8,12,16]", "population.max_members=1",
                     "train.max_epochs=2")
@@ -264,13 +264,13 @@ def test_an_interrupted_search_records_its_groups_and_time_and_the_next_run_adds
     assert [g["ended"] for g in record["groups"]] == ["finished", "interrupted", "interrupted"]
     assert [m["status"] is not None for m in record["members"]] == [True, False, False]
     assert len(record["runs"]) == 1 and record["wall_s"] > 0
-    assert reproduce._selected(tmp_path)["status"] == "running"
+    assert selected(tmp_path)["status"] == "running"
     monkeypatch.setattr(population_train, "train_population", real)
     run_population(cfg, tmp_path)
     record = json.loads((tmp_path / "population.json").read_text())
     assert [g.get("ended") for g in record["groups"]] == [None, "finished", "finished"]  # the first skipped
     assert len(record["runs"]) == 2 and record["wall_s"] == pytest.approx(sum(r["wall_s"] for r in record["runs"]))
-    assert reproduce._selected(tmp_path)["status"] in ENDED
+    assert selected(tmp_path)["status"] in ENDED
 
 
 def test_resuming_with_another_configuration_is_refused(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from rnnbench.tools.reproduce import cli
+from rnnbench.tools.reproduce import cells, cli, runs
 from rnnbench.tools.reproduce.tables import TABLES, Row, Table
 from tests.conftest import ENDED, LEARNS, compose_cfg
 
@@ -129,15 +129,15 @@ def test_a_finished_folder_is_reused_only_by_a_command_of_its_overrides(tmp_path
                                                     "- train.progress=false\n- train.max_seconds=100\n")
     (tmp_path / "results.json").write_text(json.dumps({"status": "ok", "stop_reason": "no improvement for 20 epochs"}))
     same = ["dataset=jsb", "~search.space.model.init.rho", "seed=0", "train.progress=false"]
-    assert cli.other_overrides(tmp_path, same + ["train.max_seconds=100"]) == []
-    assert cli.other_overrides(tmp_path, same + ["data.root=/d", "population.dispatch=processes", "train.fuse=true"]) == []
-    assert cli.other_overrides(tmp_path, same + ["train.max_seconds=900"]) == []  # ended by patience: same run
-    assert cli.other_overrides(tmp_path, ["dataset=jsb", "seed=1", "train.progress=false", "protocol=breze"]) == [
+    assert runs.other_overrides(tmp_path, same + ["train.max_seconds=100"]) == []
+    assert runs.other_overrides(tmp_path, same + ["data.root=/d", "population.dispatch=processes", "train.fuse=true"]) == []
+    assert runs.other_overrides(tmp_path, same + ["train.max_seconds=900"]) == []  # ended by patience: same run
+    assert runs.other_overrides(tmp_path, ["dataset=jsb", "seed=1", "train.progress=false", "protocol=breze"]) == [
         "protocol", "search.space.model.init.rho", "seed"]
     (tmp_path / "results.json").write_text(json.dumps({"status": "ok", "stop_reason": "time budget (100 s)"}))
-    assert cli.other_overrides(tmp_path, same + ["train.max_seconds=900"]) == ["train.max_seconds"]
+    assert runs.other_overrides(tmp_path, same + ["train.max_seconds=900"]) == ["train.max_seconds"]
     (tmp_path / ".hydra/overrides.yaml").unlink()  # members copied in by hand: nothing recorded to compare
-    assert cli.other_overrides(tmp_path, ["protocol=breze"]) == []
+    assert runs.other_overrides(tmp_path, ["protocol=breze"]) == []
 
 
 def test_cells_not_below_the_strongest_floor_are_marked():
@@ -149,7 +149,7 @@ def test_cells_not_below_the_strongest_floor_are_marked():
     lines = [line("piano-midi", {"seed-0": 12.42, "seed-1": 7.678, "seed-2": 7.766}),
              line("piano-midi", {"seed-0": 7.7, "seed-1": 8.272}), line("jsb", {"seed-0": 8.7}),
              dict(row="rnn", column="piano-midi", values={}, mean=None, other=["diverged"])]
-    cli.flag_floors(lines, floors)
+    cells.flag_floors(lines, floors)
     assert lines[0]["other"] == ["seed-0 ≥ copy previous floor 8.272", "mean ≥ copy previous floor 8.272"]
     assert lines[1]["other"] == ["seed-1 ≥ copy previous floor 8.272"]  # equal is not below; the mean 7.986 is
     assert lines[2]["other"] == [] and lines[3]["other"] == ["diverged"]
@@ -162,7 +162,7 @@ def test_test_curves_are_tabulated_per_epoch(tmp_path):
         d.mkdir(parents=True)
         rows = ["epoch,lr,train_mse,test_rmse,epoch_s"] + [f"{i},0.001,0.5,{v},1.0" for i, v in enumerate(values, 1)]
         (d / "metrics.csv").write_text("\n".join(rows) + "\n")
-    text = cli.curves(table, False, tmp_path)
+    text = cells.curves(table, False, tmp_path)
     assert "| epoch | lstm-none / seed-0 | gru-variational / seed-0 |" in text
     assert "| 2 | 0.1800 | 0.1700 |" in text and "| 3 | 0.1900 |  |" in text
 
@@ -195,22 +195,22 @@ def test_a_search_counts_only_when_its_command_finished(tmp_path):
     group recorded so) it is running, no number is reported, and its time is the members' training so far."""
     folder = tmp_path / "seed-0"
     (folder / "members" / "000").mkdir(parents=True)  # its first group trains
-    assert cli._ended_by(cli._selected(folder)) == "running (0 of ? members)"
+    assert cells.ended_by(cells.selected(folder)) == "running (0 of ? members)"
     for k, (status, valid, wall) in enumerate([("ok", 8.2, 100.0), ("ok", 8.1, 200.0), ("diverged", None, 50.0)]):
         (folder / "members" / f"{k:03d}").mkdir(parents=True, exist_ok=True)
         (folder / "members" / f"{k:03d}" / "results.json").write_text(json.dumps(
             {"status": status, "valid_nll": valid, "test_nll": valid and valid + 0.5, "wall_s": wall}))
-    killed = cli._selected(folder)
+    killed = cells.selected(folder)
     assert killed["status"] == "running" and killed["wall_s"] == 350.0 and killed["test_nll"] == 8.6
-    assert cli._ended_by(killed) == "running (3 of ? members)"  # members copied in: search.n not recorded
+    assert cells.ended_by(killed) == "running (3 of ? members)"  # members copied in: search.n not recorded
     (folder / ".hydra").mkdir()
     (folder / ".hydra" / "config.yaml").write_text("search:\n  name: random\n  n: 4\n")
-    assert cli._ended_by(cli._selected(folder)) == "running (3 of 4 members)"
+    assert cells.ended_by(cells.selected(folder)) == "running (3 of 4 members)"
     groups = [{"ended": "finished"}, {"ended": "interrupted"}]
     (folder / "population.json").write_text(json.dumps({"wall_s": 180.0, "groups": groups}))
-    assert cli._selected(folder)["status"] == "running" and cli._selected(folder)["wall_s"] == 350.0
+    assert cells.selected(folder)["status"] == "running" and cells.selected(folder)["wall_s"] == 350.0
     (folder / "population.json").write_text(json.dumps({"wall_s": 240.0, "groups": [{"ended": "finished"}] * 2}))
-    finished = cli._selected(folder)
+    finished = cells.selected(folder)
     assert finished["status"] == "ok" and finished["wall_s"] == 240.0 and finished["search_members"] == 3
 
 
@@ -280,7 +280,7 @@ def test_sigterm_to_rnnbench_reproduce_stops_its_run_as_the_run_would_stop_alone
     threading.Thread(target=terminate_once_checkpointed, daemon=True).start()
     try:
         with open(tmp_path / "out.log", "w") as out, pytest.raises(Terminated):
-            cli._run_child(cmd, out)
+            runs._run_child(cmd, out)
     finally:
         signal.signal(signal.SIGTERM, previous)
     log = (tmp_path / "out.log").read_text()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnbench.engine.results import read_metrics, read_results
-from rnnbench.tools.reproduce.cli import _ended_by
+from rnnbench.tools.reproduce.cells import ended_by as _ended_by
 from rnnbench.tools.reproduce.tables import TABLES
 
 HERE = Path(__file__).resolve().parent

@@ -13,24 +13,17 @@ validation only: a search contributes the member with the best validation metric
 """
 from __future__ import annotations
 
-import math
-import os
-import signal
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Optional
 
-from omegaconf import OmegaConf
-
-from rnnbench.config.keys import operational
-from rnnbench.errors import RnnbenchError, Terminated, cli_entry
 from rnnbench.config.search import PRUNERS
+from rnnbench.engine.results import write_text_atomic
+from rnnbench.errors import cli_entry
 from rnnbench.tools.args import Parser, count, number
-from rnnbench.tools.reproduce.tables import TABLES, Row, Table
-from rnnbench.engine.results import FINISHED, read_metrics, read_results, write_text_atomic
+from rnnbench.tools.reproduce.cells import curves, flag_floors, floors, search_suffix, summarise
+from rnnbench.tools.reproduce.runs import UsageError, plan, run_all
+from rnnbench.tools.reproduce.tables import TABLES, Table
 
 
 def parse_args(argv=None):
@@ -57,10 +50,6 @@ def parse_args(argv=None):
     return p.parse_intermixed_args(argv)  # overrides may come before, between or after the options
 
 
-class UsageError(RnnbenchError):
-    pass
-
-
 def _pick(names: Optional[str], valid: list[str], what: str) -> list[str]:
     if not names:
         return valid
@@ -71,259 +60,8 @@ def _pick(names: Optional[str], valid: list[str], what: str) -> list[str]:
     return chosen
 
 
-def search_suffix(search: bool, pruner: str = "none") -> str:
-    """What a search (pruned or not) adds to the names of its folders and of its table: -search[-<pruner>]."""
-    return ("-search" + ("" if pruner == "none" else f"-{pruner}")) if search else ""
-
-
-def cell_dir(out: Path, table: Table, row: Row, col: str, search: bool, pruner: str = "none") -> Path:
-    """The folder of one cell's seed runs: OUT/<table>/<row>[-search[-<pruner>]]/<column>/."""
-    return out / table.name / (row.folder + search_suffix(search, pruner)) / col
-
-
-def plan(table: Table, rows: list[Row], columns: list[str], seeds: int, search: bool, out: Path,
-         max_seconds: Optional[float], extra: list[str], pruner: str = "none") -> list[tuple[Row, str, int, Path, list[str]]]:
-    """(row, column, seed, run folder, rnnbench overrides) of every run to make. Rows that only read
-    another row's runs (MC rows) make none."""
-    runs = []
-    for row in rows:
-        if row.run is not None:
-            continue
-        if search and row.search is None:
-            raise UsageError(f"row {row.name} of {table.name}: the paper reports no random search rnnbench can run "
-                             "as a population; run it without --search")
-        template = row.search if search else row.overrides
-        for col in columns:
-            if not search and table.column_is_dataset and col not in row.published and row.published:
-                continue  # the paper has no number here (002 Table 6 on two sets only)
-            if not search and row.columns is not None and col not in row.columns:
-                print(f"{row.name} / {col}: no per-set preset yet (not chosen on its validation set): not run",
-                      file=sys.stderr)
-                continue
-            for seed in range(seeds):
-                folder = cell_dir(out, table, row, col, search, pruner) / f"seed-{seed}"
-                args = [o.replace("{col}", col) for o in template] + [f"seed={seed}", "train.progress=false"]
-                if pruner != "none":
-                    args.append(f"search.pruner={pruner}")
-                if max_seconds is not None:
-                    args.append(f"train.max_seconds={max_seconds}")
-                runs.append((row, col, seed, folder, args + list(extra)))
-    return runs
-
-
-def _selected(folder: Path) -> Optional[dict]:
-    """The results of a run folder: the run itself, or for a search the member with the best
-    validation metric among those that ended ok (selection by validation only)."""
-    own = read_results(folder / "results.json")
-    members = [r for r in (read_results(p) for p in sorted(folder.glob("members/*/results.json"))) if r]
-    if not members:  # a single run, or a search whose first group trains
-        return own if own is not None or not (folder / "members").is_dir() else {
-            "status": "running", "search_members": 0, "search_n": _search_n(folder), "wall_s": 0.0}
-    def valid(r):
-        v = r.get(r.get("selection_metric", "valid_nll"))
-        return v if isinstance(v, (int, float)) and math.isfinite(v) and r.get("status") == "ok" else math.inf
-    best = min(members, key=valid)
-    search = read_results(folder / "population.json") or {}
-    chosen = best if valid(best) < math.inf else (own or best)
-    # finished: population.json is written when a search's command ends, and none of its latest groups was
-    # interrupted (a killed command writes none; an interrupted one records its groups as interrupted)
-    finished = bool(search) and not any(g.get("ended") == "interrupted" for g in search.get("groups", []))
-    # a finished search's time is the whole search's wall; a running one's the members' training time so far
-    wall = search.get("wall_s") if finished else sum(r.get("wall_s") or 0.0 for r in members)
-    return {**chosen, "search_members": len(members), "search_n": _search_n(folder), "wall_s": wall,
-            "unpruned": sum(r.get("status") != "pruned" for r in members),
-            "status": chosen.get("status") if finished else "running"}
-
-
-def _search_n(folder: Path) -> Optional[int]:
-    """search.n of the search run in ``folder`` (its .hydra/config.yaml), None where none was recorded."""
-    try:
-        return int(OmegaConf.load(folder / ".hydra" / "config.yaml").search.n)
-    except Exception:  # no record (members copied in), or one without the key
-        return None
-
-
-def run_all(runs, dry_run: bool) -> None:
-    cmd = [sys.executable, "-m", "rnnbench.cli"]
-    for i, (row, col, seed, folder, args) in enumerate(runs, 1):
-        head = f"[{i}/{len(runs)}] {row.name} / {col} / seed {seed}"
-        if dry_run:
-            print(f"{head}: rnnbench {' '.join(args)} hydra.run.dir={folder}")
-            continue
-        done = _selected(folder)
-        if done and done.get("status") in FINISHED:
-            other = other_overrides(folder, args)
-            if other:
-                print(f"{head}: finished before with other settings (its overrides differ in {', '.join(other)}), "
-                      f"not run again; the table below still reads it: delete {folder} or use another --out",
-                      file=sys.stderr, flush=True)
-                continue
-            print(f"{head}: finished before ({done.get('status')}), {folder}", flush=True)
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
-        print(f"{head}: running in {folder}", flush=True)
-        t0 = time.perf_counter()
-        log = folder.parent / f"{folder.name}.out"
-        with open(log, "w") as out:
-            rc = _run_child(cmd + args + [f"hydra.run.dir={folder}"], out)
-        r = _selected(folder) or {}
-        if rc != 0 and r.get("status") not in FINISHED:  # refused, failed or interrupted: say why, from its output
-            last = [line for line in log.read_text(errors="replace").splitlines() if line.strip()][-1:] or [""]
-            print(f"{head}: exit {rc}: {last[0]} ({log})", file=sys.stderr, flush=True)
-            continue
-        print(f"{head}: {r.get('status', f'no results (exit {rc})')}, {r.get('test_metric', '')} "
-              f"{r.get(r.get('test_metric', ''), '')} ({time.perf_counter() - t0:.0f} s)", flush=True)
-
-
-def _run_child(cmd: list[str], out) -> int:
-    """Run one rnnbench command to its end (its exit status). An interruption of this command is passed on and
-    waited for, so that the run stops as it would alone (its checkpoints kept, a search's record written): SIGTERM
-    at once, Ctrl-C after a few seconds (a terminal's reaches the child too; a `kill -INT` of this process alone
-    does not)."""
-    child = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
-    try:
-        return child.wait()
-    except KeyboardInterrupt as e:
-        try:
-            child.wait(timeout=0 if isinstance(e, Terminated) else 5)
-        except subprocess.TimeoutExpired:
-            child.send_signal(signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
-            try:
-                child.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        raise
-
-
-def _override_map(overrides) -> dict[str, str]:
-    """Hydra overrides by the key they set (``+k=v``, ``++k=v``, ``~k`` and ``k=v`` all name ``k``)."""
-    return {str(o).lstrip("~+").split("=", 1)[0]: str(o) for o in overrides}
-
-
-def other_overrides(folder: Path, args: list[str]) -> list[str]:
-    """The keys in which the overrides recorded by the finished run in ``folder`` (.hydra/overrides.yaml) differ
-    from this command's ``args``; none where nothing was recorded (members copied in by hand). How a run is
-    executed (OPERATIONAL: data root, device, progress bar, dispatch, fuse, ...; what rnnbench-report pools across) is
-    not compared, the time budget only where one of the folder's runs was stopped by it, the seed always."""
-    path = folder / ".hydra" / "overrides.yaml"
-    if not path.is_file():
-        return []
-    try:
-        recorded = _override_map(OmegaConf.to_container(OmegaConf.load(path)))
-    except Exception:  # unreadable: say so rather than reuse a run of unknown settings
-        return [f"{path} (unreadable)"]
-    budget = any(str((read_results(p) or {}).get("stop_reason") or "").startswith("time budget")
-                 for p in [folder / "results.json", *folder.glob("members/*/results.json")])
-    now = _override_map(args)
-    return [k for k in sorted(set(recorded) | set(now)) if recorded.get(k) != now.get(k)
-            and not (operational(k, seed=False) and (k != "train.max_seconds" or not budget))]
-
-
-def _ended_by(r: dict) -> str:
-    """Why a run's training ended, in a word: patience, budget, max epochs, or its status."""
-    reason = str(r.get("stop_reason") or "")
-    if r.get("status") == "running" and "search_members" in r:  # a search not finished: how far it is
-        return f"running ({r['search_members']} of {r.get('search_n') or '?'} members)"
-    if r.get("status") != "ok":
-        return str(r.get("status"))
-    if reason.startswith("no improvement"):
-        return "patience"
-    if reason.startswith("time budget"):
-        return "budget"
-    return "max epochs" if reason == "max_epochs" else (reason or "?")
-
-
 def _fmt(x: Optional[float], digits: int = 2) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
-
-
-def summarise(table: Table, search: bool, out: Path, pruner: str = "none") -> list[dict]:
-    """One line per (row, column) of the whole table: ours over the seeds that ended ok, published,
-    gap, the runs that did not end ok. Every seed folder there is counts, whichever call made it."""
-    lines = []
-    for row in table.rows:
-        for col in table.columns:
-            if table.column_is_dataset and row.published and col not in row.published:
-                continue
-            values, seeds, wall, other, devices, commits, ended = [], [], 0.0, [], set(), set(), []
-            for folder in sorted(cell_dir(out, table, row, col, search, pruner).glob("seed-*")):
-                r = _selected(folder)
-                if r is None:
-                    continue
-                value = r.get(row.read or table.metric)
-                if r.get("status") == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
-                    values.append(value)
-                    seeds.append(folder.name)
-                else:
-                    other.append(str(r.get("status")))
-                wall += r.get("wall_s") or 0.0
-                ended.append(_ended_by(r))
-                if pruner != "none" and "search_members" in r:  # how many members reached the last rung
-                    ended.append(f"{r['unpruned']}/{r['search_members']} members not pruned")
-                devices.add(str(r.get("device", "?")))
-                commits.add(str(r.get("commit") or "?"))
-            published = row.published.get(col)
-            mean = statistics.fmean(values) if values else None
-            std = statistics.stdev(values) if len(values) > 1 else None  # one seed has no measured spread
-            gap = 100 * (mean - published) / published if mean is not None and published else None
-            lines.append(dict(row=row.name, column=col, mean=mean, std=std, n=len(values), values=dict(zip(seeds, values)),
-                              published=published,
-                              gap=gap, other=other, wall_s=wall, source=row.source, device=", ".join(sorted(devices)),
-                              commit=", ".join(sorted(commits)),
-                              ended=", ".join(f"{k} ×{ended.count(k)}" if ended.count(k) > 1 else k
-                                              for k in dict.fromkeys(ended))))
-    return lines
-
-
-def floors(table: Table, columns: list[str]) -> list[dict]:
-    """The task's trivial floors on the test split, fitted on the training split."""
-    from rnnbench.tools.reproduce.floors import table_floors
-
-    return table_floors(table, columns)
-
-
-def flag_floors(lines: list[dict], floor_lines: list[dict]) -> None:
-    """Mark, among a cell's runs that ended ok, each seed whose test number is not below the column's
-    strongest trivial floor (the lowest; copy-previous on the music sets), and the mean when it is not:
-    such a cell has not learned the task (issue 31, item 5), so the table says so beside its number."""
-    for ln in lines:
-        floors = [fl for fl in floor_lines if fl["column"] == ln["column"]]
-        if not floors or ln["mean"] is None:
-            continue
-        best = min(floors, key=lambda fl: fl["value"])
-        what = f"{best['name']} floor {best['value']:.3f}"
-        above = [seed for seed, value in ln["values"].items() if value >= best["value"]]
-        if above:
-            ln["other"].append(f"{', '.join(above)} ≥ {what}")
-        if ln["mean"] >= best["value"]:
-            ln["other"].append(f"mean ≥ {what}")
-
-
-def curves(table: Table, search: bool, out: Path) -> str:
-    """For tasks that log the test metric every epoch (sentiment: 003 §5.2 shows curves, not a
-    table): one row per epoch, one column per run (row / column / seed), from metrics.csv."""
-    metric = table.metric
-    series = {}
-    for row in table.rows:
-        if row.run is not None:
-            continue
-        for col in table.columns:
-            for folder in sorted(cell_dir(out, table, row, col, search).glob("seed-*")):
-                m = read_metrics(folder)
-                values = {int(e): v for e, v in zip(m.get("epoch", []), m.get(metric, []))
-                          if not (math.isnan(e) or math.isnan(v))}
-                if values:
-                    label = row.name + ("" if len(table.columns) == 1 else f" / {col}") + f" / {folder.name}"
-                    series[label] = values
-    if not series:
-        return ""
-    epochs = sorted({e for v in series.values() for e in v})
-    lines = [f"\n### {metric} per epoch\n", "| epoch | " + " | ".join(series) + " |",
-             "| --- |" + " --- |" * len(series)]
-    for e in epochs:
-        lines.append(f"| {e} | " + " | ".join(f"{v[e]:.4f}" if e in v else "" for v in series.values()) + " |")
-    return "\n".join(lines) + "\n"
 
 
 def render(table: Table, lines: list[dict], floor_lines: list[dict], search: bool) -> str:

@@ -1,0 +1,159 @@
+"""The cells of a table as rnnbench-reproduce lays them out and reads them: one folder per (row, column)
+(``OUT/<table>/<row>[-search[-<pruner>]]/<column>/seed-<k>/``), each seed's run or search read as one result
+(a search: the member its validation chose, once the search has ended), and a table's lines with the floors.
+Selection is by validation only."""
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+from typing import Optional
+
+from omegaconf import OmegaConf
+
+from rnnbench.engine.results import read_metrics, read_results
+from rnnbench.tools.reproduce.tables import Row, Table
+
+
+def search_suffix(search: bool, pruner: str = "none") -> str:
+    """What a search (pruned or not) adds to the names of its folders and of its table: -search[-<pruner>]."""
+    return ("-search" + ("" if pruner == "none" else f"-{pruner}")) if search else ""
+
+
+def cell_dir(out: Path, table: Table, row: Row, col: str, search: bool, pruner: str = "none") -> Path:
+    """The folder of one cell's seed runs: OUT/<table>/<row>[-search[-<pruner>]]/<column>/."""
+    return out / table.name / (row.folder + search_suffix(search, pruner)) / col
+
+
+def selected(folder: Path) -> Optional[dict]:
+    """The results of a run folder: the run itself, or for a search the member with the best
+    validation metric among those that ended ok (selection by validation only)."""
+    own = read_results(folder / "results.json")
+    members = [r for r in (read_results(p) for p in sorted(folder.glob("members/*/results.json"))) if r]
+    if not members:  # a single run, or a search whose first group trains
+        return own if own is not None or not (folder / "members").is_dir() else {
+            "status": "running", "search_members": 0, "search_n": search_n(folder), "wall_s": 0.0}
+    def valid(r):
+        v = r.get(r.get("selection_metric", "valid_nll"))
+        return v if isinstance(v, (int, float)) and math.isfinite(v) and r.get("status") == "ok" else math.inf
+    best = min(members, key=valid)
+    search = read_results(folder / "population.json") or {}
+    chosen = best if valid(best) < math.inf else (own or best)
+    # finished: population.json is written when a search's command ends, and none of its latest groups was
+    # interrupted (a killed command writes none; an interrupted one records its groups as interrupted)
+    finished = bool(search) and not any(g.get("ended") == "interrupted" for g in search.get("groups", []))
+    # a finished search's time is the whole search's wall; a running one's the members' training time so far
+    wall = search.get("wall_s") if finished else sum(r.get("wall_s") or 0.0 for r in members)
+    return {**chosen, "search_members": len(members), "search_n": search_n(folder), "wall_s": wall,
+            "unpruned": sum(r.get("status") != "pruned" for r in members),
+            "status": chosen.get("status") if finished else "running"}
+
+
+def search_n(folder: Path) -> Optional[int]:
+    """search.n of the search run in ``folder`` (its .hydra/config.yaml), None where none was recorded."""
+    try:
+        return int(OmegaConf.load(folder / ".hydra" / "config.yaml").search.n)
+    except Exception:  # no record (members copied in), or one without the key
+        return None
+
+
+def ended_by(r: dict) -> str:
+    """Why a run's training ended, in a word: patience, budget, max epochs, or its status."""
+    reason = str(r.get("stop_reason") or "")
+    if r.get("status") == "running" and "search_members" in r:  # a search not finished: how far it is
+        return f"running ({r['search_members']} of {r.get('search_n') or '?'} members)"
+    if r.get("status") != "ok":
+        return str(r.get("status"))
+    if reason.startswith("no improvement"):
+        return "patience"
+    if reason.startswith("time budget"):
+        return "budget"
+    return "max epochs" if reason == "max_epochs" else (reason or "?")
+
+
+def summarise(table: Table, search: bool, out: Path, pruner: str = "none") -> list[dict]:
+    """One line per (row, column) of the whole table: ours over the seeds that ended ok, published,
+    gap, the runs that did not end ok. Every seed folder there is counts, whichever call made it."""
+    lines = []
+    for row in table.rows:
+        for col in table.columns:
+            if table.column_is_dataset and row.published and col not in row.published:
+                continue
+            values, seeds, wall, other, devices, commits, ended = [], [], 0.0, [], set(), set(), []
+            for folder in sorted(cell_dir(out, table, row, col, search, pruner).glob("seed-*")):
+                r = selected(folder)
+                if r is None:
+                    continue
+                value = r.get(row.read or table.metric)
+                if r.get("status") == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
+                    values.append(value)
+                    seeds.append(folder.name)
+                else:
+                    other.append(str(r.get("status")))
+                wall += r.get("wall_s") or 0.0
+                ended.append(ended_by(r))
+                if pruner != "none" and "search_members" in r:  # how many members reached the last rung
+                    ended.append(f"{r['unpruned']}/{r['search_members']} members not pruned")
+                devices.add(str(r.get("device", "?")))
+                commits.add(str(r.get("commit") or "?"))
+            published = row.published.get(col)
+            mean = statistics.fmean(values) if values else None
+            std = statistics.stdev(values) if len(values) > 1 else None  # one seed has no measured spread
+            gap = 100 * (mean - published) / published if mean is not None and published else None
+            lines.append(dict(row=row.name, column=col, mean=mean, std=std, n=len(values), values=dict(zip(seeds, values)),
+                              published=published,
+                              gap=gap, other=other, wall_s=wall, source=row.source, device=", ".join(sorted(devices)),
+                              commit=", ".join(sorted(commits)),
+                              ended=", ".join(f"{k} ×{ended.count(k)}" if ended.count(k) > 1 else k
+                                              for k in dict.fromkeys(ended))))
+    return lines
+
+
+def floors(table: Table, columns: list[str]) -> list[dict]:
+    """The task's trivial floors on the test split, fitted on the training split."""
+    from rnnbench.tools.reproduce.floors import table_floors
+
+    return table_floors(table, columns)
+
+
+def flag_floors(lines: list[dict], floor_lines: list[dict]) -> None:
+    """Mark, among a cell's runs that ended ok, each seed whose test number is not below the column's
+    strongest trivial floor (the lowest; copy-previous on the music sets), and the mean when it is not:
+    such a cell has not learned the task (issue 31, item 5), so the table says so beside its number."""
+    for ln in lines:
+        floors = [fl for fl in floor_lines if fl["column"] == ln["column"]]
+        if not floors or ln["mean"] is None:
+            continue
+        best = min(floors, key=lambda fl: fl["value"])
+        what = f"{best['name']} floor {best['value']:.3f}"
+        above = [seed for seed, value in ln["values"].items() if value >= best["value"]]
+        if above:
+            ln["other"].append(f"{', '.join(above)} ≥ {what}")
+        if ln["mean"] >= best["value"]:
+            ln["other"].append(f"mean ≥ {what}")
+
+
+def curves(table: Table, search: bool, out: Path) -> str:
+    """For tasks that log the test metric every epoch (sentiment: 003 §5.2 shows curves, not a
+    table): one row per epoch, one column per run (row / column / seed), from metrics.csv."""
+    metric = table.metric
+    series = {}
+    for row in table.rows:
+        if row.run is not None:
+            continue
+        for col in table.columns:
+            for folder in sorted(cell_dir(out, table, row, col, search).glob("seed-*")):
+                m = read_metrics(folder)
+                values = {int(e): v for e, v in zip(m.get("epoch", []), m.get(metric, []))
+                          if not (math.isnan(e) or math.isnan(v))}
+                if values:
+                    label = row.name + ("" if len(table.columns) == 1 else f" / {col}") + f" / {folder.name}"
+                    series[label] = values
+    if not series:
+        return ""
+    epochs = sorted({e for v in series.values() for e in v})
+    lines = [f"\n### {metric} per epoch\n", "| epoch | " + " | ".join(series) + " |",
+             "| --- |" + " --- |" * len(series)]
+    for e in epochs:
+        lines.append(f"| {e} | " + " | ".join(f"{v[e]:.4f}" if e in v else "" for v in series.values()) + " |")
+    return "\n".join(lines) + "\n"
