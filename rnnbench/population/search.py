@@ -129,10 +129,10 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
     summary: list = [None] * len(plan)
     pending = []
     for k, idx in enumerate(plan):
-        done = [read_results(dirs[i] / "results.json") for i in idx]
+        done, finished = _group_results(idx, dirs)
         for i, r in zip(idx, done):
             check_recorded(r, members[i], dirs[i])
-        if group_finished(done, dirs[idx[0]] / "checkpoint.pt"):  # a re-run of the search skips it
+        if finished:  # a re-run of the search skips it
             log.info("group %d: its %d members are finished; skipped", k, len(idx))
             (dirs[idx[0]] / "checkpoint.pt").unlink(missing_ok=True)  # a kill after the results, before its removal
             for i, r in zip(idx, done):
@@ -158,12 +158,18 @@ def _interrupted(plan: list, dirs: list[Path], results: list, summary: list) -> 
     for k, idx in enumerate(plan):
         if summary[k] is not None:
             continue
-        done = [read_results(dirs[i] / "results.json") for i in idx]
-        finished = group_finished(done, dirs[idx[0]] / "checkpoint.pt")
-        for i, r in zip(idx, done):
-            results[i] = r if finished else None
+        done, finished = _group_results(idx, dirs)
+        if finished:
+            for i, r in zip(idx, done):
+                results[i] = r
         wall = max(((r or {}).get("wall_s") or 0.0 for r in done), default=0.0) if finished else 0.0
         summary[k] = {"members": idx, "size": len(idx), "wall_s": wall, "ended": "finished" if finished else "interrupted"}
+
+
+def _group_results(idx: list[int], dirs: list[Path]) -> tuple[list, bool]:
+    """The results.json of a group's members as they stand (None: none yet), and whether the group has ended."""
+    done = [read_results(dirs[i] / "results.json") for i in idx]
+    return done, group_finished(done, dirs[idx[0]] / "checkpoint.pt")
 
 
 def _train_pending(plan: list, pending: list, members: list, dirs: list[Path], dispatch: Optional[Dispatch],
