@@ -9,6 +9,7 @@
 #   4. the fused cells (torch.compile, --fuse) of the sRNN and the LSTM, in a stage of their own;
 #   5. benchmarks/launch_profile.py: kernel launches per step, eager vs a CUDA graph of the same step;
 #   6. timed runs: one epoch of PTB medium (variational, tied) and 10 epochs of experiment=fdrnn-jsb;
+#   6b. benchmarks/search_dispatch.py: 002's one-member-group search here vs on worker processes;
 #   7. benchmarks/gpu_summary.py: one JSON + markdown of it all, the targets checked;
 #   opt-in, GPU_STAGES=storn-search: benchmarks/storn_search.py, STORN's Adadelta search as parallel runs.
 #
@@ -78,6 +79,9 @@ stage ptb-medium python3 -m rnnbench experiment=variational-tied-medium device="
   train.checkpoint=false train.save_model=false train.progress=false "hydra.run.dir=$OUT/ptb-medium" "${PTB[@]}"
 stage fdrnn-jsb python3 -m rnnbench experiment=fdrnn-jsb device="$DEVICE" train.checkpoint=false train.save_model=false train.progress=false \
   "hydra.run.dir=$OUT/fdrnn-jsb" "${JSB[@]}"
+# 002's open search as one-member groups, here vs on worker processes (benchmarks/search_dispatch.py)
+stage search-dispatch python3 -m benchmarks.search_dispatch --device "$DEVICE" --out "$OUT" \
+  $([ "$EPOCH_SCALE" = tiny ] && echo "--n 3 --epochs 1 --workers 2 search.space.model.hidden={low:8,high:16,int:true}" || echo "--n 8 --epochs 2 --workers 4,8")
 # opt-in (GPU_STAGES=storn-search): STORN's Adadelta search as parallel runs, GPU_SEARCH_N of them,
 # GPU_SEARCH_S seconds each (benchmarks/storn_search.py)
 stage storn-search python3 -m benchmarks.storn_search --n "${GPU_SEARCH_N:-12}" --parallel "${GPU_SEARCH_N:-12}" \
