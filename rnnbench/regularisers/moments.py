@@ -9,6 +9,7 @@ propagates them is propagated.py.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
@@ -39,11 +40,18 @@ _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(16)  # probabilists'
 _GH_WEIGHTS = _GH_WEIGHTS / math.sqrt(2 * math.pi)
 
 
+@functools.lru_cache(maxsize=None)
+def _gh_rule(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The nodes and weights on ``device``, made once: not a host-to-device copy per time step."""
+    with torch.inference_mode(False):  # ordinary tensors even when first made during an evaluation
+        return (torch.as_tensor(_GH_NODES, dtype=dtype, device=device),
+                torch.as_tensor(_GH_WEIGHTS, dtype=dtype, device=device))
+
+
 def quadrature_moments(f, m: torch.Tensor, v: torch.Tensor) -> MeanVar:
     """E and V of f(a), a ~ N(m, v), by 16-point Gauss-Hermite quadrature (accurate to ~1e-6 for
     sigma and tanh at the variances met in practice)."""
-    nodes = torch.as_tensor(_GH_NODES, dtype=m.dtype, device=m.device)
-    weights = torch.as_tensor(_GH_WEIGHTS, dtype=m.dtype, device=m.device)
+    nodes, weights = _gh_rule(m.dtype, m.device)
     y = f(m.unsqueeze(-1) + v.clamp_min(1e-12).sqrt().unsqueeze(-1) * nodes)  # (..., 16)
     mean = (y * weights).sum(-1)
     return MeanVar(mean, ((y * y * weights).sum(-1) - mean * mean).clamp_min(0))

@@ -29,6 +29,15 @@ def weight_moments(w: torch.Tensor, site: Site, spec: NoiseSpec) -> tuple:
     return kind.moments(w, site, spec.scale(site))
 
 
+def _where(fd, yes: torch.Tensor, no: torch.Tensor) -> torch.Tensor:
+    """``yes`` where fast dropout's final layer is on: ``fd`` is a bool (one run) or a bool tensor (one per member
+    of a stacked population). A bool picks without making a tensor of it: a tensor made from host data in the
+    step is a host-to-device copy on a GPU, which also breaks CUDA-graph capture."""
+    if isinstance(fd, torch.Tensor):
+        return torch.where(fd, yes, no)
+    return yes if fd else no
+
+
 class MomentCore:
     """A core on input moments with the input and recurrent sites' noise propagated; its outputs and
     state are MeanVar pairs (rnnbench/models/unroll.py holds and stacks them alike)."""
@@ -49,8 +58,7 @@ class MomentCore:
         if spec.final_layer_no == "readout_and_input":
             # Dec-2013 breze: "FD for final layer = no" set hidden_var_biases_sqrt[-1] = 1e-16, which for one
             # layer scales the input projection's variance by 1e-32 (protocols.md §1b)
-            fd = torch.as_tensor(spec.fd_output, device=u.var.device)
-            u = MeanVar(u.mean, torch.where(fd, u.var, torch.zeros_like(u.var)))
+            u = MeanVar(u.mean, _where(spec.fd_output, u.var, torch.zeros_like(u.var)))
         self.w_rec = weight_moments(w["w_rec"], site_rec, spec)
         self.w_rec_sq = self.w_rec[0] * self.w_rec[0]  # once per sequence, not once per step
         self.b_rec = w.get("b_rec")
@@ -87,8 +95,7 @@ class Moments:
             hs = unit_moments(hs, site_out, spec)
             return hs.mean @ weight_moments(w_out, site_out, spec)[0] + b_out
         a = self.readout_moments(hs, w_out, b_out)
-        fd = torch.as_tensor(spec.fd_output, device=a.mean.device)
-        return torch.where(fd, a.mean / torch.sqrt(1 + math.pi * a.var / 8), a.mean)
+        return _where(spec.fd_output, a.mean / torch.sqrt(1 + math.pi * a.var / 8), a.mean)
 
     def readout_moments(self, hs: MeanVar, w_out: torch.Tensor, b_out: torch.Tensor) -> MeanVar:
         """Moments of the read-out's pre-activation a = h~ W~_out + b_out, the output site's noise
