@@ -16,6 +16,10 @@
 #   bash benchmarks/gpu.sh [OUT]        OUT default: benchmarks/results/gpu
 #   GPU_STAGES="engine ptb-medium" bash benchmarks/gpu.sh OUT    only these stages (names as in OUT/stages.txt)
 #
+# Carried packages: .whl/ as above, or a copied site-packages on PYTHONPATH (benchmarks/gpu_carry.sh makes .gpu/
+# with it and the data; antlr4-python3-runtime 4.9.3 has no wheel to download). The 2026-12-04 lease's command:
+#   PYTHONPATH=$PWD/.gpu/site RNNBENCH_DATA=$PWD/.gpu/data RNNBENCH_COMMIT=<commit> GPU_STAGE_S=130 bash benchmarks/gpu.sh /tmp/gpu
+# (all stages take ~10 minutes: more than one call's limit with the machine's start; split them with GPU_STAGES).
 # Data: $RNNBENCH_DATA (JSB Chorales and PTB suffice). Each stage has its own time limit
 # (GPU_STAGE_S, seconds) so that one slow stage leaves the others their figures; the log of each
 # stage is OUT/<stage>.log. Where `import rnnbench.conf` fails (a bare copy of the checkout, no
