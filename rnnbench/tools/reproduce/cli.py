@@ -44,7 +44,8 @@ def parse_args(argv=None):
                    "hyperband or the median rule, rnnbench/engine/prune.py); the runs go to <row>-search-<pruner>/")
     p.add_argument("--out", type=Path, default=Path("outputs/reproduce"), help="root of the run folders")
     p.add_argument("--dry-run", action="store_true", help="list the runs and their commands, run nothing")
-    p.add_argument("--report-only", action="store_true", help="run nothing; print the table of the runs there are")
+    p.add_argument("--report-only", action="store_true", help="run nothing; print the table of the runs there are "
+                   "(the whole table under --out, whatever --rows and --datasets choose: the table is one report)")
     p.add_argument("overrides", nargs="*", default=[], help="further rnnbench overrides for every run, "
                    "e.g. device=cuda data.root=...")
     return p.parse_intermixed_args(argv)  # overrides may come before, between or after the options
