@@ -1,7 +1,12 @@
-"""A training step makes no tensor from host data (aten.lift_fresh: torch.tensor / torch.as_tensor of Python or
-numpy values). On a GPU each such tensor is a host-to-device copy inside the step, and it breaks CUDA-graph
-capture ("Cannot copy between CPU and CUDA tensors during CUDA graph capture": the FD steps of
-benchmarks/launch_profile.py on the H200, 2026-12-04). Counted on the CPU with a dispatch mode, so CI checks it."""
+"""A training step on a device moves nothing from the host: no tensor made from host data (aten.lift_fresh:
+torch.tensor / torch.as_tensor of Python or numpy values) and no CPU tensor copied to the device. On a GPU each
+is a host-to-device copy inside the step, and it breaks CUDA-graph capture ("Cannot copy between CPU and CUDA
+tensors during CUDA graph capture": the FD steps of benchmarks/launch_profile.py on the H200, 2026-12-04).
+Checked on the CPU, so that CI runs it, under a dispatch mode that counts both kinds of transfer, twice: on the
+CPU, where a tensor made from host data shows as lift_fresh (made with device=, it does not show on another
+device), and on torch's meta device (shapes only, no data), which stands for the GPU, where a CPU tensor moved
+to the device shows as an op from CPU inputs to a meta output (a 0-dim CPU tensor is a scalar argument, not a
+copy)."""
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -11,15 +16,30 @@ from rnnbench.models import build_model, build_word_lm
 from tests.conftest import compose_cfg
 
 
-class _HostTensors(TorchDispatchMode):
+class _HostTransfers(TorchDispatchMode):
     def __init__(self):
         super().__init__()
-        self.made = 0
+        self.seen: list[str] = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        if func is torch.ops.aten.lift_fresh.default:
-            self.made += 1
-        return func(*args, **(kwargs or {}))
+        out = func(*args, **(kwargs or {}))
+        inputs = [a for a in torch.utils._pytree.tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
+        outputs = [o for o in torch.utils._pytree.tree_leaves(out) if isinstance(o, torch.Tensor)]
+        from_host = any(t.device.type == "cpu" and t.dim() > 0 for t in inputs)
+        if func is torch.ops.aten.lift_fresh.default or (from_host and any(o.device.type == "meta" for o in outputs)):
+            self.seen.append(str(func))
+        return out
+
+
+def _check(make_step, what: str) -> None:
+    """``make_step(device)`` builds the model and data on ``device`` and returns one training step."""
+    for device in ("cpu", "meta"):
+        torch.manual_seed(0)
+        step = make_step(device)
+        step()  # the first step may make its constants once (they are cached)
+        with _HostTransfers() as mode:
+            step()
+        assert not mode.seen, f"{what} ({device}): one training step moves {len(mode.seen)} tensor(s) from the host: {mode.seen}"
 
 
 CASES = {
@@ -38,36 +58,34 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_a_training_step_makes_no_tensor_from_host_data(case):
+def test_a_training_step_moves_nothing_from_the_host(case):
     cfg = compose_cfg("dataset=jsb", "model.hidden=8", *CASES[case])
-    torch.manual_seed(0)
-    model = build_model(cfg.model, 88, 88, cfg.regulariser).train()
-    x = (torch.rand(3, 5, 88) < 0.1).float()
-    mask = torch.ones(3, 5, dtype=torch.bool)
 
-    def step():
-        model.zero_grad()
-        (masked_nll_sum(model(x), x, mask) / mask.sum()).backward()
+    def make_step(device):
+        model = build_model(cfg.model, 88, 88, cfg.regulariser).to(device).train()
+        x = (torch.rand(3, 5, 88) < 0.1).float().to(device)
+        mask = torch.ones(3, 5, dtype=torch.bool, device=device)
 
-    step()  # the first step may make its constants once (they are cached)
-    with _HostTensors() as mode:
-        step()
-    assert mode.made == 0, f"{case}: {mode.made} tensor(s) made from host data in one training step"
+        def step():
+            model.zero_grad()
+            (masked_nll_sum(model(x), x, mask) / mask.sum()).backward()
+        return step
+
+    _check(make_step, case)
 
 
 @pytest.mark.parametrize("experiment", ["variational-tied-medium", "ptb-none-medium"])
-def test_a_word_model_step_makes_no_tensor_from_host_data(experiment):
+def test_a_word_model_step_moves_nothing_from_the_host(experiment):
     cfg = compose_cfg("dataset=ptb", f"experiment={experiment}", "model.hidden=8", "model.embedding=8")
-    torch.manual_seed(0)
-    model = build_word_lm(cfg.model, 50, cfg.regulariser).train()
-    tokens = torch.randint(50, (3, 6))
 
-    def step():
-        model.zero_grad()
-        logits, _ = model(tokens[:, :-1], model.initial_state(3))
-        torch.nn.functional.cross_entropy(logits.reshape(-1, 50), tokens[:, 1:].reshape(-1)).backward()
+    def make_step(device):
+        model = build_word_lm(cfg.model, 50, cfg.regulariser).to(device).train()
+        tokens = torch.randint(50, (3, 6)).to(device)
 
-    step()
-    with _HostTensors() as mode:
-        step()
-    assert mode.made == 0, f"{experiment}: {mode.made} tensor(s) made from host data in one training step"
+        def step():
+            model.zero_grad()
+            logits, _ = model(tokens[:, :-1], model.initial_state(3))
+            torch.nn.functional.cross_entropy(logits.reshape(-1, 50), tokens[:, 1:].reshape(-1)).backward()
+        return step
+
+    _check(make_step, experiment)
