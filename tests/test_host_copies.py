@@ -89,3 +89,25 @@ def test_a_word_model_step_moves_nothing_from_the_host(experiment):
         return step
 
     _check(make_step, experiment)
+
+
+@pytest.mark.parametrize("fd_outputs", [(True, True), (True, False)])
+def test_a_population_step_moves_nothing_from_the_host(fd_outputs):
+    """The stacked population (vmap over members, each with its rates and, where they differ, its fd_output)."""
+    from rnnbench.models.stack import Population
+
+    cfgs = [compose_cfg("dataset=jsb", "model.hidden=8", "regulariser=fd", f"regulariser.input.rate={r}",
+                        f"regulariser.fd_output={fd}") for r, fd in zip((0.1, 0.3), fd_outputs)]
+
+    def make_step(device):
+        pop = Population([build_model(c.model, 88, 88, c.regulariser).to(device).train() for c in cfgs])
+        x = (torch.rand(2, 3, 5, 88) < 0.1).float().to(device)
+        mask = torch.ones(2, 3, 5, dtype=torch.bool, device=device)
+
+        def step():
+            for p in pop.parameters():
+                p.grad = None
+            pop.frame_losses(x, x, None, mask).sum().backward()
+        return step
+
+    _check(make_step, f"population, fd_output {fd_outputs}")
