@@ -1,4 +1,5 @@
-"""A training step on a device moves nothing from the host: no tensor made from host data (aten.lift_fresh:
+"""A training step on a device (the engine's update: objective, backward, train.clip, the optimiser's step, as
+rnnbench/optim/clip.py runs it) moves nothing from the host: no tensor made from host data (aten.lift_fresh:
 torch.tensor / torch.as_tensor of Python or numpy values) and no CPU tensor copied to the device. On a GPU each
 is a host-to-device copy inside the step, and it breaks CUDA-graph capture ("Cannot copy between CPU and CUDA
 tensors during CUDA graph capture": the FD steps of benchmarks/launch_profile.py on the H200, 2026-12-04).
@@ -13,6 +14,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from rnnbench.metrics import masked_nll_sum
 from rnnbench.models import build_model, build_word_lm
+from rnnbench.optim import build_optimizer
+from rnnbench.optim.clip import update
 from tests.conftest import compose_cfg
 
 
@@ -66,9 +69,11 @@ def test_a_training_step_moves_nothing_from_the_host(case):
         x = (torch.rand(3, 5, 88) < 0.1).float().to(device)
         mask = torch.ones(3, 5, dtype=torch.bool, device=device)
 
-        def step():
-            model.zero_grad()
-            (masked_nll_sum(model(x), x, mask) / mask.sum()).backward()
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = build_optimizer(cfg.optim, params)
+
+        def step():  # the engine's update: zero, objective, backward, clip (train.clip), the optimiser's step
+            update(opt, params, cfg.train.clip, lambda: (masked_nll_sum(model(x), x, mask) / mask.sum(), None))
         return step
 
     _check(make_step, case)
@@ -82,10 +87,15 @@ def test_a_word_model_step_moves_nothing_from_the_host(experiment):
         model = build_word_lm(cfg.model, 50, cfg.regulariser).to(device).train()
         tokens = torch.randint(50, (3, 6)).to(device)
 
-        def step():
-            model.zero_grad()
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = build_optimizer(cfg.optim, params)
+
+        def loss():
             logits, _ = model(tokens[:, :-1], model.initial_state(3))
-            torch.nn.functional.cross_entropy(logits.reshape(-1, 50), tokens[:, 1:].reshape(-1)).backward()
+            return torch.nn.functional.cross_entropy(logits.reshape(-1, 50), tokens[:, 1:].reshape(-1)), None
+
+        def step():
+            update(opt, params, cfg.train.clip, loss)
         return step
 
     _check(make_step, experiment)
@@ -95,6 +105,7 @@ def test_a_word_model_step_moves_nothing_from_the_host(experiment):
 def test_a_population_step_moves_nothing_from_the_host(fd_outputs):
     """The stacked population (vmap over members, each with its rates and, where they differ, its fd_output)."""
     from rnnbench.models.stack import Population
+    from rnnbench.optim.stacked import stacked_optimizer
 
     cfgs = [compose_cfg("dataset=jsb", "model.hidden=8", "regulariser=fd", f"regulariser.input.rate={r}",
                         f"regulariser.fd_output={fd}") for r, fd in zip((0.1, 0.3), fd_outputs)]
@@ -104,10 +115,11 @@ def test_a_population_step_moves_nothing_from_the_host(fd_outputs):
         x = (torch.rand(2, 3, 5, 88) < 0.1).float().to(device)
         mask = torch.ones(2, 3, 5, dtype=torch.bool, device=device)
 
+        opt = stacked_optimizer(cfgs, pop)
+        clips = torch.full((2,), 10.0, device=device)  # train.clip per member, made once (music_population.py)
+
         def step():
-            for p in pop.parameters():
-                p.grad = None
-            pop.frame_losses(x, x, None, mask).sum().backward()
+            update(opt, pop.parameters(), clips, lambda: (pop.frame_losses(x, x, None, mask).sum(), None))
         return step
 
     _check(make_step, f"population, fd_output {fd_outputs}")
