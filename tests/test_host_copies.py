@@ -1,13 +1,15 @@
 """A training step on a device (the engine's update: objective, backward, train.clip, the optimiser's step, as
 rnnbench/optim/clip.py runs it) moves nothing from the host: no tensor made from host data (aten.lift_fresh:
-torch.tensor / torch.as_tensor of Python or numpy values) and no CPU tensor copied to the device. On a GPU each
-is a host-to-device copy inside the step, and it breaks CUDA-graph capture ("Cannot copy between CPU and CUDA
+torch.tensor / torch.as_tensor of Python or numpy values), no CPU tensor copied to the device, and no number read
+back from the device (.item(), float(): a wait for the GPU). On a GPU each is a transfer inside the step, and it
+breaks CUDA-graph capture ("Cannot copy between CPU and CUDA
 tensors during CUDA graph capture": the FD steps of benchmarks/launch_profile.py on the H200, 2026-12-04).
 Checked on the CPU, so that CI runs it, under a dispatch mode that counts both kinds of transfer, twice: on the
 CPU, where a tensor made from host data shows as lift_fresh (made with device=, it does not show on another
 device), and on torch's meta device (shapes only, no data), which stands for the GPU, where a CPU tensor moved
 to the device shows as an op from CPU inputs to a meta output (a 0-dim CPU tensor is a scalar argument, not a
-copy)."""
+copy) and a number read back as _local_scalar_dense. (On the CPU the DropConnect draws of cpu_draws.py read one
+seed from torch's generator: a CPU-only path, not a transfer.)"""
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -25,12 +27,14 @@ class _HostTransfers(TorchDispatchMode):
         self.seen: list[str] = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
         inputs = [a for a in torch.utils._pytree.tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor)]
+        if func is torch.ops.aten.lift_fresh.default or (  # made from host data
+                func is torch.ops.aten._local_scalar_dense.default and inputs[0].device.type != "cpu"):  # .item()
+            self.seen.append(str(func))  # (before the call: .item() raises on the meta device)
+        out = func(*args, **(kwargs or {}))
         outputs = [o for o in torch.utils._pytree.tree_leaves(out) if isinstance(o, torch.Tensor)]
-        from_host = any(t.device.type == "cpu" and t.dim() > 0 for t in inputs)
-        if func is torch.ops.aten.lift_fresh.default or (from_host and any(o.device.type == "meta" for o in outputs)):
-            self.seen.append(str(func))
+        if any(t.device.type == "cpu" and t.dim() > 0 for t in inputs) and any(o.device.type == "meta" for o in outputs):
+            self.seen.append(str(func))  # a CPU tensor moved to the device
         return out
 
 
