@@ -19,7 +19,8 @@
 # Carried packages: .whl/ as above, or a copied site-packages on PYTHONPATH (benchmarks/gpu_carry.sh makes .gpu/
 # with it and the data; antlr4-python3-runtime 4.9.3 has no wheel to download). The 2026-12-04 lease's command:
 #   PYTHONPATH=$PWD/.gpu/site RNNBENCH_DATA=$PWD/.gpu/data RNNBENCH_COMMIT=<commit> GPU_STAGE_S=130 bash benchmarks/gpu.sh /tmp/gpu
-# (all stages take ~10 minutes: more than one call's limit with the machine's start; split them with GPU_STAGES).
+# (all stages take ~10 minutes: more than one call's limit with the machine's start; split them with GPU_STAGES,
+# or give GPU_TOTAL_S, the script's budget: each stage gets at most what is left, and the summary always runs).
 # Data: $RNNBENCH_DATA (JSB Chorales and PTB suffice). Each stage has its own time limit
 # (GPU_STAGE_S, seconds) so that one slow stage leaves the others their figures; the log of each
 # stage is OUT/<stage>.log. Where `import rnnbench.conf` fails (a bare copy of the checkout, no
@@ -28,6 +29,7 @@ set -uo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$(mkdir -p "${1:-$REPO/benchmarks/results/gpu}" && cd "${1:-$REPO/benchmarks/results/gpu}" && pwd)"
 STAGE_S="${GPU_STAGE_S:-150}"
+TOTAL_S="${GPU_TOTAL_S:-}"           # seconds for the whole script (a lease's call): later stages are cut or skipped
 DEVICE="${GPU_DEVICE:-cuda}"          # cpu: a dry run of the script on a machine without a GPU
 EPOCH_SCALE="${GPU_EPOCHS:-full}"     # tiny: shortened runs for the dry run
 export PYTHONUNBUFFERED=1
@@ -50,9 +52,15 @@ stage() {  # stage NAME COMMAND...: run with the stage's time limit, log to OUT/
   local name=$1; shift
   if [ -n "${GPU_STAGES:-}" ] && [[ " $GPU_STAGES " != *" $name "* ]]; then return; fi
   if [ -z "${GPU_STAGES:-}" ] && [ "$name" = storn-search ]; then return; fi  # opt-in: GPU_STAGES=storn-search
+  local limit=$STAGE_S
+  if [ -n "$TOTAL_S" ]; then  # the whole script's budget: a stage gets what is left, less the summary's time
+    local left=$((TOTAL_S - SECONDS - 20))
+    if [ "$left" -lt 30 ]; then echo "$name skipped: ${TOTAL_S} s budget spent" | tee -a "$OUT/stages.txt"; return; fi
+    [ "$left" -lt "$limit" ] && limit=$left
+  fi
   local t0=$SECONDS
   echo "== $name: $*"
-  timeout --kill-after=10 "$STAGE_S" "$@" >"$OUT/$name.log" 2>&1
+  timeout --kill-after=10 "$limit" "$@" >"$OUT/$name.log" 2>&1
   local rc=$?
   echo "$name rc=$rc s=$((SECONDS - t0))" | tee -a "$OUT/stages.txt"
   tail -n 4 "$OUT/$name.log"
