@@ -90,10 +90,12 @@ def markdown(summary: dict) -> str:
             lines.append(f"- {name}: " + ", ".join(f"{k} {res[k]}" for k in keys))
     if summary.get("launch_profile"):
         lines += ["", "Launches per training step (benchmarks/launch_profile.py):", "",
-                  "| case | eager ms | CUDA-graph ms | kernels/step | aten ops/step | kernel ms |", "| --- | --- | --- | --- | --- | --- |"]
-        for r in summary["launch_profile"]:
-            graph = "–" if r["graph_ms"] is None else f"{r['graph_ms']:.2f}"
-            lines.append(f"| {r['case']} | {r['eager_ms']:.2f} | {graph} | {r['kernels']} | {r['aten_ops']} | {r['kernel_ms']:.2f} |")
+                  "| case | eager ms | CUDA-graph ms | kernels/step | aten ops/step | kernel ms | update eager ms | update CUDA-graph ms |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        ms = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
+        for r in summary["launch_profile"]:  # (the update columns are missing from files before 2026-12-04)
+            lines.append(f"| {r['case']} | {r['eager_ms']:.2f} | {ms(r['graph_ms'])} | {r['kernels']} | {r['aten_ops']} | "
+                         f"{r['kernel_ms']:.2f} | {ms(r.get('update_eager_ms'))} | {ms(r.get('update_graph_ms'))} |")
     return "\n".join(lines) + "\n"
 
 

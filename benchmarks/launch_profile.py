@@ -7,6 +7,8 @@ Per case (music shape 1 x 400, batch 32, 100 steps; PTB-medium 2 x 650, batch 20
 - eager ms: the median training step (forward + backward) as the engine runs it;
 - graph ms: the same step captured once into a CUDA graph and replayed (GPU only): the time of
   the kernels themselves without the host's per-launch cost;
+- update eager / graph ms: the engine's whole update (the step + train.clip + the run's optimiser's step,
+  rnnbench/optim/clip.py), eager and captured: whether a run's update can be one graph, and its time;
 - kernels / step and aten ops / step, counted with torch.profiler over one step;
 - kernel ms: the summed device time of those kernels.
 eager ≫ graph ≈ kernel time means the step is bound by launching (host), not by the GPU.
@@ -23,6 +25,8 @@ from benchmarks.engine import _cfg
 from rnnbench.config import register_configs
 from rnnbench.metrics import masked_nll_sum
 from rnnbench.models import build_model, build_word_lm
+from rnnbench.optim import build_optimizer
+from rnnbench.optim.clip import update
 
 CASES = [  # (label, shape, overrides)
     ("srnn none", "music", ["model=srnn", "regulariser=none"]),
@@ -46,7 +50,7 @@ def _step_fn(shape: str, overrides: list[str], device, args):
 
         def loss():
             return masked_nll_sum(model(x), x, mask) / mask.sum()
-        return model, loss, args.batch * args.steps
+        return model, loss, args.batch * args.steps, cfg
     B, T, V = 20, 35, 10000
     cfg = _cfg("dataset=ptb", *overrides)
     model = build_word_lm(cfg.model, V, cfg.regulariser).to(device).train()
@@ -55,7 +59,7 @@ def _step_fn(shape: str, overrides: list[str], device, args):
     def loss():
         logits, _ = model(tokens[:, :-1], model.initial_state(B))
         return nn.functional.cross_entropy(logits.reshape(-1, V), tokens[:, 1:].reshape(-1))
-    return model, loss, B * T
+    return model, loss, B * T, cfg
 
 
 def _counts(step, device) -> tuple[int, int, float]:
@@ -72,23 +76,30 @@ def _counts(step, device) -> tuple[int, int, float]:
     return len(kernels), aten, kernel_ms
 
 
-def _graph_ms(model, loss, device, args) -> float | None:
-    """Median ms of the step replayed from a CUDA graph (grads accumulate into static buffers)."""
+def _graph_ms(step, model, device, args) -> float | None:
+    """Median ms of ``step`` replayed from a CUDA graph (its gradients, and optimiser state, in static buffers)."""
     if device.type != "cuda":
         return None
-    params = [p for p in model.parameters() if p.requires_grad]
     side = torch.cuda.Stream(device)
     side.wait_stream(torch.cuda.current_stream(device))
     with torch.cuda.stream(side):
-        for _ in range(3):  # warm-up on a side stream, as torch.cuda.graphs asks
-            loss().backward()
+        for _ in range(3):  # warm-up on a side stream, as torch.cuda.graphs asks (the optimiser makes its state)
+            step()
     torch.cuda.current_stream(device).wait_stream(side)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
-        loss().backward()
-    for p in params:
-        assert p.grad is not None
+        step()
+    for p in model.parameters():
+        assert not p.requires_grad or p.grad is not None
     return 1e3 * time_step(graph.replay, device, args.warmup, args.repeats)
+
+
+def _graph_or_none(label: str, what: str, step, model, device, args) -> float | None:
+    try:
+        return _graph_ms(step, model, device, args)
+    except Exception as e:  # noqa: BLE001 - a step that cannot be captured is reported, not fatal
+        print(f"{label}: no CUDA graph of the {what} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
+        return None
 
 
 def main() -> None:
@@ -102,32 +113,41 @@ def main() -> None:
     for label, shape, overrides in CASES:
         if wanted and label.replace(" ", "_") not in wanted and label not in wanted:
             continue
-        model, loss, items = _step_fn(shape, overrides, device, args)
+        model, loss, items, cfg = _step_fn(shape, overrides, device, args)
 
         def step():
             model.zero_grad(set_to_none=True)
             loss().backward()
 
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = build_optimizer(cfg.optim, params)
+
+        def whole_update():  # the engine's update: + train.clip and the run's optimiser (rnnbench/optim/clip.py)
+            update(opt, params, cfg.train.clip, lambda: (loss(), None))
+
         eager = 1e3 * time_step(step, device, args.warmup, args.repeats)
         kernels, aten, kernel_ms = _counts(step, device)
-        try:
-            graph = _graph_ms(model, loss, device, args)
-        except Exception as e:  # noqa: BLE001 - a step that cannot be captured is reported, not fatal
-            print(f"{label}: no CUDA graph ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
-            graph = None
+        graph = _graph_or_none(label, "step", step, model, device, args)
+        update_eager = 1e3 * time_step(whole_update, device, args.warmup, args.repeats)
+        update_graph = _graph_or_none(label, "update", whole_update, model, device, args)
         rows.append({"case": label, "shape": shape, "eager_ms": eager, "graph_ms": graph, "kernels": kernels,
-                     "aten_ops": aten, "kernel_ms": kernel_ms, "items_per_step": items})
+                     "aten_ops": aten, "kernel_ms": kernel_ms, "items_per_step": items,
+                     "optimiser": cfg.optim.name, "update_eager_ms": update_eager, "update_graph_ms": update_graph})
         print(f"{label:32s} eager {eager:8.2f} ms  graph {graph if graph is None else round(graph, 2)}  "
-              f"kernels {kernels}  aten {aten}  kernel ms {kernel_ms:.2f}", flush=True)
-    info = meta(args, device, "training step (forward + backward); counts from torch.profiler over one step")
+              f"kernels {kernels}  aten {aten}  kernel ms {kernel_ms:.2f}  update ({cfg.optim.name}) eager "
+              f"{update_eager:.2f} graph {update_graph if update_graph is None else round(update_graph, 2)}", flush=True)
+    info = meta(args, device, "training step (forward + backward); counts from torch.profiler over one step; "
+                "update = the engine's whole update (+ train.clip and the run's optimiser's step)")
 
     def _ms(v):
         return "–" if v is None else f"{v:.2f}"
 
     print(write(args, f"launch_profile-{device.type}", info, rows, "Kernel launches per training step",
-                ["case", "shape", "eager ms", "CUDA-graph ms", "kernels/step", "aten ops/step", "kernel ms", "eager / graph"],
+                ["case", "shape", "eager ms", "CUDA-graph ms", "kernels/step", "aten ops/step", "kernel ms", "eager / graph",
+                 "optimiser", "update eager ms", "update CUDA-graph ms"],
                 lambda r: [r["case"], r["shape"], _ms(r["eager_ms"]), _ms(r["graph_ms"]), str(r["kernels"]), str(r["aten_ops"]),
-                           _ms(r["kernel_ms"] or None), "–" if r["graph_ms"] is None else f"{r['eager_ms'] / r['graph_ms']:.1f}"]))
+                           _ms(r["kernel_ms"] or None), "–" if r["graph_ms"] is None else f"{r['eager_ms'] / r['graph_ms']:.1f}",
+                           r["optimiser"], _ms(r["update_eager_ms"]), _ms(r["update_graph_ms"])]))
 
 
 if __name__ == "__main__":
