@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
 ARGS ?=
+# pytest-xdist workers of `make test`, one thread each (tests/conftest.py): auto = one per core
+TEST_WORKERS ?= auto
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -31,7 +33,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv with torch (TORCH=torch==2.13.0) and rnnbench in editable mode
 
 test: $(STAMP) ## run the whole test suite (RNNBENCH_DATA=../shared/data enables the real-data tests)
-	$(BIN)/python -m pytest -q --durations=15  # the slowest fifteen listed at the end (the suite's budget: a few minutes)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --durations=15  # the slowest fifteen listed at the end (the suite's budget: a few minutes)
 
 test-fast: $(STAMP) ## the tests without the slow ones
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -7,11 +7,17 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_module
 
 from rnnbench.config import register_configs
 
 register_configs()
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `pytest -n N` (make test): N workers share the cores, one thread each,
+    # and so do the processes the tests start (two torch processes with all threads each slow each other 10-100x)
+    os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 # how a smoke run (a few epochs of a tiny net) ends cleanly: ok, or ok but no better than the task's trivial
