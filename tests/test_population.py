@@ -2,6 +2,7 @@
 frozen alone; random-search draws and grouping."""
 import json
 import math
+import time
 
 import pytest
 import torch
@@ -158,3 +159,54 @@ def test_a_pruned_member_is_frozen_and_written(quick_cfg, tmp_path):
             assert "pruned after epoch" in r["stop_reason"] and math.isfinite(r["test_nll"])  # evaluated at its best
     on_disk = [json.loads(p.read_text())["status"] for p in sorted(tmp_path.glob("members/*/results.json"))]
     assert on_disk == statuses
+
+
+def test_a_group_of_one_trains_as_its_single_run_bit_for_bit(quick_cfg, tmp_path):
+    """A group of one member (population.max_members=1 here; in 002's open search every drawn hidden size) trains as
+    its single run: the numbers of the command that retrains it alone, bit for bit (the same kernels on the same
+    shapes), also where its noise is sampled (DropConnect: under vmap each member would draw its own masks)."""
+    from tests.engine_reference import _numbers
+
+    cfg = _search(quick_cfg, "regulariser=dropconnect", "search.n=2", "population.max_members=1")
+    members, _ = expand(cfg)
+    run_population(cfg, tmp_path / "search")
+    record = json.loads((tmp_path / "search" / "population.json").read_text())
+    assert [g["size"] for g in record["groups"]] == [1, 1]
+    for i, member in enumerate(members):
+        train(member, tmp_path / f"alone-{i}")
+        assert _numbers(tmp_path / "search" / "members" / f"{i:03d}") == _numbers(tmp_path / f"alone-{i}")
+        a = torch.load(tmp_path / f"alone-{i}" / "best.pt", weights_only=True)
+        b = torch.load(tmp_path / "search" / "members" / f"{i:03d}" / "best.pt", weights_only=True)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_group_of_one_checkpointed_as_a_population_goes_on_as_one(quick_cfg, tmp_path, monkeypatch):
+    """A group of one that a population started (rnnbench before groups of one trained alone) holds a population's
+    checkpoint: train_population resumes it as a population, to the numbers of an uninterrupted population."""
+    from rnnbench.engine import checkpoint as ckpt
+    from rnnbench.engine.checkpoint import holds_population
+    from rnnbench.engine.fit import fit
+    from rnnbench.tasks.music_population import PopulationTask
+    from tests.engine_reference import _numbers
+
+    [member] = expand(quick_cfg("model.hidden=8", "regulariser=dropconnect", "train.max_epochs=3", "train.patience=3",
+                                "train.precision=float64"))[0]
+    fit(PopulationTask([member], [tmp_path / "whole"]), time.perf_counter(), "whole")
+
+    class Killed(BaseException):
+        pass
+
+    real = ckpt.save
+
+    def save_then_kill(path, state):  # kill -9 right after the first epoch's checkpoint is on disk
+        real(path, state)
+        raise Killed
+
+    monkeypatch.setattr(ckpt, "save", save_then_kill)
+    with pytest.raises(Killed):
+        fit(PopulationTask([member], [tmp_path / "killed"]), time.perf_counter(), "killed")
+    monkeypatch.setattr(ckpt, "save", real)
+    assert holds_population(tmp_path / "killed" / "checkpoint.pt")
+    [res] = train_population([member], [tmp_path / "killed"])
+    assert res["resumed"]["after_epoch"] == 1 and res["population"] == {"size": 1, "member": 0}
+    assert _numbers(tmp_path / "killed") == _numbers(tmp_path / "whole")

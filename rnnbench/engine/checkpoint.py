@@ -92,3 +92,16 @@ def check_resumable(path: Path, members: list) -> None:
     """Raise ConfigError, as load would, if ``path`` holds a checkpoint these configs cannot resume
     (the CLI checks it before it writes anything into the folder)."""
     load(path, members)
+
+
+def holds_population(path: Path) -> bool:
+    """Whether ``path`` is a checkpoint written by a population (its task state holds the stacked ``params``:
+    rnnbench/tasks/music_population.py) rather than by a single run; False if there is none or it cannot be read
+    (``load`` then says why, to whichever task resumes)."""
+    if not path.is_file():
+        return False
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return False
+    return isinstance(state, dict) and isinstance(state.get("task"), dict) and "params" in state["task"]
