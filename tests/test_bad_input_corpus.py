@@ -88,7 +88,11 @@ CONFIG_CASES = [
      "search.space.model.init.rho=-1.0 is not valid: search.space.model.init.rho must be"),
     (["regulariser=zoneout", "regulariser.realise=moments"], "use regulariser.realise=step or sequence"),
     (["population.size=0"], "population.size=0 is not valid"),
-    (["regulariser=fd", "protocol=breze", "search=random"], "cannot be batched across members; add train.batches=rows"),
+    # runs that cannot be batched train alone in a random search (groups of one); TPE's pruner acts on batched groups
+    (["regulariser=fd", "protocol=breze", "search=tpe", "search.pruner=sha"],
+     "search=tpe with search.pruner=sha prunes trials inside batched populations, and population training draws random rows"),
+    (["optim=adam", "search=tpe", "search.pruner=median"], "use search.pruner=none (each trial then trains alone)"),
+    (["dataset=ptb", "search=tpe"], "search=tpe searches the music task; dataset=ptb is a word-lm task"),
     (["train.clip=nan"], "train.clip=nan is not valid: train.clip must be a finite number > 0 (or null)"),
     (["train.clip=-1"], "train.clip=-1.0 is not valid"),
     (["train.max_seconds=-5"], "train.max_seconds=-5.0 is not valid"),

@@ -106,9 +106,33 @@ def test_population_writes_member_results_and_summary(quick_cfg, tmp_path):
         assert res["config"]["population"]["size"] == 1  # each member re-runs alone as it is
 
 
-def test_population_refuses_what_it_cannot_batch(quick_cfg, tmp_path):
-    with pytest.raises(ConfigError, match="population training supports optim="):
-        run_population(quick_cfg("population.size=2", "optim=adam"), tmp_path)
+def test_runs_that_cannot_be_batched_train_alone(quick_cfg, tmp_path, caplog):
+    """Members of a kind population training cannot stack (an optimiser without per-member rates, STORN, climin's
+    blocks, another task) form groups of one, each trained as its single run (the log says why); a population
+    that holds two of them is refused."""
+    from rnnbench.tasks.music_population import PopulationTask
+    from tests.engine_reference import _numbers
+
+    cfg = quick_cfg("population.size=2", "optim=adam", "model.hidden=8")
+    with caplog.at_level("INFO", logger="rnnbench"):
+        run_population(cfg, tmp_path / "adam")
+    assert any("each member trains alone, as its single run: population training supports optim=" in r.getMessage()
+               for r in caplog.records)
+    assert [g["size"] for g in json.loads((tmp_path / "adam" / "population.json").read_text())["groups"]] == [1, 1]
+    members, _ = expand(cfg)
+    for i, member in enumerate(members):
+        train(member, tmp_path / f"alone-{i}")
+        assert _numbers(tmp_path / "adam" / "members" / f"{i:03d}") == _numbers(tmp_path / f"alone-{i}")
+    storn = quick_cfg("model=storn", "model.hidden=6", "model.storn.latent=2", "eval.is_samples=2", "search=random",
+                      "search.n=2", "search.space.model.hidden=[6]", "train.max_epochs=1")
+    assert groups(expand(storn)[0], max_members=128) == [[0], [1]]
+    assert all(r["status"] in ENDED for r in run_population(storn, tmp_path / "storn"))  # 002 Table 13 searched STORN
+    assert groups(expand(quick_cfg("dataset=ptb", "population.size=2"))[0], max_members=128) == [[0], [1]]
+    blocks = quick_cfg("population.size=3", "train.batches=blocks")
+    assert groups(expand(blocks)[0], max_members=128) == [[0], [1], [2]]
+    assert groups(expand(quick_cfg("population.size=3"))[0], max_members=128) == [[0, 1, 2]]
+    with pytest.raises(ConfigError, match="population training batches model=srnn, lstm or gru, not storn"):
+        PopulationTask(expand(storn)[0], [tmp_path / "s0", tmp_path / "s1"])
     with pytest.raises(ConfigError, match=r"^search.space.nope: cannot set nope=1: Key 'nope' is not in struct$"):
         expand(quick_cfg("search=random", "+search.space.nope=[1]"))
 

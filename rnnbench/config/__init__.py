@@ -17,7 +17,7 @@ from omegaconf import MISSING
 from rnnbench.config import dataset, logger, model, optim, regulariser, search, train
 from rnnbench.config.checks import SEED_MAX, bounded, check_memory, check_values
 from rnnbench.config.keys import OPERATIONAL, RESUMABLE_KEYS  # noqa: F401
-from rnnbench.config.search import DISPATCH, PRUNERS
+from rnnbench.config.search import DISPATCH, PRUNERS, unbatched
 from rnnbench.config.dataset import MusicDatasetConfig, PadMode, PTBDatasetConfig, SentimentDatasetConfig, SyntheticDatasetConfig  # noqa: F401
 from rnnbench.config.logger import LoggerConfig
 from rnnbench.config.model import Activation, InitConfig, ModelConfig, StornConfig  # noqa: F401
@@ -94,9 +94,6 @@ def check_common(cfg) -> None:
     rules = [
         (cfg.seed + size - 1 <= SEED_MAX, f"seed={cfg.seed} with {size} members would train seeds up to "
                                           f"{cfg.seed + size - 1}, past {SEED_MAX}; choose a smaller seed"),
-        (size == 1 or value_of(cfg.train.get("batches", "rows")) == "rows",
-         "a population or search draws random rows (train.batches=rows): climin's blocks (train.batches=blocks, set by "
-         "protocol=breze) cannot be batched across members; add train.batches=rows"),
         (cfg.population.size == 1 or cfg.search.name == "none",
          f"population.size={cfg.population.size} has no effect with search={cfg.search.name}: a search trains its "
          f"search.n={cfg.search.n} members as populations; drop population.size, or search=none for "
@@ -108,6 +105,12 @@ def check_common(cfg) -> None:
         (cfg.search.get("pruner", "none") == "none" or cfg.search.name != "none" or cfg.population.size == 1,
          "search.pruner prunes the members of a search (search=random, open or tpe); population.size=N trains "
          "seeds of one config, which it does not prune"),
+        (cfg.search.name != "tpe" or ds.get("task", "music") == "music",  # optuna is told each trial's valid_nll
+         f"search=tpe searches the music task; dataset={ds.name} is a {ds.get('task')} task (search=random trains any "
+         f"task)"),
+        (cfg.search.name != "tpe" or cfg.search.get("pruner", "none") == "none" or not unbatched(cfg),
+         f"search=tpe with search.pruner={cfg.search.get('pruner')} prunes trials inside batched populations, and "
+         f"{unbatched(cfg)}; use search.pruner=none (each trial then trains alone)"),
         (cfg.search.name != "tpe" or 2 * cfg.search.get("startup", 0) <= cfg.search.n,
          f"search.startup={cfg.search.get('startup')} random trials would leave TPE less than half of search.n="
          f"{cfg.search.n}; set search.startup <= {cfg.search.n // 2}"),

@@ -193,8 +193,10 @@ def memory_estimate(cfg) -> int:
         acts += L * g * width_h * rows * steps * 2  # pre-activations and states, kept for backprop
     acts += rows * steps * out
     moments = 2 if str(getattr(cfg.regulariser.realise, "value", cfg.regulariser.realise)) == "moments" else 1
+    from rnnbench.config.search import unbatched  # (config.search imports this module)
+
     members = 1
-    if int(cfg.population.size) > 1 or cfg.search.name != "none":
+    if (int(cfg.population.size) > 1 or cfg.search.name != "none") and not unbatched(cfg):  # else: one at a time
         n = int(cfg.population.size) if cfg.search.name == "none" else int(cfg.search.n)
         if cfg.search.name == "tpe":
             n = min(n, int(cfg.search.per_round))

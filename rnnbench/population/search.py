@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 from rnnbench.config import value_of
 from rnnbench.config.keys import differing, operational
 from rnnbench.config.checks import check_setting
-from rnnbench.config.search import flatten_space, space_range
+from rnnbench.config.search import flatten_space, space_range, unbatched
 from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete
 from rnnbench.regularisers.spec import SITES
 from rnnbench.engine.results import ANOTHER_FOLDER, FINISHED, read_results, write_failed, write_json_atomic
@@ -105,11 +105,17 @@ def group_key(member) -> str:
 
 
 def groups(members: list, max_members: int) -> list[list[int]]:
-    """Indices of members, grouped by group_key, split into chunks of at most ``max_members``."""
+    """Indices of members, grouped by group_key, split into chunks of at most ``max_members``; members that
+    cannot be batched (config.search.unbatched: another task, STORN, an optimiser without per-member
+    rates) each in a group of its own, trained as its single run (population/train.py)."""
     by_key: dict[str, list[int]] = {}
     for i, m in enumerate(members):
         by_key.setdefault(group_key(m), []).append(i)
-    return [idx[k : k + max_members] for idx in by_key.values() for k in range(0, len(idx), max_members)]
+    out = []
+    for idx in by_key.values():
+        size = 1 if unbatched(members[idx[0]]) else max_members
+        out.extend(idx[k : k + size] for k in range(0, len(idx), size))
+    return out
 
 
 def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Optional[Dispatch] = None,
@@ -125,6 +131,9 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
     interruption goes on. Returns (results, per-group summary)."""
     plan = groups(members, max_members)
     log.info("%d members in %d batched group(s): sizes %s", len(members), len(plan), [len(g) for g in plan])
+    why = unbatched(members[0]) if members else None
+    if why:
+        log.info("each member trains alone, as its single run: %s", why)
     results: list = [None] * len(members)
     summary: list = [None] * len(plan)
     pending = []

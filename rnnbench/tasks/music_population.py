@@ -19,6 +19,7 @@ from typing import Optional
 import torch
 
 from rnnbench.config import check_common, setting
+from rnnbench.config.search import unbatched
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome
@@ -35,18 +36,12 @@ log = logging.getLogger("rnnbench")
 
 def check_members(members: list) -> None:
     """What P runs must share to train as one population (each is first checked as a single run)."""
-    first = members[0]
-    if first.dataset.task != "music":
-        raise ConfigError(f"population training runs the music task; dataset={first.dataset.name} is a "
-                          f"{first.dataset.task} task")
-    if first.model.name == "storn":
-        raise ConfigError("population training supports model=srnn, lstm or gru, not storn")
     for cfg in members:
+        why = unbatched(cfg)
+        if why:
+            raise ConfigError(why)
         check_common(cfg)
         check_run_config(cfg)
-        if setting(cfg.train, "batches", "rows") != "rows":
-            raise ConfigError("population training draws random rows (train.batches=rows): members stepping through "
-                              "climin's blocks in their own orders would need batches of different sizes at one step")
     if len({setting(c.train, "loss", "masked") for c in members}) > 1:
         raise ConfigError("population members must share train.loss")
 
