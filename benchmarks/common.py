@@ -47,18 +47,20 @@ def time_step(fn, device: torch.device, warmup: int, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _commit() -> str:
+def environment(device: torch.device) -> dict:
+    """Where and when a figure was measured: date, the device's name, torch's version, the commit."""
     from rnnbench.runtime import git_commit  # the one reader of the commit (with $RNNBENCH_COMMIT, -dirty)
-    return git_commit() or "unknown"
 
-
-def meta(args, device: torch.device, timing: str) -> dict:
     name = (torch.cuda.get_device_name(device) if device.type == "cuda"
             else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)")
     if device.type == "cuda":
         name += f" (CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()})"
     return {"date": datetime.datetime.now().isoformat(timespec="seconds"), "device": name, "torch": torch.__version__,
-            "commit": _commit(), "shape": {k: getattr(args, k) for k in ("batch", "steps", "hidden")},
+            "commit": git_commit() or "unknown"}
+
+
+def meta(args, device: torch.device, timing: str) -> dict:
+    return {**environment(device), "shape": {k: getattr(args, k) for k in ("batch", "steps", "hidden")},
             "timing": f"median of {args.repeats} after {args.warmup} warm-up steps; {timing}"}
 
 

@@ -84,11 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         r["same_numbers"] = _agree(here["members"], r["members"], args.rel)
     import torch
 
-    from benchmarks.common import _commit
-    device = torch.cuda.get_device_name() if args.device == "cuda" and torch.cuda.is_available() else args.device
+    from benchmarks.common import environment
     info = {"command": " ".join(["python -m benchmarks.search_dispatch", *(argv if argv is not None else sys.argv[1:])]),
-            "device": device, "torch": torch.__version__, "commit": _commit(),
-            "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "rows": rows}
+            **environment(torch.device(args.device)), "rows": rows}
+    device = info["device"]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"search_dispatch-{args.device}.json").write_text(json.dumps(info, indent=2) + "\n")
     lines = [f"# A search of {args.n} one-member groups: here vs worker processes ({device})", "",
