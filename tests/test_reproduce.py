@@ -175,7 +175,13 @@ def test_search_rows_run_as_populations_and_select_by_validation(monkeypatch, ca
                     "search.n=3", "search.space.model.hidden=[32]", "search.space.optim.lr=[0.01]",
                     "search.space.model.init.var_in=[0.3]", "search.space.model.init.sparsity=[null]")),))
     monkeypatch.setitem(TABLES, "tiny", tiny)
+    monkeypatch.setattr(runs, "PROGRESS_EVERY_S", 0.05)
     assert cli.main(["tiny", "--search", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out  # while it runs: a line whenever the search has moved, validation only
+    said = [line for line in out.splitlines() if "members finished" in line]
+    assert said and all(line.startswith("[1/1] fd / synthetic / seed 0: ") and "test" not in line for line in said)
+    counts = [int(line.split(": ")[1].split(" of ")[0]) for line in said]
+    assert counts == sorted(counts) and len(set(said)) == len(said)  # said when it has moved, never twice
     folder = tmp_path / "tiny/fd-search/synthetic/seed-0"
     members = [json.loads(p.read_text()) for p in sorted(folder.glob("members/*/results.json"))]
     assert len(members) == 3 and all(m["status"] in ENDED for m in members)

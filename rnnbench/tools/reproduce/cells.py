@@ -57,6 +57,19 @@ def search_n(folder: Path) -> Optional[int]:
         return None
 
 
+def progress(folder: Path) -> str:
+    """How far the run in ``folder`` has come, in a few words (rnnbench-reproduce's progress lines): a search's
+    finished members and the best validation among those that ended ok (validation only), a run's epochs."""
+    if (folder / "members").is_dir():
+        members = [r for r in (read_results(p) for p in sorted(folder.glob("members/*/results.json"))) if r]
+        ok = [r.get(r.get("selection_metric", "valid_nll")) for r in members if r.get("status") == "ok"]
+        ok = [v for v in ok if isinstance(v, (int, float)) and math.isfinite(v)]
+        best = f", best validation so far {min(ok):.4f}" if ok else ""
+        return f"{len(members)} of {search_n(folder) or '?'} members finished{best}"
+    epochs = len(next(iter(read_metrics(folder).values()), []))
+    return f"epoch {epochs} done" if epochs else "starting"
+
+
 def ended_by(r: dict) -> str:
     """Why a run's training ended, in a word: patience, budget, max epochs, or its status."""
     reason = str(r.get("stop_reason") or "")

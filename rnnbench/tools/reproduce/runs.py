@@ -16,8 +16,11 @@ from omegaconf import OmegaConf
 from rnnbench.config.keys import operational
 from rnnbench.engine.results import FINISHED, read_results
 from rnnbench.errors import RnnbenchError, Terminated
-from rnnbench.tools.reproduce.cells import cell_dir, selected
+from rnnbench.tools.reproduce.cells import cell_dir, progress, selected
 from rnnbench.tools.reproduce.tables import Row, Table
+
+
+PROGRESS_EVERY_S = 300.0  # how often a running cell's progress is said (when it has moved)
 
 
 class UsageError(RnnbenchError):
@@ -75,8 +78,16 @@ def run_all(runs, dry_run: bool) -> None:
         print(f"{head}: running in {folder}", flush=True)
         t0 = time.perf_counter()
         log = folder.parent / f"{folder.name}.out"
+        said = [""]
+
+        def report() -> None:  # a line when the run has moved since the last one (the child's own log is in `log`)
+            now = progress(folder)
+            if now != said[0]:
+                said[0] = now
+                print(f"{head}: {now} ({time.perf_counter() - t0:.0f} s)", flush=True)
+
         with open(log, "w") as out:
-            rc = _run_child(cmd + args + [f"hydra.run.dir={folder}"], out)
+            rc = _run_child(cmd + args + [f"hydra.run.dir={folder}"], out, report)
         r = selected(folder) or {}
         if rc != 0 and r.get("status") not in FINISHED:  # refused, failed or interrupted: say why, from its output
             last = [line for line in log.read_text(errors="replace").splitlines() if line.strip()][-1:] or [""]
@@ -86,14 +97,18 @@ def run_all(runs, dry_run: bool) -> None:
               f"{r.get(r.get('test_metric', ''), '')} ({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
-def _run_child(cmd: list[str], out) -> int:
-    """Run one rnnbench command to its end (its exit status). An interruption of this command is passed on and
-    waited for, so that the run stops as it would alone (its checkpoints kept, a search's record written): SIGTERM
-    at once, Ctrl-C after a few seconds (a terminal's reaches the child too; a `kill -INT` of this process alone
-    does not)."""
+def _run_child(cmd: list[str], out, report=None) -> int:
+    """Run one rnnbench command to its end (its exit status), calling ``report()`` every PROGRESS_EVERY_S while it
+    runs. An interruption of this command is passed on and waited for, so that the run stops as it would alone (its
+    checkpoints kept, a search's record written): SIGTERM at once, Ctrl-C after a few seconds (a terminal's reaches
+    the child too; a `kill -INT` of this process alone does not)."""
     child = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
     try:
-        return child.wait()
+        while True:
+            try:
+                return child.wait(timeout=PROGRESS_EVERY_S if report else None)
+            except subprocess.TimeoutExpired:
+                report()
     except KeyboardInterrupt as e:
         try:
             child.wait(timeout=0 if isinstance(e, Terminated) else 5)
