@@ -17,7 +17,8 @@ from omegaconf import MISSING
 from rnnbench.config import dataset, logger, model, optim, regulariser, search, train
 from rnnbench.config.checks import SEED_MAX, bounded, check_memory, check_values
 from rnnbench.config.keys import OPERATIONAL, RESUMABLE_KEYS  # noqa: F401
-from rnnbench.config.search import DISPATCH, PRUNERS, unbatched
+from rnnbench.config.batching import unbatched
+from rnnbench.config.search import DISPATCH, PRUNERS
 from rnnbench.config.dataset import MusicDatasetConfig, PadMode, PTBDatasetConfig, SentimentDatasetConfig, SyntheticDatasetConfig  # noqa: F401
 from rnnbench.config.logger import LoggerConfig
 from rnnbench.config.model import Activation, InitConfig, ModelConfig, StornConfig  # noqa: F401

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from rnnbench.config.batching import unbatched
 from rnnbench.errors import ConfigError
 
 SEED_MAX = 2**32 - 1  # NumPy's legacy seeds are 32-bit (rnnbench/runtime.py: seed_everything)
@@ -193,8 +194,6 @@ def memory_estimate(cfg) -> int:
         acts += L * g * width_h * rows * steps * 2  # pre-activations and states, kept for backprop
     acts += rows * steps * out
     moments = 2 if str(getattr(cfg.regulariser.realise, "value", cfg.regulariser.realise)) == "moments" else 1
-    from rnnbench.config.search import unbatched  # (config.search imports this module)
-
     members = 1
     if (int(cfg.population.size) > 1 or cfg.search.name != "none") and not unbatched(cfg):  # else: one at a time
         n = int(cfg.population.size) if cfg.search.name == "none" else int(cfg.search.n)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from omegaconf import OmegaConf
 
@@ -13,27 +13,6 @@ from rnnbench.errors import ConfigError
 CAP = 10_000  # the most members of a population or a search (README: Limits)
 DISPATCH = ("here", "processes", "launcher")  # population.dispatch (rnnbench/population/dispatch.py)
 PRUNERS = ("none", "sha", "hyperband", "median")  # search.pruner (rnnbench/engine/prune.py; search=tpe: optuna's)
-
-
-def unbatched(cfg) -> Optional[str]:
-    """Why runs of ``cfg``'s kind cannot train stacked in one population (rnnbench/tasks/music_population.py), or
-    None: a search or population of them trains each member alone, as its single run (groups of one:
-    rnnbench/population/search.py, groups)."""
-    from rnnbench.config import setting
-    from rnnbench.optim.stacked import STACKABLE  # the optimisers with per-member rates
-
-    if setting(cfg.dataset, "task", "music") != "music":
-        return f"population training batches the music task; dataset={cfg.dataset.name} is a {cfg.dataset.task} task"
-    if cfg.model.name == "storn":
-        return "population training batches model=srnn, lstm or gru, not storn"
-    if cfg.optim.name not in STACKABLE:
-        return (f"population training supports optim={' or '.join(STACKABLE)} (per-member step rates), not "
-                f"optim={cfg.optim.name}")
-    if setting(cfg.train, "batches", "rows") != "rows":
-        return ("population training draws random rows (train.batches=rows): members stepping through climin's "
-                "blocks in their own orders would need batches of different sizes at one step (add train.batches=rows "
-                "to batch them)")
-    return None
 
 
 @dataclass

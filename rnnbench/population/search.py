@@ -27,7 +27,8 @@ from omegaconf import OmegaConf
 from rnnbench.config import value_of
 from rnnbench.config.keys import differing, operational
 from rnnbench.config.checks import check_setting
-from rnnbench.config.search import flatten_space, space_range, unbatched
+from rnnbench.config.batching import unbatched
+from rnnbench.config.search import flatten_space, space_range
 from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete
 from rnnbench.regularisers.spec import SITES
 from rnnbench.engine.results import ANOTHER_FOLDER, FINISHED, read_results, write_failed, write_json_atomic
@@ -106,7 +107,7 @@ def group_key(member) -> str:
 
 def groups(members: list, max_members: int) -> list[list[int]]:
     """Indices of members, grouped by group_key, split into chunks of at most ``max_members``; members that
-    cannot be batched (config.search.unbatched: another task, STORN, an optimiser without per-member
+    cannot be batched (config.batching.unbatched: another task, STORN, an optimiser without per-member
     rates) each in a group of its own, trained as its single run (population/train.py)."""
     by_key: dict[str, list[int]] = {}
     for i, m in enumerate(members):

@@ -5,7 +5,7 @@ member's config, so the member's numbers are those of the command that retrains 
 noise is sampled (under vmap each member draws its own), and it does not pay for vmap (a P = 1
 population's update: 0.62x a plain one on an H200, 0.96x on the CPU, docs/populations.md). Runs that
 cannot be batched (another task, STORN, an optimiser without per-member rates, climin's blocks:
-config.search.unbatched) form groups of one only (population/search.py: groups), so every search trains,
+config.batching.unbatched) form groups of one only (population/search.py: groups), so every search trains,
 batched where it can be."""
 from __future__ import annotations
 

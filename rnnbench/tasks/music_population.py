@@ -19,7 +19,7 @@ from typing import Optional
 import torch
 
 from rnnbench.config import check_common, setting
-from rnnbench.config.search import unbatched
+from rnnbench.config.batching import unbatched
 from rnnbench.data.pianoroll import N_NOTES
 from rnnbench.engine.loop import n_params, results_header
 from rnnbench.engine.task import Outcome
