@@ -234,3 +234,21 @@ def test_a_group_of_one_checkpointed_as_a_population_goes_on_as_one(quick_cfg, t
     [res] = train_population([member], [tmp_path / "killed"])
     assert res["resumed"]["after_epoch"] == 1 and res["population"] == {"size": 1, "member": 0}
     assert _numbers(tmp_path / "killed") == _numbers(tmp_path / "whole")
+
+
+def test_seeds_of_a_word_model_train_alone_as_their_single_runs(tmp_path):
+    """population.size=N on PTB (a task populations do not batch): N groups of one, each its seed's single run."""
+    from rnnbench.train import run_config
+    from tests.conftest import compose_cfg
+    from tests.datafiles import write_tiny_ptb
+    from tests.engine_reference import _numbers
+
+    write_tiny_ptb(tmp_path / "data")
+    common = ("dataset=ptb", "model.hidden=8", "model.embedding=8", "train=debug", "device=cpu", "train.batch_size=4",
+              "dataset.bptt=7", "train.progress=false", f"data.root={tmp_path / 'data'}", "data.download=false",
+              "data.verify=false")
+    _, members = run_config(compose_cfg(*common, "population.size=2"), tmp_path / "seeds")
+    assert [m["seed"] for m in members] == [0, 1]
+    assert [g["size"] for g in json.loads((tmp_path / "seeds" / "population.json").read_text())["groups"]] == [1, 1]
+    train(compose_cfg(*common, "seed=1"), tmp_path / "alone")
+    assert _numbers(tmp_path / "seeds" / "members" / "001") == _numbers(tmp_path / "alone")
