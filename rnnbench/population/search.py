@@ -205,6 +205,7 @@ def _train_pending(plan: list, pending: list, members: list, dirs: list[Path], d
                 results[i] = r
             waited = time.perf_counter() - t0
             summary[k] = {"members": idx, "size": len(idx), "wall_s": waited, "ended": ended}
+            log.info("group %d %s; %d of %d members have ended", k, ended, sum(r is not None for r in results), len(results))
             if k in jobs:  # sent away: waiting began when the earlier groups ended; the group's own time is its members'
                 trained = [r["wall_s"] for r in out if isinstance((r or {}).get("wall_s"), (int, float))]
                 summary[k].update(wall_s=max(trained, default=waited), waited_s=waited)
