@@ -34,8 +34,11 @@ class Terminated(KeyboardInterrupt):
 
 def stop_on_sigterm():
     """Have SIGTERM stop this process as Ctrl-C does (raised in the main thread as Terminated); returns the
-    handler it replaces."""
+    handler it replaces. Once: a second SIGTERM while the stop writes its checkpoint and records is ignored
+    (e.g. `pkill -f rnnbench` reaching rnnbench-reproduce, which passes its own on to the same run), so that it
+    cannot cut the stop short; SIGKILL still ends the process."""
     def terminate(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Terminated("SIGTERM")
 
     return signal.signal(signal.SIGTERM, terminate)

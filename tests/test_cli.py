@@ -306,3 +306,23 @@ def test_a_console_script_stops_on_ctrl_c_and_sigterm_in_one_line(stop, code, li
     assert cli_entry("tool", main) == code
     assert signal.getsignal(signal.SIGTERM) is previous
     assert capsys.readouterr().err == line + "\n"
+
+
+def test_a_second_sigterm_does_not_cut_the_stop_short():
+    """The first SIGTERM raises Terminated; one that follows while the stop writes its records (a `pkill -f rnnbench`
+    that reaches rnnbench-reproduce too, which passes its own on to the same run) is ignored, not raised into them."""
+    import signal
+
+    from rnnbench.errors import Terminated, stop_on_sigterm
+
+    previous = stop_on_sigterm()
+    try:
+        with pytest.raises(Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # not reached
+        os.kill(os.getpid(), signal.SIGTERM)  # while the first one's stop goes on
+        time.sleep(0.05)
+        written = True  # reached: nothing was raised
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert written
