@@ -20,8 +20,8 @@ class PopulationConfig:
     """Population training (rnnbench/population/): members with the same tensor shapes and
     regulariser structure train in one process with batched kernels."""
 
-    size: int = bounded(1, ge=1, le=CAP)  # > 1: this config with seeds seed .. seed+size-1, trained as one population
-    max_members: int = bounded(128, ge=1, le=CAP)  # the most members one batched group holds (larger groups are split)
+    size: int = bounded(1, ge=1, le=CAP)  # > 1: this config with seeds seed .. seed+size-1, trained as one population (runs populations cannot batch: one after the other)
+    max_members: int = bounded(128, ge=1, le=CAP)  # the most members one batched group holds (larger groups are split; a group of one trains as its single run)
     # here: the groups train one after the other in this process; processes: population.workers groups at a
     # time, each in a worker process of this machine with its share of torch's threads; launcher: each group
     # is a job of the run's Hydra submitit launcher (hydra/launcher=slurm or submitit_local;
