@@ -83,7 +83,8 @@ def test_report_only_before_any_run(capsys, tmp_path):
     (["000-t1", "--rows", "fd-rn"], "unknown row fd-rn; valid: srnn, fd-rnn"),
     (["000-t1", "--datasets", "jsb,bach"], "unknown column bach; valid: piano-midi, nottingham, musedata, jsb"),
     (["000-t1", "--seeds", "0"], "argument --seeds: must be in [1, 1000], got 0 (see rnnbench-reproduce --help)"),
-    (["002-t13", "--search"], "row storn of 002-t13: the paper reports no random search"),
+    (["002-t13", "--search", "--rows", "storn-breze"], "row storn-breze of 002-t13: the paper reports no random search"),
+    (["003-t1", "--search"], "no row of 003-t1 has a random search rnnbench can run; run it without --search"),
 ])
 def test_usage_errors_are_one_line(capsys, monkeypatch, args, message):
     monkeypatch.setattr("sys.argv", ["rnnbench-reproduce", *args, "--dry-run"])
@@ -241,6 +242,22 @@ def test_002_table_6_search_is_the_open_uniform_space():
     (_, paper_draws), (members, breze_draws) = expand(paper), expand(breze)
     assert breze_draws == paper_draws
     assert all(m.protocol == "breze" and m.train.batches.name == "rows" and m.regulariser.name == "fd" for m in members)
+
+
+def test_002_table_13_search_draws_128_storns_around_the_preset_each_trained_alone():
+    """002 ch. 4 searched STORN with 128 runs per set (space not reported): 002 Table 1's ranges around each set's
+    preset, 300 units in both nets (§4.4.1), W_out's variance drawn with W_rec's; every member a group of one."""
+    from rnnbench.population.search import expand, groups
+
+    [row] = [r for r in TABLES["002-t13"].rows if r.name == "storn"]
+    cfg = compose_cfg(*[o.replace("{col}", "nottingham") for o in row.search])
+    members, draws = expand(cfg)
+    assert len(members) == 128 and all(m.model.name == "storn" and m.dataset.name == "nottingham" for m in members)
+    assert all(m.model.hidden == 300 and m.model.storn.recognition_hidden == 300 for m in members)
+    assert all(m.model.init.var_out == d["model.init.var_rec"] for m, d in zip(members, draws))
+    assert len({d["optim.lr"] for d in draws}) > 1 and len({d["regulariser.recurrent.rate"] for d in draws}) > 1
+    assert groups(members, max_members=128) == [[i] for i in range(128)]
+    assert [r.name for r in TABLES["002-t13"].rows if r.search] == ["storn"]
 
 
 def test_overrides_may_follow_the_options():

@@ -34,7 +34,8 @@ def parse_args(argv=None):
     )
     p.add_argument("table", help="one of: " + ", ".join(TABLES))
     p.add_argument("--seeds", type=count(1, 1000), default=1, help="seeds 0..N-1 per row and column (default 1, at most 1000)")
-    p.add_argument("--rows", help="comma-separated row names (default: all); --dry-run lists them")
+    p.add_argument("--rows", help="comma-separated row names (default: all; with --search: all that have one); "
+                   "--dry-run lists them")
     p.add_argument("--datasets", help="comma-separated columns: data sets, or medium,large for 003-t1 (default: all)")
     p.add_argument("--max-seconds", type=number(gt=0), help="time budget of each run (train.max_seconds)")
     p.add_argument("--search", action="store_true", help="run the paper's random search (as populations) where "
@@ -100,6 +101,10 @@ def main(argv=None) -> int:
         if args.max_seconds is not None and args.max_seconds <= 0:
             raise UsageError(f"--max-seconds must be > 0, got {args.max_seconds}")
         rows = [r for r in table.rows if r.name in _pick(args.rows, [r.name for r in table.rows], "row")]
+        if args.search and args.rows is None:  # every row the paper searched (a row named with --rows must have one)
+            rows = [r for r in rows if r.search is not None or r.run is not None]
+            if not any(r.search is not None for r in rows):
+                raise UsageError(f"no row of {table.name} has a random search rnnbench can run; run it without --search")
         columns = _pick(args.datasets, list(table.columns), "column")
         if args.pruner != "none" and not args.search:
             raise UsageError("--pruner prunes the members of a search: add --search")
