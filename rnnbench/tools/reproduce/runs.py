@@ -108,7 +108,10 @@ def _run_child(cmd: list[str], out, report=None) -> int:
             try:
                 return child.wait(timeout=PROGRESS_EVERY_S if report else None)
             except subprocess.TimeoutExpired:
-                report()
+                try:
+                    report()
+                except Exception:  # a progress line that cannot be made never stops the run it reports on
+                    pass
     except KeyboardInterrupt as e:
         try:
             child.wait(timeout=0 if isinstance(e, Terminated) else 5)
