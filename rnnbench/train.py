@@ -9,9 +9,8 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from rnnbench.config import check_common
-from rnnbench.engine.fit import fit
 from rnnbench.engine.results import selection_value
-from rnnbench.tasks import task_class
+from rnnbench.tasks import fit_run
 
 log = logging.getLogger("rnnbench")
 
@@ -19,13 +18,7 @@ log = logging.getLogger("rnnbench")
 def train(cfg: DictConfig, run_dir: Path) -> dict:
     """Train one configuration; write results.json, metrics.csv and best.pt into ``run_dir`` (resuming
     from its checkpoint.pt if a killed run left one)."""
-    start = time.perf_counter()
-    check_common(cfg)  # every value in its range (the CLI checked it already; train() may be called from Python)
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    task = task_class(cfg)(cfg, run_dir)
-    [results] = fit(task, start, desc=f"{cfg.model.name}/{cfg.dataset.name}")
-    return results
+    return fit_run(cfg, run_dir, time.perf_counter())
 
 
 def run_config(cfg: DictConfig, run_dir: Path) -> tuple[dict, list[dict]]:

@@ -1,6 +1,6 @@
 """Training one group of a population or search: the music task's P-member mode
 (rnnbench/tasks/music_population.py) on the engine's loop, under the group's lock. A group of one member
-trains as its single run (rnnbench/train.py's task and loop): the kernels of ``rnnbench`` with the
+trains as its single run (tasks.fit_run, what rnnbench/train.py runs): the kernels of ``rnnbench`` with the
 member's config, so the member's numbers are those of the command that retrains it alone, also where its
 noise is sampled (under vmap each member draws its own), and it does not pay for vmap (a P = 1
 population's update: 0.62x a plain one on an H200, 0.96x on the CPU, docs/populations.md). Runs that
@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from rnnbench.config import check_common
 from rnnbench.engine.checkpoint import holds_population
 from rnnbench.engine.fit import fit
 from rnnbench.engine.lock import RunLock
 from rnnbench.engine.results import remove_leftovers
-from rnnbench.tasks import task_class
+from rnnbench.tasks import fit_run
 from rnnbench.tasks.music_population import PopulationTask
 
 
@@ -38,10 +37,8 @@ def train_population(members: list, run_dirs: list, study: Optional[Path] = None
     with RunLock(run_dirs[0], what="population group"):  # where the group's checkpoint is (a job of its own with dispatch=launcher)
         for d in run_dirs:
             remove_leftovers(d)
-        if alone(members, run_dirs, study):  # rnnbench/train.py's train(), which sits above this layer
-            cfg = members[0]
-            check_common(cfg)
-            return fit(task_class(cfg)(cfg, run_dirs[0]), start, desc=f"{cfg.model.name}/{cfg.dataset.name}")
+        if alone(members, run_dirs, study):
+            return [fit_run(members[0], run_dirs[0], start)]
         pruner = None
         if study is not None:
             from rnnbench.population.study import StudyPruner

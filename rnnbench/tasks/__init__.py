@@ -70,3 +70,19 @@ def task_class(cfg):
         raise ConfigError(f"dataset.task={name} is not a task; valid: {', '.join(TASKS)}")
     module, cls = TASKS[name].split(":")
     return getattr(importlib.import_module(module), cls)
+
+
+def fit_run(cfg, run_dir, start: float) -> dict:
+    """One run of ``cfg`` in ``run_dir`` on the engine's loop (resuming from its checkpoint.pt if a killed run
+    left one), timed from ``start`` (perf_counter): rnnbench/train.py's train() and a search's group of one
+    (rnnbench/population/train.py), so that the two are the same run."""
+    from pathlib import Path
+
+    from rnnbench.config import check_common
+    from rnnbench.engine.fit import fit
+
+    check_common(cfg)  # every value in its range (the CLI checked it already; a run may be started from Python)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    [results] = fit(task_class(cfg)(cfg, run_dir), start, desc=f"{cfg.model.name}/{cfg.dataset.name}")
+    return results
