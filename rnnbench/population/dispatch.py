@@ -142,17 +142,48 @@ def _relay(queue) -> None:
 
 
 _GROUP: ContextVar[Optional[int]] = ContextVar("rnnbench_group", default=None)  # the group a worker trains now
-_INTERRUPTED = threading.Event()  # a worker got Ctrl-C: it trains nothing more
+# plain flags, set and read in the worker's main thread only (where signal handlers run): a threading.Event's lock
+# deadlocked a second SIGINT handled inside the first one's Event.set()
+_INTERRUPTED = False  # a worker got Ctrl-C: it trains nothing more
+_IN_PUT = False  # the worker's main thread hands a log record to the parent's queue (_WorkerLogHandler)
+_DEFERRED = False  # a Ctrl-C came during that put: raised when it is done
 
 
 def _interrupt(signum, frame) -> None:
     """A worker's SIGINT (or SIGTERM): the group it trains stops with KeyboardInterrupt (its checkpoint stays, the same command
     resumes it), and every group it is handed afterwards fails at once; a second SIGINT (the terminal's and the one
-    the parent passes on) changes nothing, nor does one between groups (the worker's own loop is never broken)."""
-    first = not _INTERRUPTED.is_set()
-    _INTERRUPTED.set()
+    the parent passes on) changes nothing, nor does one between groups (the worker's own loop is never broken).
+    One that comes while a log record is put on the queue is raised once the put is done (_WorkerLogHandler)."""
+    global _INTERRUPTED, _DEFERRED
+    first = not _INTERRUPTED
+    _INTERRUPTED = True
     if first and _GROUP.get() is not None:
-        raise KeyboardInterrupt
+        if _IN_PUT:
+            _DEFERRED = True
+        else:
+            raise KeyboardInterrupt
+
+
+class _WorkerLogHandler(QueueHandler):
+    """A worker's log handler: the records go to the parent's queue, and a Ctrl-C never interrupts a put. Raised
+    inside multiprocessing's Queue.put (between threading.Condition.notify releasing the feeder thread's waiter
+    and removing it, gh-92530), KeyboardInterrupt left a stale waiter that took the next wake-up: the feeder thread
+    waited for ever, and the worker hung at exit joining it (the search's Ctrl-C then never returned; about one
+    Ctrl-C in eight on two CPU cores)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        global _IN_PUT, _DEFERRED
+        if threading.current_thread() is not threading.main_thread():  # signal handlers run in the main thread only
+            super().emit(record)
+            return
+        _IN_PUT = True
+        try:
+            super().emit(record)
+        finally:
+            _IN_PUT = False
+            if _DEFERRED:
+                _DEFERRED = False
+                raise KeyboardInterrupt
 
 
 class _GroupPrefix(logging.Filter):
@@ -175,7 +206,7 @@ def _worker_init(queue, threads: int, parent: int) -> None:
     loop.BARS = False
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)  # a whole process group stopped (`kill -- -PGID`, a scheduler): the same
-    handler = QueueHandler(queue)
+    handler = _WorkerLogHandler(queue)
     handler.addFilter(_GroupPrefix())
     logger = logging.getLogger("rnnbench")
     logger.handlers[:] = [handler]
@@ -194,7 +225,7 @@ def _train_group(k: int, members: list, dirs: list[Path], study: Optional[Path])
     """In a worker: train group ``k`` (train_population), its log lines prefixed with it."""
     from rnnbench.population.train import train_population
 
-    if _INTERRUPTED.is_set():
+    if _INTERRUPTED:
         raise KeyboardInterrupt(f"group {k} not started: the search was interrupted")
     token = _GROUP.set(k)
     try:
