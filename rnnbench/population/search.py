@@ -131,7 +131,9 @@ def train_groups(members: list, dirs: list[Path], max_members: int, dispatch: Op
     (Ctrl-C, SIGTERM: KeyboardInterrupt), with the groups it left unfinished marked interrupted, before the
     interruption goes on. Returns (results, per-group summary)."""
     plan = groups(members, max_members)
-    log.info("%d members in %d batched group(s): sizes %s", len(members), len(plan), [len(g) for g in plan])
+    alone = sum(len(idx) == 1 for idx in plan)  # each trains as its single run (rnnbench/population/train.py)
+    log.info("%d members in %d group(s): sizes %s (%d batched, %d of one member)", len(members), len(plan),
+             [len(g) for g in plan], len(plan) - alone, alone)
     why = unbatched(members[0]) if members else None
     if why:
         log.info("each member trains alone, as its single run: %s", why)
