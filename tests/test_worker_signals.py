@@ -2,6 +2,7 @@
 it trains once, wherever the signal lands, and must never leave the worker unable to exit. The slow end-to-end
 case is tests/test_engine.py::test_ctrl_c_ends_a_search_on_worker_processes_within_seconds; these put the signal
 at chosen points, deterministically (a trace function calls the handler there, as the interpreter would)."""
+import contextvars
 import inspect
 import logging
 import multiprocessing
@@ -28,8 +29,6 @@ def training_group(monkeypatch):
 
 def _in_thread(fn, timeout=20.0):
     """fn() in a thread (carrying this context: the group); what it raised, and whether it ended within timeout."""
-    import contextvars
-
     out = {}
     ctx = contextvars.copy_context()
 
