@@ -1,6 +1,7 @@
 """The engine (rnnbench/engine/): one loop for every task, the numbers of each task unchanged by the
 move, tasks chosen by dataset.task, the import layers, and resume after a kill."""
 import ast
+import contextlib
 import json
 import os
 import re
@@ -455,6 +456,23 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _communicate(process: subprocess.Popen, timeout: float) -> tuple:
+    """process.communicate(timeout=timeout); on a timeout the process and every process under it are killed before
+    the failure is raised, so that a hung search (and its workers) does not outlive the test run."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        tree, todo = [], [process.pid]
+        while todo:
+            tree.append(todo.pop())
+            todo.extend(_children(tree[-1]))
+        for pid in tree:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        process.communicate()
+        raise
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the job's process through Linux /proc")
 def test_a_search_whose_submitit_job_was_killed_resumes_to_the_numbers_of_an_uninterrupted_one(tmp_path):
@@ -472,7 +490,7 @@ def test_a_search_whose_submitit_job_was_killed_resumes_to_the_numbers_of_an_uni
     job = next(d.name for d in (run / ".submitit").iterdir() if d.name.isdigit())
     for pid in _children(int(job)):  # a local job's id is its controller's process id; the group
         os.kill(pid, signal.SIGKILL)  # trains in the controller's child (submitit.core._submit)
-    out, err = parent.communicate(timeout=300)
+    out, err = _communicate(parent, 300)
     assert parent.returncode == 1, err
     assert f"group 0 stopped before its end" in out + err and "1 of 1 groups did not finish (group 0 interrupted)" in err
     assert not list(run.glob("members/*/results.json")) and path.is_file()
@@ -556,7 +574,7 @@ def test_ctrl_c_ends_a_search_on_worker_processes_within_seconds(tmp_path, who):
     processes = [parent.pid, *_children(parent.pid)]
     (os.killpg if who == "terminal" else os.kill)(parent.pid, signal.SIGINT)
     start = time.time()
-    _, err = parent.communicate(timeout=120)
+    _, err = _communicate(parent, 120)
     assert parent.returncode == 130 and time.time() - start < 30, err
     assert f"interrupted; {run}/members hold the checkpoints of its unfinished groups" in err
     deadline = time.time() + 30
