@@ -210,6 +210,8 @@ def test_a_search_counts_only_when_its_command_finished(tmp_path):
     killed = cells.selected(folder)
     assert killed["status"] == "running" and killed["wall_s"] == 350.0 and killed["test_nll"] == 8.6
     assert cells.ended_by(killed) == "running (3 of ? members)"  # members copied in: search.n not recorded
+    (folder / "population.json").write_text(json.dumps({"n_members": 5, "wall_s": 90.0, "groups": [{"ended": "interrupted"}]}))
+    assert cells.ended_by(cells.selected(folder)) == "running (3 of 5 members)"  # an earlier invocation's record
     (folder / ".hydra").mkdir()
     (folder / ".hydra" / "config.yaml").write_text("search:\n  name: random\n  n: 4\n")
     assert cells.ended_by(cells.selected(folder)) == "running (3 of 4 members)"

@@ -50,11 +50,13 @@ def selected(folder: Path) -> Optional[dict]:
 
 
 def search_n(folder: Path) -> Optional[int]:
-    """search.n of the search run in ``folder`` (its .hydra/config.yaml), None where none was recorded."""
+    """search.n of the search run in ``folder``: its .hydra/config.yaml, else the n_members of its population.json
+    (a committed folder, its members copied in); None where neither records it."""
     try:
         return int(OmegaConf.load(folder / ".hydra" / "config.yaml").search.n)
     except Exception:  # no record (members copied in), or one without the key
-        return None
+        n = (read_results(folder / "population.json") or {}).get("n_members")
+        return n if isinstance(n, int) else None
 
 
 def progress(folder: Path) -> str:
