@@ -540,6 +540,7 @@ def test_a_search_on_worker_processes_trains_the_numbers_of_one_trained_here_and
     while time.time() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.1)
     assert not any(_alive(w) for w in workers), "a worker trains on after its parent was killed"
+    assert not (run / "members" / "000" / "results.json").exists(), "group 0 trained on to its end after the kill"
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     assert re.search(r"[123] group\(s\) on [12] worker process\(es\) of 1 thread\(s\) each", again.stdout)

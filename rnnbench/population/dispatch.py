@@ -25,7 +25,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from concurrent.futures import ProcessPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -213,9 +212,18 @@ def _worker_init(queue, threads: int, parent: int) -> None:
     logger.setLevel(logging.INFO)
     logger.propagate = False
 
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    # A spawned process's parent sentinel is the read end of a pipe whose other end only the parent holds: it is
+    # ready the moment the parent ends, however it ends (kill -9 included). Polling os.getppid() once a second let
+    # a group of short epochs train on to its end, and write its results, after its search was killed: the same
+    # command then skipped it instead of resuming it (a kill after its checkpoint of epoch 3 found it finished).
+    sentinel = multiprocessing.parent_process().sentinel
+
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
+        if os.getppid() == parent:  # else it ended before this thread began
+            wait([sentinel])
         os._exit(1)  # the group's lock (flock) goes with the process; its checkpoint stays
 
     threading.Thread(target=watch, daemon=True, name="parent-watchdog").start()
