@@ -73,7 +73,8 @@ def test_sentiment_curves_have_the_test_rmse(tmp_path):
 
 def test_published_bars_show_ours_the_paper_the_floors_and_what_failed(tmp_path):
     lines = [dict(row="fd-rnn", column="jsb", mean=8.49, std=0.04, published=8.01, other=[]),
-             dict(row="fd-rnn", column="piano-midi", mean=None, std=None, published=7.39, other=["diverged"]),
+             dict(row="fd-rnn", column="piano-midi", mean=None, std=None, published=7.39,
+                  other=["diverged", "failed", "diverged"]),
              dict(row="srnn", column="jsb", mean=None, std=None, published=8.58, other=[])]
     floors = [dict(name="note frequency", column="jsb", value=11.09)]
     fig, paths = published_bars(lines, floors, "000 Table 1: presets", "test NLL (nats per frame)", tmp_path,
@@ -84,7 +85,7 @@ def test_published_bars_show_ours_the_paper_the_floors_and_what_failed(tmp_path)
     published = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections if isinstance(c, PathCollection)])
     assert sorted(published[~np.isnan(published)]) == pytest.approx([7.39, 8.01, 8.58])
     texts = [t.get_text() for t in ax.texts]
-    assert "diverged" in texts and "not run" in texts and "note frequency" in texts
+    assert "diverged ×2, failed" in texts and "not run" in texts and "note frequency" in texts  # the runs counted
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert sorted(legend) == ["fd-rnn", "published", "trivial floors"]  # no entry for srnn: it has no number
     assert [t.get_text() for t in ax.get_xticklabels()] == ["jsb", "piano-midi"]

@@ -16,6 +16,7 @@ columns wide, lines told apart by colour and line style, log axes ticked with pl
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,12 @@ PANELS = {
     "test_ppl": (("train_ppl", "training"), ("valid_ppl", "validation"), "perplexity (per word)"),
     "test_rmse": (("train_mse", "training MSE (standardised)"), ("test_rmse", "test RMSE"), None),
 }
+
+
+def _why(line: dict) -> str:
+    """What a cell without a number of ours shows: its runs' statuses counted ("diverged ×3"), or "not run"."""
+    counts = Counter(line.get("other") or [])
+    return ", ".join(status if n == 1 else f"{status} ×{n}" for status, n in counts.items()) or "not run"
 
 
 def _read_metrics(run_dir: str) -> dict[str, np.ndarray]:
@@ -188,7 +195,7 @@ def published_bars(lines: list[dict], floors: list[dict], title: str, ylabel: st
                    s=600 * width, linewidths=2, color="black", zorder=3)
         for xi, ln in zip(x, mine):
             if ln["mean"] is None:  # no number of ours: say why (e.g. diverged), or that it was not run
-                why = ", ".join(ln.get("other") or []) or "not run"
+                why = _why(ln)
                 at = ln["published"] if ln["published"] is not None else (low + high) / 2
                 ax.annotate(why, (xi, at), xytext=(0, -6), textcoords="offset points", rotation=90, ha="center",
                             va="top", fontsize=6, color=style["color"])
@@ -237,10 +244,10 @@ def published_panels(lines: list[dict], floors: list[dict], title: str, ylabel: 
                 ax.errorbar([x], [ln["mean"]], yerr=[ln["std"] or 0.0], fmt=st["marker"] or "o", color=st["color"],
                             capsize=2, markersize=4, linestyle="none")
             else:
-                why = ", ".join(ln.get("other") or []) or "not run"
-                ax.annotate(why, (x, ln["published"] if ln["published"] is not None else (low + high) / 2),
-                            xytext=(0, -6), textcoords="offset points", rotation=90, ha="center", va="top",
-                            fontsize=5, color=st["color"])
+                why = _why(ln)
+                ax.annotate(why, (x, 0.0), xycoords=("data", "axes fraction"), xytext=(0, 3),  # up from the
+                            textcoords="offset points", rotation=90, ha="center", va="bottom",  # axis: never
+                            fontsize=5, color=st["color"])  # over the row names below it
         for fl in here:
             ax.axhline(fl["value"], color="grey", linestyle="dashed", linewidth=0.8)
             ax.text(-0.4, fl["value"], fl["name"], fontsize=5, va="bottom", color="grey")
