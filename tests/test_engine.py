@@ -590,6 +590,27 @@ def test_ctrl_c_ends_a_search_on_worker_processes_within_seconds(tmp_path, who):
         assert torch.load(checkpoint, weights_only=True)["epoch"] >= 1
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker processes through Linux /proc")
+def test_a_worker_that_does_not_stop_after_ctrl_c_is_killed_after_the_grace(monkeypatch, caplog):
+    """A search's Ctrl-C returns whatever a worker is stuck in: a worker still busy GRACE_S seconds after the
+    interruption was passed on (here a call that no Ctrl-C stops: no group runs in it) is killed, with a warning."""
+    import logging
+
+    from rnnbench.population import dispatch
+
+    monkeypatch.setattr(dispatch, "GRACE_S", 1.0)
+    with caplog.at_level(logging.WARNING, logger="rnnbench"), pytest.raises(KeyboardInterrupt):
+        with dispatch._worker_pool(1, 1) as pool:
+            pid = pool.submit(os.getpid).result(timeout=120)  # the worker is up, its Ctrl-C handler installed
+            pool.submit(time.sleep, 3600)
+            time.sleep(0.5)
+            start = time.time()
+            raise KeyboardInterrupt
+    assert time.time() - start < 10 and not _alive(pid)
+    assert f"a worker process (pid {pid}) did not stop within 1 s of the interruption; killed" in caplog.text
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda s: s.pop("rng"), "is not a complete rnnbench checkpoint of format 1 (missing rng)"),
     (lambda s: s["task"]["model"].__setitem__("core.w_rec", torch.zeros(3, 3)),

@@ -25,6 +25,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -118,19 +119,49 @@ def _worker_pool(workers: int, n_groups: int) -> Iterator[ProcessPoolExecutor]:
     log.info("%d group(s) on %d worker process(es) of %d thread(s) each", n_groups, n, threads)
     pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init,
                                initargs=(queue, threads, os.getpid()))
+    interrupted = False
     try:
         yield pool
     except KeyboardInterrupt:  # Ctrl-C: a terminal interrupts the workers too; a `kill -INT` of this process alone is
-        for process in list(pool._processes.values()):  # passed on (a worker acts on its first one: _interrupt)
+        interrupted = True  # passed on (a worker acts on its first one: _interrupt)
+        for process in list((pool._processes or {}).values()):
             with contextlib.suppress(OSError):
                 os.kill(process.pid, signal.SIGINT)
         raise
     finally:
         # a worker that was interrupted fails its queued groups at once, so this waits seconds, not for a group's end
+        if interrupted:
+            _end_workers(pool, GRACE_S)
         pool.shutdown(wait=True, cancel_futures=True)
         queue.cancel_join_thread()
         queue.put(None)
         relay.join(timeout=5.0)
+
+
+GRACE_S = 10.0  # after a Ctrl-C, how long a worker may take to stop its group before it is killed
+
+
+def _end_workers(pool: ProcessPoolExecutor, grace_s: float) -> None:
+    """After a Ctrl-C: let the workers end (each stops its group within a second) and kill any that has not after
+    ``grace_s`` seconds, so that the search's Ctrl-C returns whatever a worker is stuck in (a group started in the
+    instant the interruption came, a log record that cannot be flushed). A killed worker's group keeps its last
+    checkpoint, as after kill -9: the same command resumes it."""
+    from multiprocessing.connection import wait
+
+    processes = list((pool._processes or {}).values())
+    manager = pool._executor_manager_thread  # it sends the workers their end and reaps them
+    pool.shutdown(wait=False, cancel_futures=True)
+    running, deadline = {p.sentinel: p for p in processes}, time.monotonic() + grace_s
+    while running and time.monotonic() < deadline:  # sentinels, not join(): the manager thread reaps the workers
+        for ended in wait(list(running), max(0.0, deadline - time.monotonic())):
+            running.pop(ended)
+    for process in running.values():
+        log.warning("a worker process (pid %d) did not stop within %.0f s of the interruption; killed (its group "
+                    "resumes from its checkpoint)", process.pid, grace_s)
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGKILL)
+    if manager is not None:
+        manager.join(5.0)
 
 
 def _relay(queue) -> None:
@@ -237,6 +268,8 @@ def _train_group(k: int, members: list, dirs: list[Path], study: Optional[Path])
         raise KeyboardInterrupt(f"group {k} not started: the search was interrupted")
     token = _GROUP.set(k)
     try:
+        if _INTERRUPTED:  # a Ctrl-C between the check above and _GROUP.set: its handler saw no group to stop
+            raise KeyboardInterrupt(f"group {k} not started: the search was interrupted")
         return train_population(members, dirs, study)
     finally:
         _GROUP.reset(token)
