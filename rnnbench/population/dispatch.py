@@ -138,6 +138,7 @@ def _worker_pool(workers: int, n_groups: int) -> Iterator[ProcessPoolExecutor]:
         relay.join(timeout=5.0)
 
 
+WATCH_S = 0.05  # how often a worker looks whether its parent still runs
 GRACE_S = 10.0  # after a Ctrl-C, how long a worker may take to stop its group before it is killed
 
 
@@ -243,18 +244,11 @@ def _worker_init(queue, threads: int, parent: int) -> None:
     logger.setLevel(logging.INFO)
     logger.propagate = False
 
-    import multiprocessing
-    from multiprocessing.connection import wait
-
-    # A spawned process's parent sentinel is the read end of a pipe whose other end only the parent holds: it is
-    # ready the moment the parent ends, however it ends (kill -9 included). Polling os.getppid() once a second let
-    # a group of short epochs train on to its end, and write its results, after its search was killed: the same
-    # command then skipped it instead of resuming it (a kill after its checkpoint of epoch 3 found it finished).
-    sentinel = multiprocessing.parent_process().sentinel
-
     def watch() -> None:
-        if os.getppid() == parent:  # else it ended before this thread began
-            wait([sentinel])
+        # every 50 ms: a poll once a second let a group of short epochs train on to its end, and write its results,
+        # after its search was killed, so that the same command skipped the group instead of resuming it
+        while os.getppid() == parent:
+            time.sleep(WATCH_S)
         os._exit(1)  # the group's lock (flock) goes with the process; its checkpoint stays
 
     threading.Thread(target=watch, daemon=True, name="parent-watchdog").start()
