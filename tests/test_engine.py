@@ -568,8 +568,11 @@ def test_ctrl_c_ends_a_search_on_worker_processes_within_seconds(tmp_path, who):
             "search=random", "search.n=3", "search.space.model.hidden=[8,16]", "population.max_members=1",
             "train.max_epochs=5000", "train.patience=5000", "train.diverge_factor=null", f"data.root={tmp_path / 'data'}",
             "population.dispatch=processes", "population.workers=2", f"hydra.run.dir={tmp_path / 'run'}"]
+    # SIGINT reaches the search whatever this process inherited: a job a non-interactive shell starts in the background
+    # (`bash .ci/run &`) ignores SIGINT, its children inherit that, and the search's parent would ignore a `kill -INT`
     parent = subprocess.Popen(args, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+                              stderr=subprocess.PIPE, text=True, start_new_session=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     run = tmp_path / "run"
     assert _reached(run / "members" / "000" / "checkpoint.pt", 2, parent), "the search ended before Ctrl-C"
     processes = [parent.pid, *_children(parent.pid)]
