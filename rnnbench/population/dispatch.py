@@ -258,11 +258,9 @@ def _train_group(k: int, members: list, dirs: list[Path], study: Optional[Path])
     """In a worker: train group ``k`` (train_population), its log lines prefixed with it."""
     from rnnbench.population.train import train_population
 
-    if _INTERRUPTED:
-        raise KeyboardInterrupt(f"group {k} not started: the search was interrupted")
     token = _GROUP.set(k)
     try:
-        if _INTERRUPTED:  # a Ctrl-C between the check above and _GROUP.set: its handler saw no group to stop
+        if _INTERRUPTED:  # a Ctrl-C before the group was set (its handler saw no group to stop), or an earlier one
             raise KeyboardInterrupt(f"group {k} not started: the search was interrupted")
         return train_population(members, dirs, study)
     finally:

@@ -16,7 +16,6 @@ columns wide, lines told apart by colour and line style, log axes ticked with pl
 from __future__ import annotations
 
 import warnings
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ import pandas as pd
 
 from rnnbench.engine.results import read_metrics
 from rnnbench.tools.figures import plain_log_ticks, plt, save, size, styles, use_style
+from rnnbench.tools.report.table import counted
 
 # per test metric: (training column, its label), (validation column, its label), y-axis label
 PANELS = {
@@ -31,12 +31,6 @@ PANELS = {
     "test_ppl": (("train_ppl", "training"), ("valid_ppl", "validation"), "perplexity (per word)"),
     "test_rmse": (("train_mse", "training MSE (standardised)"), ("test_rmse", "test RMSE"), None),
 }
-
-
-def _why(line: dict) -> str:
-    """What a cell without a number of ours shows: its runs' statuses counted ("diverged ×3"), or "not run"."""
-    counts = Counter(line.get("other") or [])
-    return ", ".join(status if n == 1 else f"{status} ×{n}" for status, n in counts.items()) or "not run"
 
 
 def _read_metrics(run_dir: str) -> dict[str, np.ndarray]:
@@ -195,7 +189,7 @@ def published_bars(lines: list[dict], floors: list[dict], title: str, ylabel: st
                    s=600 * width, linewidths=2, color="black", zorder=3)
         for xi, ln in zip(x, mine):
             if ln["mean"] is None:  # no number of ours: say why (e.g. diverged), or that it was not run
-                why = _why(ln)
+                why = counted(ln.get("other") or []) or "not run"  # e.g. "diverged ×3"
                 at = ln["published"] if ln["published"] is not None else (low + high) / 2
                 ax.annotate(why, (xi, at), xytext=(0, -6), textcoords="offset points", rotation=90, ha="center",
                             va="top", fontsize=6, color=style["color"])
@@ -244,7 +238,7 @@ def published_panels(lines: list[dict], floors: list[dict], title: str, ylabel: 
                 ax.errorbar([x], [ln["mean"]], yerr=[ln["std"] or 0.0], fmt=st["marker"] or "o", color=st["color"],
                             capsize=2, markersize=4, linestyle="none")
             else:
-                why = _why(ln)
+                why = counted(ln.get("other") or []) or "not run"  # e.g. "diverged ×3"
                 ax.annotate(why, (x, 0.0), xycoords=("data", "axes fraction"), xytext=(0, 3),  # up from the
                             textcoords="offset points", rotation=90, ha="center", va="bottom",  # axis: never
                             fontsize=5, color=st["color"])  # over the row names below it

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,12 @@ from rnnbench.tools.report.paper import MUSIC_COLUMNS, PUBLISHED
 
 COLUMN_ORDER = MUSIC_COLUMNS + ("ptb", "sentiment", "synthetic")
 
+
+
+def counted(items) -> str:
+    """Items counted, in the order they first come: "budget, patience ×2" (how a cell's runs ended, or their
+    statuses when none ended ok)."""
+    return ", ".join(k if n == 1 else f"{k} ×{n}" for k, n in Counter(items).items())
 
 def _finite(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

@@ -12,6 +12,7 @@ from typing import Optional
 from omegaconf import OmegaConf
 
 from rnnbench.engine.results import read_metrics, read_results
+from rnnbench.tools.report.table import counted
 from rnnbench.tools.reproduce.tables import Row, Table
 
 
@@ -119,8 +120,7 @@ def summarise(table: Table, search: bool, out: Path, pruner: str = "none") -> li
                               published=published,
                               gap=gap, other=other, wall_s=wall, source=row.source, device=", ".join(sorted(devices)),
                               commit=", ".join(sorted(commits)),
-                              ended=", ".join(f"{k} ×{ended.count(k)}" if ended.count(k) > 1 else k
-                                              for k in dict.fromkeys(ended))))
+                              ended=counted(ended)))
     return lines
 
 
