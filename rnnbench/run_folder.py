@@ -15,18 +15,24 @@ from typing import Optional
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from rnnbench.engine.results import ANOTHER_FOLDER, FINISHED, read_results, remove_leftovers, write_failure
+from rnnbench.engine.results import ANOTHER_FOLDER, BUDGET, FINISHED, read_results, remove_leftovers, write_failure
 from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete
 
 log = logging.getLogger("rnnbench")
 
 
 class FinishedRun(ConfigError):
-    """The folder holds a finished run: it is never written again (a sweep skips it)."""
+    """The folder holds a finished run: it is never written again (a sweep skips it), but for a run stopped by its
+    time budget given a larger one (``continued``)."""
 
     def __init__(self, run_dir: Path, results: dict):
-        super().__init__(f"{run_dir} already holds a finished run (status {results['status']}); nothing was changed. "
-                         f"Delete that folder to run it again, or {ANOTHER_FOLDER}")
+        hint = ""
+        if budget_stopped(results) and (run_dir / "checkpoint.pt").is_file():
+            budget = ((results.get("config") or {}).get("train") or {}).get("max_seconds")
+            hint = (f"; its time budget ({budget} s) stopped it after epoch {results.get('epochs')}: a larger "
+                    "train.max_seconds, or train.max_seconds=null, continues it from its checkpoint")
+        super().__init__(f"{run_dir} already holds a finished run (status {results['status']}){hint}; nothing was "
+                         f"changed. Delete that folder to run it again, or {ANOTHER_FOLDER}")
         self.results = results
 
 
@@ -49,12 +55,41 @@ def finished_run(run_dir: Path) -> Optional[dict]:
     return results if results is not None and results.get("status") in FINISHED else None
 
 
-def tidy(run_dir: Path, finished: bool) -> None:
+def budget_stopped(results: Optional[dict]) -> bool:
+    """Whether the finished run of ``results`` was stopped by its time budget (its checkpoint is kept: the one
+    thing that may continue a finished run)."""
+    return str((results or {}).get("stop_reason") or "").startswith(BUDGET)
+
+
+def continued(cfg: DictConfig, run_dir: Path, results: dict) -> bool:
+    """Whether the finished run in ``run_dir`` (its ``results``) trains on under ``cfg``: a single run stopped by
+    its time budget, its checkpoint kept and written for this configuration (but for the budget), and ``cfg``'s
+    budget larger than the time it had run (rnnbench/engine/checkpoint.py: continues)."""
+    from rnnbench.engine import checkpoint as ckpt
+
+    path = run_dir / "checkpoint.pt"
+    if not (single(cfg) and budget_stopped(results) and path.is_file()):
+        return False
+    try:
+        state = ckpt.load(path, [cfg])
+    except ConfigError:  # another configuration, or unreadable: the finished run stands
+        return False
+    return bool(state) and len(state["members"]) == 1 and ckpt.continues(state["members"][0], state["elapsed"],
+                                                                          cfg.train.max_seconds)
+
+
+def single(cfg: DictConfig) -> bool:
+    """Whether ``cfg`` is one run (not a population or a search, whose groups check their own checkpoints)."""
+    return cfg.search.name == "none" and cfg.population.size <= 1
+
+
+def tidy(run_dir: Path, finished: Optional[dict]) -> None:
     """What a killed process left behind in the folder this process now holds: temporary files of an
-    atomic write and, beside a finished results.json, the checkpoint it was about to remove (a
-    population group tidies its members' folders under its own lock: rnnbench/population/train.py)."""
+    atomic write and, beside a finished results.json (``finished``), the checkpoint it was about to remove, but
+    for the one a run stopped by its time budget keeps (a population group tidies its members' folders under its
+    own lock: rnnbench/population/train.py)."""
     remove_leftovers(run_dir)
-    if finished and (run_dir / "checkpoint.pt").is_file():
+    if finished is not None and not budget_stopped(finished) and (run_dir / "checkpoint.pt").is_file():
         (run_dir / "checkpoint.pt").unlink()
         log.info("removed %s/checkpoint.pt (the run had finished when it was killed)", run_dir)
 
@@ -145,15 +180,16 @@ def prepare(cfg: DictConfig, run_dir: Path) -> None:
     message (the command prints it, the API raises it): an odd file or a link
     where a run writes (ConfigError), a finished run (FinishedRun, after the checkpoint a killed process
     left beside it is removed), a checkpoint of another configuration (ConfigError). Nothing is written
-    before a refusal but the tidying of what a killed process left."""
+    before a refusal but the tidying of what a killed process left. A finished run stopped by its time budget and
+    given a larger one is not refused: it trains on from its checkpoint (``continued``)."""
     problem = odd_file(run_dir)
     if problem:
         raise ConfigError(problem)
     done = finished_run(run_dir)
-    tidy(run_dir, finished=done is not None)
-    if done is not None:
+    tidy(run_dir, finished=done)
+    if done is not None and not continued(cfg, run_dir, done):
         raise FinishedRun(run_dir, done)
-    if cfg.search.name == "none" and cfg.population.size <= 1:  # a population checks each group's checkpoint
+    if single(cfg):  # a population checks each group's checkpoint
         from rnnbench.engine.checkpoint import check_resumable
 
         check_resumable(run_dir / "checkpoint.pt", [cfg])

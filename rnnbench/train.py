@@ -17,8 +17,8 @@ log = logging.getLogger("rnnbench")
 
 def train(cfg: DictConfig, run_dir: Path) -> dict:
     """Train one configuration; write results.json, metrics.csv and best.pt into ``run_dir`` (resuming
-    from its checkpoint.pt if a killed run left one)."""
-    return fit_run(cfg, run_dir, time.perf_counter())
+    from its checkpoint.pt if a killed run, or one stopped by a smaller time budget, left one)."""
+    return fit_run(cfg, run_dir, time.perf_counter(), continuable=True)
 
 
 def run_config(cfg: DictConfig, run_dir: Path) -> tuple[dict, list[dict]]:

@@ -510,8 +510,9 @@ def test_two_processes_on_one_folder_and_ctrl_c(tmp_path):
                              timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     results = json.loads((run / "results.json").read_text())
-    assert results["resumed"]["from"] == "checkpoint.pt"
-    assert not list(run.glob("*.tmp")) and not (run / "checkpoint.pt").exists()
+    assert results["resumed"]["from"] == "checkpoint.pt" and results["stop_reason"].startswith("time budget")
+    # stopped by its budget: the checkpoint stays for a larger one (docs/runs.md)
+    assert not list(run.glob("*.tmp")) and (run / "checkpoint.pt").is_file()
 
 
 @pytest.mark.slow

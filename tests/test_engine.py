@@ -173,6 +173,43 @@ def test_a_killed_run_resumes_to_the_numbers_of_an_uninterrupted_one(name, n, wr
     assert not (tmp_path / "killed" / "checkpoint.pt").exists()
 
 
+def test_a_run_stopped_by_its_time_budget_continues_under_a_larger_one(tmp_path):
+    """A single run stopped by train.max_seconds keeps its checkpoint; the same command with a larger budget trains on
+    from it to the numbers of one run that never had the smaller budget; the first results are set aside, never
+    overwritten; the same budget again, or one still below the time it ran, is refused with the way to continue."""
+    from rnnbench.api import run
+    from rnnbench.errors import RnnbenchError
+
+    args = [*COMMON, f"data.root={tmp_path}", *CASES["music-srnn-fd"][1]]
+    run(args, run_dir=tmp_path / "whole", quiet=True)
+    cut = run(args + ["train.max_seconds=1e-6"], run_dir=tmp_path / "cut", quiet=True)  # stops after epoch 1
+    assert cut["epochs"] == 1 and cut["stop_reason"].startswith("time budget of 1e-06s reached")  # (above the floor)
+    assert (tmp_path / "cut" / "checkpoint.pt").is_file()  # kept: the run can go on
+    first = (tmp_path / "cut" / "results.json").read_bytes()
+    for budget in ("1e-6", "2e-6"):  # not larger than the time the run had trained
+        with pytest.raises(RnnbenchError, match=r"already holds a finished run \(status \w+\); its time budget \(1e-06 s\) "
+                           r"stopped it after epoch 1: a larger train.max_seconds, or train.max_seconds=null, "
+                           r"continues it from its checkpoint; nothing was changed"):
+            run(args + [f"train.max_seconds={budget}"], run_dir=tmp_path / "cut", quiet=True)
+    assert (tmp_path / "cut" / "results.json").read_bytes() == first
+    more = run(args + ["train.max_seconds=600"], run_dir=tmp_path / "cut", quiet=True)
+    assert more["resumed"] == {"from": "checkpoint.pt", "after_epoch": 1, "inside_epoch": None, "budget_before": 1e-6}
+    assert _run_numbers(tmp_path / "cut") == _run_numbers(tmp_path / "whole")
+    assert (tmp_path / "cut" / "results.budget-1e-06s.json").read_bytes() == first  # set aside, not overwritten
+    assert (tmp_path / "cut" / "best.budget-1e-06s.pt").is_file()
+    assert not (tmp_path / "cut" / "checkpoint.pt").exists()  # ended by max_epochs: nothing left to continue
+
+
+def test_a_search_member_stopped_by_its_budget_keeps_no_checkpoint(tmp_path):
+    """Only the command's single run keeps the checkpoint of a budget stop: a search's group of one (fit_run, as
+    rnnbench/population/train.py calls it) removes it, as every finished group does."""
+    from rnnbench.tasks import fit_run
+
+    cfg = _cfg("music-srnn-fd", tmp_path, "train.max_seconds=1e-6")
+    r = fit_run(cfg, tmp_path / "member", time.perf_counter())
+    assert r["stop_reason"].startswith("time budget") and not (tmp_path / "member" / "checkpoint.pt").exists()
+
+
 def test_a_word_lm_resumes_inside_an_epoch(tmp_path, monkeypatch):
     """PTB: train.checkpoint_every_s writes checkpoints inside an epoch (here after every window); a
     kill inside epoch 2 resumes at the next window with the carried state and running sums."""

@@ -141,6 +141,26 @@ def test_a_finished_folder_is_reused_only_by_a_command_of_its_overrides(tmp_path
     assert runs.other_overrides(tmp_path, ["protocol=breze"]) == []
 
 
+def test_a_run_stopped_by_its_budget_is_continued_by_a_command_with_a_larger_one(tmp_path):
+    """rnnbench-reproduce runs a finished folder again where the run goes on (rnnbench/run_folder.py, continued): it
+    was stopped by its time budget, kept its checkpoint, and the command differs from it only in a larger budget
+    (or none)."""
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra/overrides.yaml").write_text("- dataset=jsb\n- seed=0\n- train.max_seconds=100\n")
+    done = {"status": "ok", "stop_reason": "time budget of 100.0s reached", "config": {"train": {"max_seconds": 100.0}}}
+    (tmp_path / "results.json").write_text(json.dumps(done))
+    same = ["dataset=jsb", "seed=0"]
+    assert not runs.continues(tmp_path, done, same + ["train.max_seconds=900"])  # no checkpoint: nothing to go on from
+    (tmp_path / "checkpoint.pt").write_bytes(b"")
+    assert runs.continues(tmp_path, done, same + ["train.max_seconds=900"])
+    assert runs.continues(tmp_path, done, same)  # no budget: to early stopping
+    assert not runs.continues(tmp_path, done, same + ["train.max_seconds=100"])  # the same command: finished
+    assert not runs.continues(tmp_path, done, same + ["train.max_seconds=50"])
+    assert not runs.continues(tmp_path, done, ["dataset=jsb", "seed=1", "train.max_seconds=900"])  # another run
+    patience = {**done, "stop_reason": "no improvement for 20 epochs"}
+    assert not runs.continues(tmp_path, patience, same + ["train.max_seconds=900"])
+
+
 def test_cells_not_below_the_strongest_floor_are_marked():
     """A seed whose test NLL is not below the column's lowest trivial floor is named beside the cell, and so is a
     mean that is not (issue 31 item 5: such a cell has not learned the music); other columns' floors do not count."""

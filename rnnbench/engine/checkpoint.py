@@ -6,7 +6,8 @@ inside long epochs (PTB). It holds the task's state (weights, optimiser state, b
 generators, a population's frozen members), every random number generator of the process
 (torch CPU and CUDA, Python, NumPy), each member's bookkeeping (best value, epoch and state,
 status, divergence counter, metrics rows) and the configs it was trained with. It is read with
-``torch.load(weights_only=True)`` and removed once results.json is written.
+``torch.load(weights_only=True)`` and removed once results.json is written, but beside the results of a single
+run stopped by its time budget (``continues``): a larger ``train.max_seconds`` continues that run.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import torch
 from omegaconf import OmegaConf
 
 from rnnbench.config.keys import differing, resumable
-from rnnbench.engine.results import ANOTHER_FOLDER, save_torch_atomic
+from rnnbench.engine.results import ANOTHER_FOLDER, BUDGET, save_torch_atomic
 from rnnbench.errors import ConfigError
 
 FORMAT = 1
@@ -86,6 +87,16 @@ def load(path: Path, members: list) -> Optional[dict]:
         raise ConfigError(f"{path} is not a complete rnnbench checkpoint of format {FORMAT} (missing {', '.join(missing)}); "
                           f"the run cannot resume from it. Delete it to start the run over, or {ANOTHER_FOLDER}")
     return state
+
+
+def continues(member: dict, elapsed: float, max_seconds: Optional[float]) -> bool:
+    """Whether a single run whose checkpoint holds ``member`` (Member.state_dict()), saved ``elapsed`` seconds
+    after the run began, trains on under the time budget ``max_seconds`` (None: none): the run was stopped by its
+    own budget, nothing else, and an uninterrupted run under the new budget would not have stopped there. The
+    checkpoint of such a run is kept beside its results.json (rnnbench/engine/fit.py), and the same command
+    with a larger budget goes on from it as if the first budget had been the larger one."""
+    return (not member["active"] and member["status"] == "ok" and str(member["reason"]).startswith(BUDGET)
+            and (max_seconds is None or elapsed <= max_seconds))
 
 
 def check_resumable(path: Path, members: list) -> None:

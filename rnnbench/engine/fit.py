@@ -9,10 +9,13 @@ member that stops is frozen at its best state while the others go on. At the end
 best state is evaluated by the task on every split and results.json is written atomically.
 
 A run folder that holds a checkpoint resumes from it: the same command after ``kill -9`` ends
-with the numbers of an uninterrupted run.
+with the numbers of an uninterrupted run. A single run stopped by its time budget keeps its checkpoint, and
+the same command with a larger ``train.max_seconds`` (or none) trains on from it: the numbers of one run
+under the larger budget.
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -22,7 +25,8 @@ from typing import Optional
 
 from rnnbench.engine import checkpoint as ckpt
 from rnnbench.engine.loop import Divergence, progress, stop_reason
-from rnnbench.engine.results import ANOTHER_FOLDER, FLOOR_STATUS, PRUNED, save_state_atomic, write_json_atomic
+from rnnbench.engine.results import (ANOTHER_FOLDER, BUDGET, FLOOR_STATUS, PRUNED, save_state_atomic, set_aside,
+                                    write_json_atomic)
 from rnnbench.engine.trackers import metrics_log
 from rnnbench.engine.task import Task
 from rnnbench.errors import ConfigError
@@ -92,13 +96,13 @@ class Checkpointer:
         return offer
 
 
-def _resume(task: Task, members: list[Member], path: Path) -> tuple[int, Optional[dict], float, float, bool]:
+def _resume(task: Task, members: list[Member], path: Path) -> tuple[int, Optional[dict], float, float, Optional[dict]]:
     """(first epoch to train, its partial state or None, seconds since the run began, seconds of
-    training, whether a checkpoint was resumed) from the checkpoint at ``path``, or a fresh start
+    training, the checkpoint resumed or None) from the checkpoint at ``path``, or a fresh start
     when there is none."""
     state = ckpt.load(path, task.members)
     if state is None:
-        return 1, None, 0.0, 0.0, False
+        return 1, None, 0.0, 0.0, None
     try:  # a tensor of another shape, a key of another version: one line naming the file (issue 32)
         task.load_state_dict(state["task"])
         for m, s in zip(members, state["members"]):
@@ -111,7 +115,7 @@ def _resume(task: Task, members: list[Member], path: Path) -> tuple[int, Optiona
     partial = state["partial"]
     where = f"inside epoch {state['epoch'] + 1}" if partial else f"after epoch {state['epoch']}"
     log.warning("resuming from %s (%s)", path, where)
-    return state["epoch"] + 1, partial, state["elapsed"], state["trained"], True
+    return state["epoch"] + 1, partial, state["elapsed"], state["trained"], state
 
 
 def _measured(row: dict) -> dict:
@@ -128,18 +132,40 @@ def _log_epoch(epoch: int, members: list[Member], rows: dict[int, dict]) -> None
                  len(members), min(m.best for m in members))
 
 
-def fit(task: Task, start: float, desc: str) -> list[dict]:
+def _continue(members: list[Member], run_dir: Path, state: dict) -> Optional[float]:
+    """A single run resumed from the checkpoint its time budget left (checkpoint.continues) trains on, as an
+    uninterrupted run under this larger budget would have: its member is active again and its results.json and
+    best.pt are set aside (results.budget-<budget>s.json). The budget it had stopped at, or None."""
+    [m] = members
+    if not ckpt.continues(m.state_dict(), state["elapsed"], m.cfg.train.max_seconds):
+        return None
+    before = json.loads(state["configs"][0])["train"]["max_seconds"]
+    moved = set_aside(run_dir, before)
+    m.active, m.reason = True, Member.reason  # as the member was before the budget stopped it
+    log.warning("continuing the run stopped by its time budget of %gs after epoch %d (%s: %s)", before, m.epochs,
+                "train.max_seconds now " + (f"{m.cfg.train.max_seconds:g}s" if m.cfg.train.max_seconds else "none"),
+                ", ".join(p.name for p in moved) or "no results were written")
+    return before
+
+
+def fit(task: Task, start: float, desc: str, continuable: bool = False) -> list[dict]:
     """Train ``task``'s members to their ends; one results.json per member (returned in order).
-    ``start``: when the run began (the time budget counts from it)."""
+    ``start``: when the run began (the time budget counts from it). ``continuable`` (a single run of the
+    command): a stop by the time budget keeps the checkpoint, and a larger budget continues the run."""
     members = [Member(cfg, Divergence(cfg, task.floor, task.watched_name)) for cfg in task.members]
     path = Path(task.run_dirs[0]) / "checkpoint.pt"
-    first, partial, spent, trained, resumed = _resume(task, members, path)
+    first, partial, spent, trained, state = _resume(task, members, path)
+    resumed, continuable = state is not None, continuable and len(members) == 1
+    before = _continue(members, Path(task.run_dirs[0]), state) if resumed and continuable else None
+    del state  # its tensors are in the task and the members now
     start = time.perf_counter() - spent if resumed else start
     results = task.headers()
     if resumed:  # also a run killed inside its first epoch (a mid-epoch checkpoint of epoch 1)
         for r in results:
             r["resumed"] = {"from": path.name, "after_epoch": first - 1 if partial is None else None,
                             "inside_epoch": first if partial is not None else None}
+            if before is not None:
+                r["resumed"]["budget_before"] = before
     for d in task.run_dirs:
         Path(d).mkdir(parents=True, exist_ok=True)
     logs = [metrics_log(m.cfg, Path(d) / "metrics.csv", task.fields, m.rows, r["test_metric"])
@@ -219,5 +245,6 @@ def fit(task: Task, start: float, desc: str) -> list[dict]:
         log.info("%s: %s %s (best epoch %d of %d; %s); results in %s", r["status"], r["test_metric"],
                  r.get(r["test_metric"]), m.best_epoch, m.epochs, m.reason, d)
         out.append(r)
-    path.unlink(missing_ok=True)  # the run is finished: results.json and best.pt are what remain
+    if not (continuable and members[0].reason.startswith(BUDGET)):
+        path.unlink(missing_ok=True)  # the run is finished: results.json and best.pt are what remain
     return out

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 import rnnbench
+from rnnbench.engine.results import BUDGET
 from rnnbench.runtime import device_name, environment, git_commit
 
 log = logging.getLogger("rnnbench")
@@ -97,5 +98,5 @@ def stop_reason(cfg, epoch: int, best_epoch: int, start: float) -> Optional[str]
     if epoch - best_epoch >= cfg.train.patience:
         return f"no improvement for {cfg.train.patience} epochs"
     if cfg.train.max_seconds is not None and time.perf_counter() - start > cfg.train.max_seconds:
-        return f"time budget of {cfg.train.max_seconds}s reached"
+        return f"{BUDGET} of {cfg.train.max_seconds}s reached"
     return None

@@ -110,6 +110,24 @@ def write_atomic(path: Path, write) -> None:
 FLOOR_STATUS = "no_better_than_floor"
 PRUNED = "pruned"  # a search member stopped early by search.pruner (rnnbench/engine/prune.py): ended, not ok
 FINISHED = ("ok", "diverged", "failed", FLOOR_STATUS, PRUNED)  # the statuses of a run that has ended (results.json)
+BUDGET = "time budget"  # how the stop reason of a run ended by train.max_seconds begins (a larger budget continues it)
+
+
+def set_aside(run_dir: Path, budget: float) -> list[Path]:
+    """Rename results.json and best.pt of the run in ``run_dir``, stopped by its time budget of ``budget`` seconds, to
+    results.budget-<budget>s.json and best.budget-<budget>s.pt (a free name: nothing is overwritten) before the run
+    trains on under a larger budget (rnnbench/engine/fit.py); the new paths. rnnbench-report reads results.json only."""
+    moved = []
+    for name, suffix in (("results", ".json"), ("best", ".pt")):
+        old = Path(run_dir) / f"{name}{suffix}"
+        if not old.is_file():
+            continue
+        stem, k = f"{name}.budget-{budget:g}s", 1
+        while (new := old.with_name(f"{stem}{'' if k == 1 else f'-{k}'}{suffix}")).exists():
+            k += 1
+        os.rename(old, new)
+        moved.append(new)
+    return moved
 
 
 def read_results(path: Path) -> Optional[dict]:

@@ -72,10 +72,11 @@ def task_class(cfg):
     return getattr(importlib.import_module(module), cls)
 
 
-def fit_run(cfg, run_dir, start: float) -> dict:
+def fit_run(cfg, run_dir, start: float, continuable: bool = False) -> dict:
     """One run of ``cfg`` in ``run_dir`` on the engine's loop (resuming from its checkpoint.pt if a killed run
     left one), timed from ``start`` (perf_counter): rnnbench/train.py's train() and a search's group of one
-    (rnnbench/population/train.py), so that the two are the same run."""
+    (rnnbench/population/train.py), so that the two are the same run. ``continuable`` (the command's single run,
+    not a search's member): a stop by the time budget keeps the checkpoint for a larger budget (engine/fit.py)."""
     from pathlib import Path
 
     from rnnbench.config import check_common
@@ -84,5 +85,6 @@ def fit_run(cfg, run_dir, start: float) -> dict:
     check_common(cfg)  # every value in its range (the CLI checked it already; a run may be started from Python)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    [results] = fit(task_class(cfg)(cfg, run_dir), start, desc=f"{cfg.model.name}/{cfg.dataset.name}")
+    [results] = fit(task_class(cfg)(cfg, run_dir), start, desc=f"{cfg.model.name}/{cfg.dataset.name}",
+                    continuable=continuable)
     return results

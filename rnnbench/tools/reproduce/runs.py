@@ -14,7 +14,7 @@ from typing import Optional
 from omegaconf import OmegaConf
 
 from rnnbench.config.keys import operational
-from rnnbench.engine.results import FINISHED, read_results
+from rnnbench.engine.results import BUDGET, FINISHED, read_results
 from rnnbench.errors import RnnbenchError, Terminated
 from rnnbench.tools.reproduce.cells import cell_dir, progress, selected
 from rnnbench.tools.reproduce.tables import Row, Table
@@ -65,7 +65,7 @@ def run_all(runs, dry_run: bool) -> None:
             print(f"{head}: rnnbench {' '.join(args)} hydra.run.dir={folder}")
             continue
         done = selected(folder)
-        if done and done.get("status") in FINISHED:
+        if done and done.get("status") in FINISHED and not continues(folder, done, args):
             other = other_overrides(folder, args)
             if other:
                 print(f"{head}: finished before with other settings (its overrides differ in {', '.join(other)}), "
@@ -75,7 +75,7 @@ def run_all(runs, dry_run: bool) -> None:
             print(f"{head}: finished before ({done.get('status')}), {folder}", flush=True)
             continue
         folder.mkdir(parents=True, exist_ok=True)
-        print(f"{head}: running in {folder}", flush=True)
+        print(f"{head}: {'continuing' if done else 'running'} in {folder}", flush=True)
         t0 = time.perf_counter()
         log = folder.parent / f"{folder.name}.out"
         said = [""]
@@ -95,6 +95,19 @@ def run_all(runs, dry_run: bool) -> None:
             continue
         print(f"{head}: {r.get('status', f'no results (exit {rc})')}, {r.get('test_metric', '')} "
               f"{r.get(r.get('test_metric', ''), '')} ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def continues(folder: Path, done: dict, args: list[str]) -> bool:
+    """Whether the finished run in ``folder`` (its results ``done``) is one this command trains on: a single run
+    stopped by its time budget, its checkpoint kept, and the command's budget larger (or none); the command differs
+    from it in nothing else (the run itself checks the checkpoint: rnnbench/run_folder.py, continued)."""
+    if not (str(done.get("stop_reason") or "").startswith(BUDGET) and (folder / "checkpoint.pt").is_file()):
+        return False
+    if other_overrides(folder, args) != ["train.max_seconds"]:
+        return False
+    before = ((done.get("config") or {}).get("train") or {}).get("max_seconds")
+    now = _override_map(args).get("train.max_seconds", "train.max_seconds=null").split("=", 1)[1]
+    return isinstance(before, (int, float)) and (now in ("null", "None") or float(now) > before)
 
 
 def _run_child(cmd: list[str], out, report=None) -> int:
@@ -142,7 +155,7 @@ def other_overrides(folder: Path, args: list[str]) -> list[str]:
         recorded = _override_map(OmegaConf.to_container(OmegaConf.load(path)))
     except Exception:  # unreadable: say so rather than reuse a run of unknown settings
         return [f"{path} (unreadable)"]
-    budget = any(str((read_results(p) or {}).get("stop_reason") or "").startswith("time budget")
+    budget = any(str((read_results(p) or {}).get("stop_reason") or "").startswith(BUDGET)
                  for p in [folder / "results.json", *folder.glob("members/*/results.json")])
     now = _override_map(args)
     return [k for k in sorted(set(recorded) | set(now)) if recorded.get(k) != now.get(k)
