@@ -10,15 +10,14 @@ def unbatched(cfg) -> Optional[str]:
     """Why runs of ``cfg``'s kind cannot train stacked in one population (rnnbench/tasks/music_population.py), or
     None: a search or population of them trains each member alone, as its single run (groups of one:
     rnnbench/population/search.py, groups)."""
-    from rnnbench.optim.stacked import STACKABLE  # the optimisers with per-member rates
+    from rnnbench.optim.stacked import unstackable  # the optimisers with per-member rates
 
     if _plain(cfg.dataset.get("task", "music")) != "music":
         return f"population training batches the music task; dataset={cfg.dataset.name} is a {cfg.dataset.task} task"
     if cfg.model.name == "storn":
         return "population training batches model=srnn, lstm or gru, not storn"
-    if cfg.optim.name not in STACKABLE:
-        return (f"population training supports optim={' or '.join(STACKABLE)} (per-member step rates), not "
-                f"optim={cfg.optim.name}")
+    if unstackable(cfg.optim.name):
+        return unstackable(cfg.optim.name)
     if _plain(cfg.train.get("batches", "rows")) != "rows":
         return ("population training draws random rows (train.batches=rows): members stepping through climin's "
                 "blocks in their own orders would need batches of different sizes at one step (add train.batches=rows "

@@ -17,6 +17,13 @@ STACKABLE = {
 }
 
 
+def unstackable(name: str) -> str | None:
+    """Why optim=``name`` cannot train a stacked population (no per-member step rates), or None."""
+    if name in STACKABLE:
+        return None
+    return f"population training supports optim={' or '.join(STACKABLE)} (per-member step rates), not optim={name}"
+
+
 def _per_member(values: list[float], p: torch.Tensor) -> torch.Tensor:
     """(P, 1, ..., 1): one value per member, broadcasting against the stacked parameter p."""
     return torch.tensor(values, dtype=p.dtype, device=p.device).view(-1, *([1] * (p.dim() - 1)))
@@ -26,9 +33,8 @@ def stacked_optimizer(members: list, pop):
     """The members' optimiser (the same class for all) on the stacked parameters, each member
     with its own hyper-parameters; each member's config is first checked as a single run's."""
     name = members[0].optim.name
-    if name not in STACKABLE:
-        raise ConfigError(f"population training supports optim={' or '.join(STACKABLE)} (per-member step rates); "
-                          f"got optim={name}")
+    if unstackable(name):
+        raise ConfigError(unstackable(name))
     cls, keys = STACKABLE[name]
     for cfg in members:  # the single run's checks (a ConfigError names the bad value)
         build_optimizer(cfg.optim, [torch.nn.Parameter(torch.zeros(1))])
