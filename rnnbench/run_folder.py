@@ -15,7 +15,8 @@ from typing import Optional
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from rnnbench.engine.results import ANOTHER_FOLDER, BUDGET, FINISHED, read_results, remove_leftovers, write_failure
+from rnnbench.engine.results import (ANOTHER_FOLDER, FINISHED, budget_stopped, read_results, remove_leftovers,
+                                    write_failure)
 from rnnbench.errors import ConfigError, RnnbenchError, SearchIncomplete
 
 log = logging.getLogger("rnnbench")
@@ -53,12 +54,6 @@ def finished_run(run_dir: Path) -> Optional[dict]:
     the floor), else None."""
     results = read_results(run_dir / "results.json")
     return results if results is not None and results.get("status") in FINISHED else None
-
-
-def budget_stopped(results: Optional[dict]) -> bool:
-    """Whether the finished run of ``results`` was stopped by its time budget (its checkpoint is kept: the one
-    thing that may continue a finished run)."""
-    return str((results or {}).get("stop_reason") or "").startswith(BUDGET)
 
 
 def continued(cfg: DictConfig, run_dir: Path, results: dict) -> bool:

@@ -121,6 +121,26 @@ def test_a_table_runs_reports_and_resumes(monkeypatch, capsys, tmp_path):
     assert "finished before with other settings (its overrides differ in model.hidden)" in captured.err
 
 
+@pytest.mark.slow
+def test_a_cell_stopped_by_its_budget_is_continued_by_a_larger_one(monkeypatch, capsys, tmp_path):
+    """The same command says that a larger --max-seconds continues a seed its budget stopped; that command continues
+    it from its checkpoint (rnnbench/run_folder.py: continued) and the first results are set aside."""
+    tiny = Table("tiny", "a tiny table", "test_nll", ("synthetic",), (
+        Row("srnn", ("dataset={col}", "train=debug", *LEARNS, "device=cpu"), {"synthetic": 30.0}, "made up"),))
+    monkeypatch.setitem(TABLES, "tiny", tiny)
+    run = tmp_path / "tiny/srnn/synthetic/seed-0"
+    assert cli.main(["tiny", "--max-seconds", "1e-6", "--out", str(tmp_path)]) == 0  # one epoch
+    assert json.loads((run / "results.json").read_text())["epochs"] == 1
+    capsys.readouterr()
+    assert cli.main(["tiny", "--max-seconds", "1e-6", "--out", str(tmp_path)]) == 0
+    assert "; a larger --max-seconds continues it), " in capsys.readouterr().out  # (one epoch: above the floor)
+    assert cli.main(["tiny", "--max-seconds", "600", "--out", str(tmp_path)]) == 0
+    assert "seed 0: continuing in" in capsys.readouterr().out
+    results = json.loads((run / "results.json").read_text())
+    assert results["epochs"] > 1 and results["resumed"]["budget_before"] == 1e-6
+    assert json.loads((run / "results.budget-1e-06s.json").read_text())["epochs"] == 1
+
+
 def test_a_finished_folder_is_reused_only_by_a_command_of_its_overrides(tmp_path):
     """rnnbench-reproduce's skip of a finished folder compares the overrides the run recorded with the command's:
     how it runs (OPERATIONAL: data root, progress bar, dispatch, fuse) may differ, the time budget only if no run was

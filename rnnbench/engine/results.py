@@ -113,6 +113,12 @@ FINISHED = ("ok", "diverged", "failed", FLOOR_STATUS, PRUNED)  # the statuses of
 BUDGET = "time budget"  # how the stop reason of a run ended by train.max_seconds begins (a larger budget continues it)
 
 
+def budget_stopped(results: Optional[dict]) -> bool:
+    """Whether the finished run of ``results`` was stopped by its time budget (a single run's checkpoint is then
+    kept: a larger budget continues it, rnnbench/run_folder.py)."""
+    return str((results or {}).get("stop_reason") or "").startswith(BUDGET)
+
+
 def set_aside(run_dir: Path, budget: float) -> list[Path]:
     """Rename results.json and best.pt of the run in ``run_dir``, stopped by its time budget of ``budget`` seconds, to
     results.budget-<budget>s.json and best.budget-<budget>s.pt (a free name: nothing is overwritten) before the run

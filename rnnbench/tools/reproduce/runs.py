@@ -14,7 +14,7 @@ from typing import Optional
 from omegaconf import OmegaConf
 
 from rnnbench.config.keys import operational
-from rnnbench.engine.results import BUDGET, FINISHED, read_results
+from rnnbench.engine.results import FINISHED, budget_stopped, read_results
 from rnnbench.errors import RnnbenchError, Terminated
 from rnnbench.tools.reproduce.cells import cell_dir, progress, selected
 from rnnbench.tools.reproduce.tables import Row, Table
@@ -72,7 +72,9 @@ def run_all(runs, dry_run: bool) -> None:
                       f"not run again; the table below still reads it: delete {folder} or use another --out",
                       file=sys.stderr, flush=True)
                 continue
-            print(f"{head}: finished before ({done.get('status')}), {folder}", flush=True)
+            kept = budget_stopped(done) and (folder / "checkpoint.pt").is_file()
+            print(f"{head}: finished before ({done.get('status')}{'; a larger --max-seconds continues it' if kept else ''})"
+                  f", {folder}", flush=True)
             continue
         folder.mkdir(parents=True, exist_ok=True)
         print(f"{head}: {'continuing' if done else 'running'} in {folder}", flush=True)
@@ -101,7 +103,7 @@ def continues(folder: Path, done: dict, args: list[str]) -> bool:
     """Whether the finished run in ``folder`` (its results ``done``) is one this command trains on: a single run
     stopped by its time budget, its checkpoint kept, and the command's budget larger (or none); the command differs
     from it in nothing else (the run itself checks the checkpoint: rnnbench/run_folder.py, continued)."""
-    if not (str(done.get("stop_reason") or "").startswith(BUDGET) and (folder / "checkpoint.pt").is_file()):
+    if not (budget_stopped(done) and (folder / "checkpoint.pt").is_file()):
         return False
     if other_overrides(folder, args) != ["train.max_seconds"]:
         return False
@@ -155,8 +157,7 @@ def other_overrides(folder: Path, args: list[str]) -> list[str]:
         recorded = _override_map(OmegaConf.to_container(OmegaConf.load(path)))
     except Exception:  # unreadable: say so rather than reuse a run of unknown settings
         return [f"{path} (unreadable)"]
-    budget = any(str((read_results(p) or {}).get("stop_reason") or "").startswith(BUDGET)
-                 for p in [folder / "results.json", *folder.glob("members/*/results.json")])
+    budget = any(budget_stopped(read_results(p)) for p in [folder / "results.json", *folder.glob("members/*/results.json")])
     now = _override_map(args)
     return [k for k in sorted(set(recorded) | set(now)) if recorded.get(k) != now.get(k)
             and not (operational(k, seed=False) and (k != "train.max_seconds" or not budget))]
