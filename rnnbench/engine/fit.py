@@ -144,7 +144,7 @@ def _continue(members: list[Member], run_dir: Path, state: dict) -> Optional[flo
     m.active, m.reason = True, Member.reason  # as the member was before the budget stopped it
     log.warning("continuing the run stopped by its time budget of %gs after epoch %d (%s: %s)", before, m.epochs,
                 "train.max_seconds now " + (f"{m.cfg.train.max_seconds:g}s" if m.cfg.train.max_seconds else "none"),
-                ", ".join(p.name for p in moved) or "no results were written")
+                ", ".join(p.name for p in moved) or "no results.json or best.pt to set aside")
     return before
 
 
