@@ -11,7 +11,7 @@ from typing import Optional
 
 from omegaconf import OmegaConf
 
-from rnnbench.engine.results import read_metrics, read_results
+from rnnbench.engine.results import budget_stopped, read_metrics, read_results
 from rnnbench.tools.report.table import counted
 from rnnbench.tools.reproduce.tables import Row, Table
 
@@ -82,7 +82,7 @@ def ended_by(r: dict) -> str:
         return str(r.get("status"))
     if reason.startswith("no improvement"):
         return "patience"
-    if reason.startswith("time budget"):
+    if budget_stopped(r):
         return "budget"
     return "max epochs" if reason == "max_epochs" else (reason or "?")
 
