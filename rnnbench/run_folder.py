@@ -182,9 +182,10 @@ def prepare(cfg: DictConfig, run_dir: Path) -> None:
         raise ConfigError(problem)
     done = finished_run(run_dir)
     tidy(run_dir, finished=done)
-    if done is not None and not continued(cfg, run_dir, done):
-        raise FinishedRun(run_dir, done)
-    if single(cfg):  # a population checks each group's checkpoint
+    if done is not None:
+        if not continued(cfg, run_dir, done):  # (continued has read its checkpoint for this configuration)
+            raise FinishedRun(run_dir, done)
+    elif single(cfg):  # a population checks each group's checkpoint
         from rnnbench.engine.checkpoint import check_resumable
 
         check_resumable(run_dir / "checkpoint.pt", [cfg])

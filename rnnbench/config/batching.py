@@ -16,8 +16,8 @@ def unbatched(cfg) -> Optional[str]:
         return f"population training batches the music task; dataset={cfg.dataset.name} is a {cfg.dataset.task} task"
     if cfg.model.name == "storn":
         return "population training batches model=srnn, lstm or gru, not storn"
-    if unstackable(cfg.optim.name):
-        return unstackable(cfg.optim.name)
+    if why := unstackable(cfg.optim.name):
+        return why
     if _plain(cfg.train.get("batches", "rows")) != "rows":
         return ("population training draws random rows (train.batches=rows): members stepping through climin's "
                 "blocks in their own orders would need batches of different sizes at one step (add train.batches=rows "

@@ -33,8 +33,8 @@ def stacked_optimizer(members: list, pop):
     """The members' optimiser (the same class for all) on the stacked parameters, each member
     with its own hyper-parameters; each member's config is first checked as a single run's."""
     name = members[0].optim.name
-    if unstackable(name):
-        raise ConfigError(unstackable(name))
+    if why := unstackable(name):
+        raise ConfigError(why)
     cls, keys = STACKABLE[name]
     for cfg in members:  # the single run's checks (a ConfigError names the bad value)
         build_optimizer(cfg.optim, [torch.nn.Parameter(torch.zeros(1))])
