@@ -78,6 +78,32 @@ def test_report_only_before_any_run(capsys, tmp_path):
     assert "| lstm | jsb | – | 8.38 | – |" in text and "| floor:" not in text  # no runs, no data read: no floor rows
 
 
+def test_report_only_reads_each_cell_from_the_last_root_that_holds_it(monkeypatch, capsys, tmp_path):
+    """--from A --from B: a cell with runs in B is B's, whole (A's seeds of it are not mixed in); a cell only A holds
+    is A's; the table goes under --out, never into the roots it reads."""
+    tiny = Table("tiny", "a tiny table", "test_nll", ("synthetic",), (
+        Row("srnn", ("dataset={col}",), {"synthetic": 30.0}, "made up"),
+        Row("fd", ("dataset={col}",), {"synthetic": 25.0}, "made up")))
+    monkeypatch.setitem(TABLES, "tiny", tiny)
+    runs_in = {"a": {("srnn", 0): 30.0, ("srnn", 1): 31.0, ("fd", 0): 40.0, ("fd", 1): 41.0}, "b": {("fd", 0): 20.0}}
+    for root, values in runs_in.items():
+        for (row, seed), value in values.items():
+            d = tmp_path / root / "tiny" / row / "synthetic" / f"seed-{seed}"
+            d.mkdir(parents=True)
+            (d / "results.json").write_text(json.dumps(dict(status="ok", test_nll=value, wall_s=10.0, device="cpu",
+                                                            commit="abc", stop_reason="max_epochs")))
+    a, b, out = tmp_path / "a", tmp_path / "b", tmp_path / "out"
+    assert cli.main(["tiny", "--report-only", "--from", str(a), "--from", str(b), "--out", str(out)]) == 0
+    text = (out / "tiny/reproduction.md").read_text()
+    assert "| srnn | synthetic | 30.500 ± 0.707 (2) | 30.00 | +1.7% |" in text
+    assert "| fd | synthetic | 20.000 (1) | 25.00 | -20.0% |" in text
+    assert f"`{a}`: srnn/synthetic; `{b}`: fd/synthetic." in text
+    assert not (a / "tiny/reproduction.md").exists() and not (b / "tiny/reproduction.md").exists()
+    assert cli.main(["tiny", "--report-only", "--out", str(a)]) == 0  # one root, as before: A's own cells, no sources line
+    text = (a / "tiny/reproduction.md").read_text()
+    assert "| fd | synthetic | 40.500 ± 0.707 (2) |" in text and "Runs read from" not in text
+
+
 @pytest.mark.parametrize("args, message", [
     (["no-such-table"], "unknown table 'no-such-table'; valid: 000-t1, 001-t1"),
     (["000-t1", "--rows", "fd-rn"], "unknown row fd-rn; valid: srnn, fd-rnn"),
@@ -85,6 +111,8 @@ def test_report_only_before_any_run(capsys, tmp_path):
     (["000-t1", "--seeds", "0"], "argument --seeds: must be in [1, 1000], got 0 (see rnnbench-reproduce --help)"),
     (["002-t13", "--search", "--rows", "storn-breze"], "row storn-breze of 002-t13: the paper reports no random search"),
     (["003-t1", "--search"], "no row of 003-t1 has a random search rnnbench can run; run it without --search"),
+    (["000-t1", "--from", "."], "--from names folders to report from: add --report-only (runs go to --out)"),
+    (["000-t1", "--report-only", "--from", ".", "--from", "/no/such"], "--from: no such folder: /no/such"),
 ])
 def test_usage_errors_are_one_line(capsys, monkeypatch, args, message):
     monkeypatch.setattr("sys.argv", ["rnnbench-reproduce", *args, "--dry-run"])
@@ -203,7 +231,7 @@ def test_test_curves_are_tabulated_per_epoch(tmp_path):
         d.mkdir(parents=True)
         rows = ["epoch,lr,train_mse,test_rmse,epoch_s"] + [f"{i},0.001,0.5,{v},1.0" for i, v in enumerate(values, 1)]
         (d / "metrics.csv").write_text("\n".join(rows) + "\n")
-    text = cells.curves(table, False, tmp_path)
+    text = cells.curves(table, False, [tmp_path])
     assert "| epoch | lstm-none / seed-0 | gru-variational / seed-0 |" in text
     assert "| 2 | 0.1800 | 0.1700 |" in text and "| 3 | 0.1900 |  |" in text
 

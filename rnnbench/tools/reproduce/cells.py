@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import statistics
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from omegaconf import OmegaConf
 
@@ -24,6 +24,17 @@ def search_suffix(search: bool, pruner: str = "none") -> str:
 def cell_dir(out: Path, table: Table, row: Row, col: str, search: bool, pruner: str = "none") -> Path:
     """The folder of one cell's seed runs: OUT/<table>/<row>[-search[-<pruner>]]/<column>/."""
     return out / table.name / (row.folder + search_suffix(search, pruner)) / col
+
+
+def seed_folders(roots: Sequence[Path], table: Table, row: Row, col: str, search: bool,
+                 pruner: str = "none") -> tuple[Optional[Path], list[Path]]:
+    """The seed folders of one cell and their root: the last of ``roots`` that holds any (``rnnbench-reproduce
+    --report-only --from A --from B``: a cell measured again in B replaces A's, whole; one root: its folders)."""
+    for root in reversed(roots):
+        folders = sorted(cell_dir(root, table, row, col, search, pruner).glob("seed-*"))
+        if folders:
+            return root, folders
+    return None, []
 
 
 def selected(folder: Path) -> Optional[dict]:
@@ -87,16 +98,18 @@ def ended_by(r: dict) -> str:
     return "max epochs" if reason == "max_epochs" else (reason or "?")
 
 
-def summarise(table: Table, search: bool, out: Path, pruner: str = "none") -> list[dict]:
+def summarise(table: Table, search: bool, roots: Sequence[Path], pruner: str = "none") -> list[dict]:
     """One line per (row, column) of the whole table: ours over the seeds that ended ok, published,
-    gap, the runs that did not end ok. Every seed folder there is counts, whichever call made it."""
+    gap, the runs that did not end ok, and the root its runs were read from (``seed_folders``). Every seed
+    folder of that root counts, whichever call made it."""
     lines = []
     for row in table.rows:
         for col in table.columns:
             if table.column_is_dataset and row.published and col not in row.published:
                 continue
             values, seeds, wall, other, devices, commits, ended = [], [], 0.0, [], set(), set(), []
-            for folder in sorted(cell_dir(out, table, row, col, search, pruner).glob("seed-*")):
+            root, folders = seed_folders(roots, table, row, col, search, pruner)
+            for folder in folders:
                 r = selected(folder)
                 if r is None:
                     continue
@@ -120,7 +133,7 @@ def summarise(table: Table, search: bool, out: Path, pruner: str = "none") -> li
                               published=published,
                               gap=gap, other=other, wall_s=wall, source=row.source, device=", ".join(sorted(devices)),
                               commit=", ".join(sorted(commits)),
-                              ended=counted(ended)))
+                              ended=counted(ended), root=root))
     return lines
 
 
@@ -148,16 +161,17 @@ def flag_floors(lines: list[dict], floor_lines: list[dict]) -> None:
             ln["other"].append(f"mean ≥ {what}")
 
 
-def curves(table: Table, search: bool, out: Path) -> str:
+def curves(table: Table, search: bool, roots: Sequence[Path]) -> str:
     """For tasks that log the test metric every epoch (sentiment: 003 §5.2 shows curves, not a
-    table): one row per epoch, one column per run (row / column / seed), from metrics.csv."""
+    table): one row per epoch, one column per run (row / column / seed), from metrics.csv (each cell's
+    seed folders as ``summarise`` reads them)."""
     metric = table.metric
     series = {}
     for row in table.rows:
         if row.run is not None:
             continue
         for col in table.columns:
-            for folder in sorted(cell_dir(out, table, row, col, search).glob("seed-*")):
+            for folder in seed_folders(roots, table, row, col, search)[1]:
                 m = read_metrics(folder)
                 values = {int(e): v for e, v in zip(m.get("epoch", []), m.get(metric, []))
                           if not (math.isnan(e) or math.isnan(v))}

@@ -47,6 +47,9 @@ def parse_args(argv=None):
     p.add_argument("--dry-run", action="store_true", help="list the runs and their commands, run nothing")
     p.add_argument("--report-only", action="store_true", help="run nothing; print the table of the runs there are "
                    "(the whole table under --out, whatever --rows and --datasets choose: the table is one report)")
+    p.add_argument("--from", dest="roots", type=Path, action="append", metavar="DIR",
+                   help="with --report-only: read the runs from DIR instead of --out (repeat it: each cell is read "
+                   "from the last DIR that holds runs of it, whole); the table is still written under --out")
     p.add_argument("overrides", nargs="*", default=[], help="further rnnbench overrides for every run, "
                    "e.g. device=cuda data.root=...")
     return p.parse_intermixed_args(argv)  # overrides may come before, between or after the options
@@ -89,6 +92,16 @@ def render(table: Table, lines: list[dict], floor_lines: list[dict], search: boo
     return head + "\n".join(out) + "\n"
 
 
+def sources(lines: list[dict]) -> str:
+    """Which root each cell with runs was read from (``--from`` given more than once)."""
+    by_root: dict = {}
+    for ln in lines:
+        if ln["root"] is not None:
+            by_root.setdefault(ln["root"], []).append(f"{ln['row']}/{ln['column']}")
+    return ("\nRuns read from (each cell from the last `--from` folder that holds runs of it): " +
+            "; ".join(f"`{root}`: {', '.join(cells)}" for root, cells in by_root.items()) + ".\n")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.table not in TABLES:
@@ -108,6 +121,11 @@ def main(argv=None) -> int:
         columns = _pick(args.datasets, list(table.columns), "column")
         if args.pruner != "none" and not args.search:
             raise UsageError("--pruner prunes the members of a search: add --search")
+        if args.roots and not args.report_only:
+            raise UsageError("--from names folders to report from: add --report-only (runs go to --out)")
+        missing = [str(d) for d in args.roots or [] if not d.is_dir()]
+        if missing:
+            raise UsageError(f"--from: no such folder: {', '.join(missing)}")
         runs = plan(table, rows, columns, args.seeds, args.search, args.out, args.max_seconds, args.overrides, args.pruner)
     except UsageError as e:
         print(f"rnnbench-reproduce: error: {e}", file=sys.stderr)
@@ -116,7 +134,8 @@ def main(argv=None) -> int:
         run_all(runs, args.dry_run)
     if args.dry_run:
         return 0
-    lines = summarise(table, args.search, args.out, args.pruner)
+    roots = args.roots or [args.out]
+    lines = summarise(table, args.search, roots, args.pruner)
     try:
         floor_lines = floors(table, sorted({ln["column"] for ln in lines if ln["n"] or ln["other"]},
                                            key=table.columns.index))
@@ -125,8 +144,10 @@ def main(argv=None) -> int:
         floor_lines = []
     flag_floors(lines, floor_lines)
     text = render(table, lines, floor_lines, args.search)
+    if len(roots) > 1:
+        text += sources(lines)
     if table.metric == "test_rmse":  # the runs log their test curve (sentiment): show it
-        text += curves(table, args.search, args.out)
+        text += curves(table, args.search, roots)
     print("\n" + text)
     stem = "reproduction" + search_suffix(args.search, args.pruner)
     path = args.out / table.name / f"{stem}.md"
