@@ -42,6 +42,35 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_allocator: Optional[str] = None
+
+
+def keep_host_memory() -> str:
+    """Serve every host block from glibc's heap and keep what is freed there for the next step (mallopt: no mmap,
+    heap trimmed only above 2 GiB free). glibc's default maps each block over 32 MiB fresh from the kernel and
+    returns it on free, so a CPU step that allocates its activations (sentiment's (128, 200, 512) projection:
+    52 MB) pays page faults for them every time: 8-13% of a sentiment step on one thread
+    (docs/benchmarks.md). Numbers never change: only where the memory comes from. Once per process, before
+    training (rnnbench/engine/fit.py); RNNBENCH_MALLOC=0 keeps glibc's default. Returns what it did
+    (results.json's environment)."""
+    global _allocator
+    if _allocator is None:
+        import ctypes
+        import platform
+
+        if os.environ.get("RNNBENCH_MALLOC", "1") == "0":
+            _allocator = "system default (RNNBENCH_MALLOC=0)"
+        elif platform.libc_ver()[0] != "glibc":
+            _allocator = "system default (not glibc)"
+        else:
+            libc = ctypes.CDLL(None)
+            ok = libc.mallopt(_M_MMAP_MAX, 0) == 1 and libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1) == 1
+            _allocator = "glibc heap, no mmap" if ok else "system default (mallopt refused)"
+    return _allocator
+
+
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
@@ -64,6 +93,7 @@ def environment(device: torch.device) -> dict:
         "cudnn": torch.backends.cudnn.version() if cuda and torch.backends.cudnn.is_available() else None,
         "host": socket.gethostname(), "platform": platform.platform(),
         "slurm": {k.lower()[6:]: os.environ[k] for k in SLURM_VARS if k in os.environ} or None,
+        "host_allocator": _allocator or "system default",
     }
 
 

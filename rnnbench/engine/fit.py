@@ -30,6 +30,7 @@ from rnnbench.engine.results import (ANOTHER_FOLDER, BUDGET, FLOOR_STATUS, PRUNE
 from rnnbench.engine.trackers import metrics_log
 from rnnbench.engine.task import Task
 from rnnbench.errors import ConfigError
+from rnnbench.runtime import keep_host_memory
 
 log = logging.getLogger("rnnbench")
 
@@ -152,6 +153,7 @@ def fit(task: Task, start: float, desc: str, continuable: bool = False) -> list[
     """Train ``task``'s members to their ends; one results.json per member (returned in order).
     ``start``: when the run began (the time budget counts from it). ``continuable`` (a single run of the
     command): a stop by the time budget keeps the checkpoint, and a larger budget continues the run."""
+    keep_host_memory()  # freed host blocks stay for the next step (rnnbench/runtime.py)
     members = [Member(cfg, Divergence(cfg, task.floor, task.watched_name)) for cfg in task.members]
     path = Path(task.run_dirs[0]) / "checkpoint.pt"
     first, partial, spent, trained, state = _resume(task, members, path)

@@ -23,6 +23,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from rnnbench.affine import affine
 from rnnbench.models.ops import PLAIN
 
 State = tuple[torch.Tensor, ...]
@@ -61,7 +62,7 @@ class RecurrentCore(nn.Module):
 
     def project(self, x: torch.Tensor, w: Weights, per_gate: bool = False) -> torch.Tensor:
         """x (..., D) -> (..., G); per_gate: x is (n_gates, ..., D) and gate block k reads x[k]."""
-        return (gate_matmul(x, w["w_in"], self.n_gates) if per_gate else x @ w["w_in"]) + w["b"]
+        return gate_matmul(x, w["w_in"], self.n_gates) + w["b"] if per_gate else affine(x, w["w_in"], w["b"])
 
     def recurrent_input(self, h: torch.Tensor, w: Weights, per_gate: bool = False) -> torch.Tensor:
         """h (B, H) -> (B, G); per_gate: h is (n_gates, B, H) and gate block k reads h[k]."""

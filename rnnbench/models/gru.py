@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from rnnbench.affine import affine
 from rnnbench.models.core import RecurrentCore, Weights
 from rnnbench.models.ops import PLAIN
 
@@ -25,7 +26,10 @@ class GRU(RecurrentCore):
         self.b_rec = nn.Parameter(torch.zeros(G))  # (3H,) recurrent-side bias
 
     def recurrent_input(self, h: torch.Tensor, w: Weights, per_gate: bool = False) -> torch.Tensor:
-        return super().recurrent_input(h, w, per_gate) + w["b_rec"]  # h W_rec + b_rec, (B, 3H)
+        """h W_rec + b_rec, (B, 3H)."""
+        if per_gate:
+            return super().recurrent_input(h, w, per_gate) + w["b_rec"]
+        return affine(h, w["w_rec"], w["b_rec"])
 
     def transition(self, u_t, v_t, state, ops=PLAIN):
         (h,) = state

@@ -27,3 +27,4 @@ class PlainOps:
 
 
 PLAIN = PlainOps()
+

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 import numpy as np
 import torch
 
+from rnnbench.affine import affine
+
 if TYPE_CHECKING:
     from rnnbench.regularisers.spec import NoiseSpec
 
@@ -111,9 +113,7 @@ def linear_moments(x: MeanVar, w_mean: torch.Tensor, w_var: Optional[torch.Tenso
                    w_mean_sq: Optional[torch.Tensor] = None) -> MeanVar:
     """a = x~ W~ + b with independent entries (002 eq. 18): E = E[x] E[W] + b,
     V = V[x] E[W]^2 + E[x]^2 V[W] + V[x] V[W]. ``w_mean_sq`` = E[W]^2 if already computed."""
-    mean = x.mean @ w_mean
-    if bias is not None:
-        mean = mean + bias
+    mean = x.mean @ w_mean if bias is None else affine(x.mean, w_mean, bias)
     var = x.var @ (w_mean * w_mean if w_mean_sq is None else w_mean_sq)
     if w_var is not None:
         var = var + (x.mean * x.mean) @ w_var + x.var @ w_var

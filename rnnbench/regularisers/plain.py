@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from rnnbench.affine import affine
 from rnnbench.regularisers.moments import MeanVar
 
 
@@ -15,7 +16,7 @@ class Plain:
 
     @staticmethod
     def readout(hs: torch.Tensor, w_out: torch.Tensor, b_out: torch.Tensor) -> torch.Tensor:
-        return hs @ w_out + b_out
+        return affine(hs, w_out, b_out)
 
     def readout_moments(self, hs, w_out, b_out) -> MeanVar:
         out = self.readout(hs, w_out, b_out)

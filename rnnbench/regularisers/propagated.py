@@ -8,6 +8,7 @@ import math
 
 import torch
 
+from rnnbench.affine import affine
 from rnnbench.regularisers.moments import MeanVar, linear_moments, moment_ops
 from rnnbench.regularisers.registry import unit_or_weight_kind
 from rnnbench.regularisers.spec import NoiseSpec, Site
@@ -93,7 +94,7 @@ class Moments:
         if spec.fd_output is False:  # the mean alone: no variance to compute
             site_out = spec.site("output")
             hs = unit_moments(hs, site_out, spec)
-            return hs.mean @ weight_moments(w_out, site_out, spec)[0] + b_out
+            return affine(hs.mean, weight_moments(w_out, site_out, spec)[0], b_out)
         a = self.readout_moments(hs, w_out, b_out)
         return _where(spec.fd_output, a.mean / torch.sqrt(1 + math.pi * a.var / 8), a.mean)
 

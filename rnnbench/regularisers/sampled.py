@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from rnnbench.affine import affine
 from rnnbench.regularisers.plain import Plain
 from rnnbench.regularisers.sampling import NoiseDraw, per_step, stacked
 from rnnbench.regularisers.spec import NoiseSpec
@@ -29,7 +30,7 @@ def _input_contribution(core, x, w, spec: NoiseSpec, draw: NoiseDraw) -> torch.T
     if w_in is None:
         return core.project(x, w)
     if len(w_in) == 1:
-        return x @ w_in[0] + w["b"]
+        return affine(x, w_in[0], w["b"])
     return torch.einsum("btd,tdg->btg", x, stacked(w_in)) + w["b"]  # a fresh W_in at every step (001 §8.2)
 
 
@@ -84,7 +85,7 @@ class Sampled(Plain):
             hs = hs * out_mask[:, 0].transpose(0, 1)  # (B, T|1, H)
         w_noisy = self.draw.weight(out, w_out)  # (n, H, D)
         if w_noisy is None:
-            return hs @ w_out + b_out
+            return affine(hs, w_out, b_out)
         if len(w_noisy) == 1:
-            return hs @ w_noisy[0] + b_out
+            return affine(hs, w_noisy[0], b_out)
         return torch.einsum("bth,thd->btd", hs, stacked(w_noisy)) + b_out
