@@ -151,3 +151,24 @@ def test_sparse_init_scope(sparse_io):
     for w in (model.core.w_in, model.w_out):
         nonzero = (w != 0).sum(0)
         assert (nonzero == 5).all() if sparse_io else (nonzero == w.shape[0]).all()
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (3, 4, 5), (2, 3, 4, 5)])
+def test_affine_is_x_w_plus_b_in_one_gemm(shape):
+    """rnnbench/affine.py: x W + b over the rows of x of any leading shape, its gradients those of x @ w + b
+    (float64: they differ in rounding only), also per member under vmap (a population's weights)."""
+    from rnnbench.affine import affine
+
+    torch.manual_seed(0)
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(5, 6, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(6, dtype=torch.float64, requires_grad=True)
+    ours, ref = affine(x, w, b), x @ w + b
+    assert ours.shape == ref.shape == (*shape[:-1], 6)
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)
+    g = torch.randn_like(ref)
+    for a, r in zip(torch.autograd.grad(ours, (x, w, b), g), torch.autograd.grad(ref, (x, w, b), g)):
+        torch.testing.assert_close(a, r, rtol=0, atol=1e-12)
+    ws, bs = torch.randn(3, 5, 6, dtype=torch.float64), torch.randn(3, 6, dtype=torch.float64)
+    stacked = torch.func.vmap(lambda w_, b_: affine(x, w_, b_))(ws, bs)
+    torch.testing.assert_close(stacked, torch.stack([x @ w_ + b_ for w_, b_ in zip(ws, bs)]), rtol=0, atol=1e-12)

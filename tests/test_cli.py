@@ -280,10 +280,26 @@ def test_the_record_of_a_run_names_its_environment_and_opens_the_log_with_its_co
     assert env["python"] == platform.python_version() and env["numpy"] == numpy.__version__
     assert env["host"] == socket.gethostname() and env["slurm"] == {"job_id": "4242", "array_task_id": "3"}
     assert env["cuda"] is None and env["cudnn"] is None  # a CPU run
+    kept = "glibc heap, no mmap" if platform.libc_ver()[0] == "glibc" else "system default (not glibc)"
+    assert env["host_allocator"] == kept  # rnnbench/runtime.py: keep_host_memory, before training
     log = (run / "rnnbench.log").read_text()
     first, config = log.split("\n", 1)[0], log.split("config:\n", 1)[1].split("\n[", 1)[0]
     assert first.endswith("config:") and OmegaConf.create(config).model.hidden == 16
     assert "config:" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("flag", ["0", "1"])
+def test_rnnbench_malloc_0_keeps_the_system_allocator(flag):
+    """keep_host_memory sets glibc's heap once (mallopt) and says so; RNNBENCH_MALLOC=0 leaves the default."""
+    import platform
+
+    code = "from rnnbench.runtime import keep_host_memory as k; print(k()); print(k())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "RNNBENCH_MALLOC": flag}).stdout.splitlines()
+    glibc = platform.libc_ver()[0] == "glibc"
+    said = ("glibc heap, no mmap" if glibc else "system default (not glibc)") if flag == "1" else \
+        "system default (RNNBENCH_MALLOC=0)"
+    assert out == [said, said]
 
 
 @pytest.mark.parametrize("stop, code, line", [(KeyboardInterrupt, 130, "tool: interrupted; nothing was changed"),
