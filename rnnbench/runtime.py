@@ -51,8 +51,8 @@ def keep_host_memory() -> str:
     """Serve every host block from glibc's heap and keep what is freed there for the next step (mallopt: no mmap,
     heap trimmed only above 2 GiB free). glibc's default maps each block over 32 MiB fresh from the kernel and
     returns it on free, so a CPU step that allocates its activations (sentiment's (128, 200, 512) projection:
-    52 MB) pays page faults for them every time: 8-13% of a sentiment step on one thread
-    (docs/benchmarks.md). Numbers never change: only where the memory comes from. Once per process, before
+    52 MB) pays page faults for them every time: 6-14% of a CPU training step on one thread
+    (benchmarks/host_allocator.py). Numbers never change: only where the memory comes from. Once per process, before
     training (rnnbench/engine/fit.py); RNNBENCH_MALLOC=0 keeps glibc's default. Returns what it did
     (results.json's environment)."""
     global _allocator

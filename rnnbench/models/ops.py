@@ -27,4 +27,3 @@ class PlainOps:
 
 
 PLAIN = PlainOps()
-
