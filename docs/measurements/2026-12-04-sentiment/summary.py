@@ -1,12 +1,14 @@
-"""The sentiment curves of this folder as one table (003 §5.2, fig. 3 and fig. 10): for each run in runs/,
-the reported number (the last epoch's model: the protocol has no validation split), its MC estimate, and how
-the test curve moved: its lowest point and the epoch of it (a description of the curve, as 003 describes its
-own figures; nothing is selected by it), and the rise from there to the end.
+"""The sentiment curves of a measurement folder as one table (003 §5.2, fig. 3 and fig. 10): for each run there
+(rnnbench-reproduce's layout, 003-sentiment/<row>/sentiment/seed-0/), the reported number (the last epoch's model:
+the protocol has no validation split), its MC estimate, and how the test curve moved: its lowest point and the
+epoch of it (a description of the curve, as 003 describes its own figures; nothing is selected by it), and the rise
+from there to the end.
 
-    python docs/measurements/2026-12-04-sentiment/summary.py
+    python docs/measurements/2026-12-04-sentiment/summary.py [FOLDER]     # default: this folder
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from rnnbench.engine.results import read_metrics, read_results
@@ -19,11 +21,12 @@ ROWS = [row.name for row in TABLES["003-sentiment"].rows if row.read is None]
 
 
 def main() -> None:
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE
     print("| run | epochs (s each) | train MSE, last | test RMSE, last epoch | MC (10) | lowest test RMSE (epoch) "
           "| last − lowest | ended by | commit |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in ROWS:
-        folder = HERE / "runs" / row
+        folder = root / "003-sentiment" / row / "sentiment" / "seed-0"
         res = read_results(folder / "results.json")
         if res is None:
             print(f"| {row} | not run | | | | | | | |")
