@@ -234,6 +234,11 @@ def test_test_curves_are_tabulated_per_epoch(tmp_path):
     text = cells.curves(table, False, [tmp_path])
     assert "| epoch | lstm-none / seed-0 | gru-variational / seed-0 |" in text
     assert "| 2 | 0.1800 | 0.1700 |" in text and "| 3 | 0.1900 |  |" in text
+    later = tmp_path / "later" / "003-sentiment" / "lstm-none" / "sentiment" / "seed-0"  # the cell measured again
+    later.mkdir(parents=True)
+    (later / "metrics.csv").write_text("epoch,lr,train_mse,test_rmse,epoch_s\n1,0.001,0.5,0.3,1.0\n")
+    text = cells.curves(table, False, [tmp_path, tmp_path / "later"])  # lstm-none from the later root, whole
+    assert "| 1 | 0.3000 | 0.2100 |" in text and "| 2 |  | 0.1700 |" in text and "0.1800" not in text
 
 
 @pytest.mark.slow
