@@ -8,6 +8,7 @@
 #      variational LSTM vs cuDNN's plain LSTM, populations P = 1, 8, 32, 128 vs P sequential updates;
 #   4. the fused cells (torch.compile, --fuse) of the sRNN and the LSTM, in a stage of their own;
 #   5. benchmarks/launch_profile.py: kernel launches per step, eager vs a CUDA graph of the same step;
+#   5b. benchmarks/affine.py: x W + b as two kernels vs one GEMM (addmm) at the presets' shapes;
 #   6. timed runs: one epoch of PTB medium (variational, tied) and 10 epochs of experiment=fdrnn-jsb;
 #   6b. benchmarks/search_dispatch.py: 002's one-member-group search here vs on worker processes;
 #   7. benchmarks/gpu_summary.py: one JSON + markdown of it all, the targets checked;
@@ -81,6 +82,8 @@ stage engine-fused python3 -m benchmarks.engine --device "$DEVICE" --warmup 5 --
   --fuse --cells srnn,lstm --skip population $([ "$EPOCH_SCALE" = tiny ] && echo "--cells srnn --hidden 32 --steps 10 --warmup 1 --repeats 2")
 stage launch-profile python3 -m benchmarks.launch_profile --device "$DEVICE" --out "$OUT" \
   $([ "$EPOCH_SCALE" = tiny ] && echo "--hidden 32 --steps 10 --warmup 1 --repeats 2 --cases srnn_none,srnn_fd")
+stage affine python3 -m benchmarks.affine --device "$DEVICE" --out "$OUT" \
+  $([ "$EPOCH_SCALE" = tiny ] && echo "--warmup 1 --repeats 2")
 
 if [ "$EPOCH_SCALE" = tiny ]; then
   PTB=(model.hidden=32 train.max_seconds=20) JSB=(train.max_epochs=2 model.hidden=32)
