@@ -10,12 +10,12 @@ benchmarks/results/host_allocator-cpu.{json,md}.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import statistics
 import subprocess
 import sys
-import time
 
 DEFAULT = "sentiment-lstm-variational,sentiment-gru-variational,sentiment-lstm-none,fdrnn-jsb,zaremba-small"
 MODES = {"glibc default (RNNBENCH_MALLOC=0)": "0", "heap kept (rnnbench's default)": "1"}
@@ -28,6 +28,7 @@ def child(preset: str, batches: int) -> None:
 
     import torch
 
+    from benchmarks.common import time_step
     from rnnbench.api import compose
     from rnnbench.runtime import keep_host_memory
     from rnnbench.tasks import task_class
@@ -36,12 +37,11 @@ def child(preset: str, batches: int) -> None:
     cfg = compose([f"experiment={preset}", f"train.limit_batches={batches}", "train.progress=false", "device=cpu"])
     with tempfile.TemporaryDirectory() as d:
         task = task_class(cfg)(cfg, d)
-        times = []
-        for epoch in (1, 2, 3):
-            t0 = time.perf_counter()
-            task.train_epoch(epoch, [True] * len(task.members), None, lambda partial: None)  # no mid-epoch checkpoints
-            times.append(time.perf_counter() - t0)
-    print(json.dumps({"allocator": allocator, "step_s": statistics.median(times[1:]) / batches,
+        epochs = itertools.count(1)
+        # passes 2-3 timed after one warm-up pass; no mid-epoch checkpoints
+        seconds = time_step(lambda: task.train_epoch(next(epochs), [True] * len(task.members), None, lambda partial: None),
+                            torch.device("cpu"), warmup=1, repeats=2)
+    print(json.dumps({"allocator": allocator, "step_s": seconds / batches,
                       "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "threads": torch.get_num_threads()}))
 
@@ -54,11 +54,12 @@ def measure(preset: str, batches: int, rounds: int) -> dict:
                                   "--batches", str(batches)], env={**os.environ, "RNNBENCH_MALLOC": flag},
                                  capture_output=True, text=True, check=True)
             runs[mode].append(json.loads(out.stdout.strip().splitlines()[-1]))
-    default, kept = (statistics.median(r["step_s"] for r in runs[m]) for m in MODES)
-    rss = {m: max(r["maxrss_mb"] for r in runs[m]) for m in MODES}
-    return {"preset": preset, "default_ms": 1e3 * default, "kept_ms": 1e3 * kept, "ratio": kept / default,
-            "default_maxrss_mb": rss[list(MODES)[0]], "kept_maxrss_mb": rss[list(MODES)[1]],
-            "allocators": [runs[m][0]["allocator"] for m in MODES], "threads": runs[list(MODES)[0]][0]["threads"]}
+    default, kept = (runs[m] for m in MODES)
+    step_default, step_kept = (statistics.median(r["step_s"] for r in rs) for rs in (default, kept))
+    return {"preset": preset, "default_ms": 1e3 * step_default, "kept_ms": 1e3 * step_kept,
+            "ratio": step_kept / step_default, "default_maxrss_mb": max(r["maxrss_mb"] for r in default),
+            "kept_maxrss_mb": max(r["maxrss_mb"] for r in kept), "allocators": [rs[0]["allocator"] for rs in (default, kept)],
+            "threads": default[0]["threads"]}
 
 
 def main() -> None:
