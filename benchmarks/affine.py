@@ -9,12 +9,9 @@ Figures go to benchmarks/results/affine-<device>.{json,md}.
 """
 from __future__ import annotations
 
-import statistics
-import time
-
 import torch
 
-from benchmarks.common import _sync, environment, parser, write
+from benchmarks.common import environment, parser, time_alternately, write
 from rnnbench.affine import affine
 
 # (where, rows B x T, D, G): the input projection u = x W_in + b of all steps, or a read-out
@@ -34,17 +31,8 @@ def bench(where: str, rows: tuple, D: int, G: int, device, warmup: int, repeats:
     x = torch.randn(*rows, D, device=device, requires_grad=True)
     w = torch.randn(D, G, device=device, requires_grad=True)
     b = torch.randn(G, device=device, requires_grad=True)
-    ways = {"two kernels": lambda: x @ w + b, "one GEMM": lambda: affine(x, w, b)}
-    times = {k: [] for k in ways}
-    for i in range(warmup + repeats):
-        for name, f in ways.items():  # alternately: both see the same machine
-            _sync(device)
-            t0 = time.perf_counter()
-            f().sum().backward()
-            _sync(device)
-            if i >= warmup:
-                times[name].append(time.perf_counter() - t0)
-    two, one = (statistics.median(times[k]) for k in ways)
+    ways = {"two kernels": lambda: (x @ w + b).sum().backward(), "one GEMM": lambda: affine(x, w, b).sum().backward()}
+    two, one = time_alternately(ways, device, warmup, repeats).values()
     diff = (affine(x, w, b) - (x @ w + b)).abs().max().item()
     return {"where": where, "rows": rows[0] * rows[1], "D": D, "G": G, "two_kernels_ms": 1e3 * two,
             "one_gemm_ms": 1e3 * one, "ratio": one / two, "max_abs_diff": diff}

@@ -47,6 +47,21 @@ def time_step(fn, device: torch.device, warmup: int, repeats: int) -> float:
     return statistics.median(times)
 
 
+def time_alternately(ways: dict, device: torch.device, warmup: int, repeats: int) -> dict:
+    """Median seconds of each ``ways[name]()``, the ways called in turn on every pass (so that all of them see the
+    same machine), the first ``warmup`` passes not timed; the GPU is synchronised around each call."""
+    times = {name: [] for name in ways}
+    for i in range(warmup + repeats):
+        for name, fn in ways.items():
+            _sync(device)
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            if i >= warmup:
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def environment(device: torch.device) -> dict:
     """Where and when a figure was measured: date, the device's name, torch's version, the commit."""
     from rnnbench.runtime import git_commit  # the one reader of the commit (with $RNNBENCH_COMMIT, -dirty)

@@ -65,3 +65,16 @@ def test_regulariser_step_with_fuse_times_both_sides_into_its_own_files(tmp_path
                for r in rows)
     assert "| srnn | fd |" in (tmp_path / "regulariser_step-fuse-cpu.md").read_text()
     assert not (tmp_path / "regulariser_step-cpu.json").exists()  # the eager table is not overwritten
+
+
+def test_time_alternately_calls_the_ways_in_turn_and_times_only_after_warmup(monkeypatch):
+    from benchmarks import common
+    import torch
+
+    calls, clock = [], iter(range(1000))
+    monkeypatch.setattr(common.time, "perf_counter", lambda: float(next(clock)))
+    ways = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
+    medians = common.time_alternately(ways, torch.device("cpu"), warmup=2, repeats=3)
+    assert calls == ["a", "b"] * 5  # every pass calls each way once, in turn
+    assert list(medians) == ["a", "b"]
+    assert medians == {"a": 1.0, "b": 1.0}  # each timed call reads the clock twice, one tick apart
