@@ -173,6 +173,43 @@ def test_a_killed_run_resumes_to_the_numbers_of_an_uninterrupted_one(name, n, wr
     assert not (tmp_path / "killed" / "checkpoint.pt").exists()
 
 
+def test_the_mc_test_curve_leaves_training_alone_and_resumes_to_the_same_numbers(tmp_path, monkeypatch):
+    """eval.mc_curve (003 §5.2: the MC dropout test RMSE every epoch) draws in a forked random state: the training
+    numbers and the deterministic curve equal those of the run without it (same kernels, same shapes: exactly);
+    results.json's test_rmse_mc is the curve's last point; a killed run resumes to the same curve."""
+    root = tmp_path / "data"
+    root.mkdir()
+    plain, curve = _cfg("sentiment-gru-variational", root), _cfg("sentiment-gru-variational", root, "eval.mc_curve=true")
+    train(plain, tmp_path / "plain")
+    res = train(curve, tmp_path / "curve")
+    without, with_mc = _run_numbers(tmp_path / "plain"), _run_numbers(tmp_path / "curve")
+    rows = with_mc["metrics"]
+    assert list(rows[0]) == ["epoch", "lr", "train_mse", "test_rmse", "test_rmse_mc"]  # epoch_s is UNSTABLE
+    assert [{k: v for k, v in r.items() if k != "test_rmse_mc"} for r in rows] == without["metrics"]
+    assert with_mc["best_abs_sum"] == without["best_abs_sum"]
+    assert all(r["test_rmse_mc"] != r["test_rmse"] for r in rows)  # the noisy passes average to another number
+    assert res["test_rmse_mc"] == float(rows[-1]["test_rmse_mc"]) and res["eval_modes"] == ["deterministic", "mc3"]
+    restore = _kill_at(monkeypatch, 2, True)
+    with pytest.raises(Killed):
+        train(curve, tmp_path / "killed")
+    restore()
+    train(curve, tmp_path / "killed")
+    assert _run_numbers(tmp_path / "killed") == with_mc
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (("dataset=sentiment", "eval.mc_curve=true"), "eval.mc_curve=true needs eval.mc_samples > 0"),
+    (("dataset=jsb", "eval.mc_curve=true", "eval.mc_samples=2"),
+     "eval.mc_curve=true logs the Monte Carlo test RMSE every epoch, which the sentiment task does (the test curve of "
+     "003 §5.2); dataset=jsb is a music task"),
+])
+def test_the_mc_curve_is_refused_where_it_cannot_be_drawn(overrides, message):
+    from rnnbench.config import check_common
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        check_common(compose_cfg(*overrides))
+
+
 def test_a_run_stopped_by_its_time_budget_continues_under_a_larger_one(tmp_path):
     """A single run stopped by train.max_seconds keeps its checkpoint; the same command with a larger budget trains on
     from it to the numbers of one run that never had the smaller budget; the first results are set aside, never

@@ -10,14 +10,17 @@ from rnnbench.tools.report.plots import learning_curves, plot_runs, published_ba
 from rnnbench.tools.report.table import collect, seed_groups
 
 
-def _run(root, name, reg, seed, valid, train, rho=None, dataset="jsb", metric="nll"):
+def _run(root, name, reg, seed, valid, train, rho=None, dataset="jsb", metric="nll", mc=None):
     d = root / name
     d.mkdir(parents=True)
     sel, test = (f"valid_{metric}", f"test_{metric}") if metric != "rmse" else ("train_rmse", "test_rmse")
     (d / "results.json").write_text(json.dumps({
         "dataset": dataset, "model": "srnn", "regulariser": reg, "status": "ok", "selection_metric": sel,
         "test_metric": test, sel: min(valid), test: min(valid) + 0.1, "config": {"seed": seed, "regulariser": reg}}))
-    if metric == "rmse":
+    if metric == "rmse" and mc:
+        header, rows = "epoch,lr,train_mse,test_rmse,test_rmse_mc,epoch_s", [
+            f"{i},0.001,{t},{v},{m},1" for i, (v, t, m) in enumerate(zip(valid, train, mc), 1)]
+    elif metric == "rmse":
         header, rows = "epoch,lr,train_mse,test_rmse,epoch_s", [f"{i},0.001,{t},{v},1" for i, (v, t) in
                                                                   enumerate(zip(valid, train), 1)]
     else:
@@ -68,7 +71,24 @@ def test_sentiment_curves_have_the_test_rmse(tmp_path):
     train, test = fig.axes
     assert test.get_title() == "sentiment: test RMSE" and test.get_ylabel() == "RMSE ([0, 1] rating scale)"
     assert train.get_ylabel() == "MSE (standardised targets)" and test.get_yscale() == "linear"
-    assert np.allclose(test.lines[0].get_ydata(), [0.20, 0.17, 0.16])
+    assert np.allclose(test.lines[0].get_ydata(), [0.20, 0.17, 0.16]) and len(test.lines) == 1
+
+
+def test_sentiment_curves_draw_the_mc_curve_where_the_runs_logged_it(tmp_path):
+    root = tmp_path / "runs"
+    for seed, mc in ((0, [0.19, 0.16, 0.15]), (1, [0.21, 0.16, 0.13])):
+        _run(root, f"v{seed}", "variational", seed, [0.20, 0.17, 0.16], [0.9, 0.6, 0.5], dataset="sentiment",
+             metric="rmse", mc=mc)
+    _run(root, "n", "none", 0, [0.20, 0.18, 0.19], [0.8, 0.4, 0.2], dataset="sentiment", metric="rmse")
+    runs, _ = collect([root])
+    fig, _ = learning_curves(seed_groups(runs), runs, "sentiment", "test_rmse", tmp_path / "f")
+    train, test = fig.axes
+    lines = {line.get_label(): line for line in test.lines}
+    assert sorted(lines) == ["srnn / none (1 seed)", "srnn / variational (2 seeds)", "srnn / variational (2 seeds), MC"]
+    mc, det = lines["srnn / variational (2 seeds), MC"], lines["srnn / variational (2 seeds)"]
+    assert np.allclose(mc.get_ydata(), [0.20, 0.16, 0.14])  # the seeds' mean
+    assert mc.get_linestyle() == ":" and mc.get_color() == det.get_color()
+    assert len(train.lines) == 2  # the training panel has no MC curve
 
 
 def test_published_bars_show_ours_the_paper_the_floors_and_what_failed(tmp_path):

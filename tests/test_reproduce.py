@@ -239,6 +239,11 @@ def test_test_curves_are_tabulated_per_epoch(tmp_path):
     (later / "metrics.csv").write_text("epoch,lr,train_mse,test_rmse,epoch_s\n1,0.001,0.5,0.3,1.0\n")
     text = cells.curves(table, False, [tmp_path, tmp_path / "later"])  # lstm-none from the later root, whole
     assert "| 1 | 0.3000 | 0.2100 |" in text and "| 2 |  | 0.1700 |" in text and "0.1800" not in text
+    mc = tmp_path / "mc" / "003-sentiment" / "gru-variational" / "sentiment" / "seed-0"  # eval.mc_curve: both curves
+    mc.mkdir(parents=True)
+    (mc / "metrics.csv").write_text("epoch,lr,train_mse,test_rmse,test_rmse_mc,epoch_s\n1,0.001,0.5,0.22,0.2,1.0\n")
+    text = cells.curves(table, False, [tmp_path / "mc"])
+    assert "| epoch | gru-variational / seed-0 | gru-variational / seed-0 (MC) |" in text and "| 1 | 0.2200 | 0.2000 |" in text
 
 
 @pytest.mark.slow

@@ -54,6 +54,9 @@ class EvalConfig:
     importance sampling for STORN."""
 
     mc_samples: int = bounded(0, ge=0, le=10_000)  # K stochastic passes; their predictive probabilities are averaged
+    # the Monte Carlo test metric also every epoch, beside the deterministic one (sentiment: 003 §5.2 plots MC
+    # dropout with K = 10, the authors' ModelTest callback computes both every epoch); the same draws each epoch
+    mc_curve: bool = False
     is_samples: int = bounded(100, ge=1, le=100_000)  # STORN: K importance samples of the test/valid NLL (Rezende et al. 2014)
     # STORN: rows (samples x sequences) per importance-sampling pass, for rows of up to 128 steps; longer rows
     # are fewer per pass, rows x T <= is_batch x 128 (memory ~ rows x T x H; rnnbench/metrics.py: ROW_STEPS)
@@ -123,6 +126,12 @@ def check_common(cfg) -> None:
         (cfg.get("protocol", "paper") != "breze-storn" or cfg.model.name == "storn",
          f"protocol=breze-storn is the authors' STORN code (breze StochasticRnn) as a reading; it applies to "
          f"model=storn, not model={cfg.model.name} (the FD-RNN's reading is protocol=breze)"),
+        (not cfg.eval.get("mc_curve", False) or ds.get("task", "music") == "regression",
+         f"eval.mc_curve=true logs the Monte Carlo test RMSE every epoch, which the sentiment task does (the test "
+         f"curve of 003 §5.2); dataset={ds.name} is a {ds.get('task', 'music')} task: its Monte Carlo numbers come at "
+         f"the end with eval.mc_samples"),
+        (not cfg.eval.get("mc_curve", False) or cfg.eval.mc_samples > 0,
+         "eval.mc_curve=true needs eval.mc_samples > 0, the number of stochastic passes it averages (003 §5.2: 10)"),
         (cfg.get("protocol", "paper") != "breze" or cfg.model.name != "storn",
          "protocol=breze is the FD-RNN code's reading (probabilities clipped, padded loss); STORN's is "
          "protocol=breze-storn"),

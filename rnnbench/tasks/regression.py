@@ -3,7 +3,9 @@
 Embedding 128 -> one LSTM or GRU of 128 -> dense 1, MSE on standardised targets, Adam, batch 128.
 The test RMSE is reported on the [0, 1] rating scale, deterministic and Monte Carlo (the
 predictions of K stochastic passes averaged), and the test curve is logged every epoch (the
-paper reports curves, not a table). The authors' protocol has no validation split, so there is
+paper reports curves, not a table); with ``eval.mc_curve`` the Monte Carlo curve too, which is
+what 003 §5.2 plots ("MC dropout at test time with 10 samples"; the authors' ModelTest callback
+computes both every epoch). The authors' protocol has no validation split, so there is
 no early stopping: the model of the last epoch is reported, and ``selection_metric`` says so.
 """
 from __future__ import annotations
@@ -28,6 +30,7 @@ from rnnbench.runtime import device_name, dtype_of, resolve_device, seed_everyth
 
 log = logging.getLogger("rnnbench")
 FIELDS = ["epoch", "lr", "train_mse", "test_rmse", "epoch_s"]
+MC_FIELD = "test_rmse_mc"  # with eval.mc_curve, after test_rmse
 
 
 @torch.no_grad()
@@ -74,7 +77,10 @@ class RegressionTask(Task):
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.opt = build_optimizer(cfg.optim, self.params)
         self.generator = torch.Generator().manual_seed(cfg.seed)
-        self.train_mse = self.last_rmse = math.nan
+        self.train_mse = self.last_rmse = self.last_rmse_mc = math.nan
+        self.mc_curve = bool(cfg.eval.get("mc_curve", False))
+        if self.mc_curve:
+            self.fields = FIELDS[:4] + [MC_FIELD] + FIELDS[4:]
         log.info("%s regression on %d train / %d test segments, %d parameters, %s", cfg.model.name, len(self.x_train),
                  len(self.x_test), n_params(self.model), device_name(self.device))
 
@@ -104,7 +110,19 @@ class RegressionTask(Task):
     def validate(self, epoch, active) -> list[Outcome]:
         rmse = test_rmse(self.model, self.x_test, self.y_test, self.data.mean, self.data.std, self.cfg.train.batch_size)
         self.last_rmse = rmse
-        return [Outcome(self.train_mse, (rmse,), dict(train_mse=self.train_mse, test_rmse=rmse))]
+        row = dict(train_mse=self.train_mse, test_rmse=rmse)
+        if self.mc_curve:
+            row[MC_FIELD] = self.last_rmse_mc = self._mc_rmse()
+        return [Outcome(self.train_mse, (rmse,), row)]
+
+    def _mc_rmse(self) -> float:
+        """The Monte Carlo test RMSE (eval.mc_samples passes) with the same draws every epoch (common random numbers,
+        seeded from the run's seed), in a forked random state: training draws what it would draw without it."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.cfg.seed + 1)
+            return test_rmse(self.model, self.x_test, self.y_test, self.data.mean, self.data.std,
+                             self.cfg.train.batch_size, self.cfg.eval.mc_samples)
 
     def finish(self, i: int, best_state: Optional[dict], best: float, results: dict) -> Optional[dict]:
         """The last epoch's model (``best_state`` with select_last), unless the run diverged (its last state is
@@ -120,13 +138,16 @@ class RegressionTask(Task):
                                           data.mean, data.std, cfg.train.batch_size)
         if cfg.eval.mc_samples:
             results["eval_modes"].append(f"mc{cfg.eval.mc_samples}")
-            results["test_rmse_mc"] = test_rmse(self.model, self.x_test, self.y_test, data.mean, data.std,
-                                                cfg.train.batch_size, cfg.eval.mc_samples)
+            # with the curve: its last point, the same model and draws (as test_rmse is the deterministic curve's)
+            results[MC_FIELD] = (self.last_rmse_mc if self.mc_curve else
+                                 test_rmse(self.model, self.x_test, self.y_test, data.mean, data.std,
+                                           cfg.train.batch_size, cfg.eval.mc_samples))
         return best_state
 
     def state_dict(self) -> dict:
-        return {**super().state_dict(), "last_rmse": self.last_rmse}
+        return {**super().state_dict(), "last_rmse": self.last_rmse, "last_rmse_mc": self.last_rmse_mc}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.last_rmse = state["last_rmse"]
+        self.last_rmse_mc = state["last_rmse_mc"]

@@ -3,8 +3,9 @@ matplotlib's non-interactive backend; each function also returns its Figure so t
 what is drawn.
 
 - ``curves-<dataset>``: the training and validation metric per epoch (sentiment: training MSE and
-  test RMSE, the form of 003's figure), one line per model / regulariser (the configuration the
-  table shows for it), its seeds as mean ± one standard deviation;
+  test RMSE, the form of 003's figure, with the Monte Carlo test RMSE dotted where the runs logged it:
+  eval.mc_curve), one line per model / regulariser (the configuration the table shows for it), its
+  seeds as mean ± one standard deviation;
 - ``spectral-radius-<dataset>``: ρ(W_rec) per epoch of the sRNN runs (000 Fig. 2);
 - ``published_bars``: ours (mean ± std over seeds, a dot with its error bar) against the published
   numbers of a seed table, with the task's trivial floors as dashed lines and cells without a number
@@ -31,6 +32,8 @@ PANELS = {
     "test_ppl": (("train_ppl", "training"), ("valid_ppl", "validation"), "perplexity (per word)"),
     "test_rmse": (("train_mse", "training MSE (standardised)"), ("test_rmse", "test RMSE"), None),
 }
+
+MC_CURVE = {"test_rmse": "test_rmse_mc"}  # the Monte Carlo curve drawn beside a test panel's (eval.mc_curve), dotted
 
 
 def _read_metrics(run_dir: str) -> dict[str, np.ndarray]:
@@ -79,6 +82,9 @@ def learning_curves(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, metr
             if len(epochs):
                 ax.plot(epochs, mean, label=label, linewidth=1, markersize=3, **style)
                 ax.fill_between(epochs, mean - std, mean + std, color=style["color"], alpha=0.15, linewidth=0)
+        epochs, mean, _ = _series(dirs, MC_CURVE.get(metric, ""))  # eval.mc_curve: the curve 003 §5.2 plots
+        if len(epochs):
+            axes[1].plot(epochs, mean, label=f"{label}, MC", linewidth=1, color=style["color"], linestyle="dotted")
     axes[0].set_ylabel("MSE (standardised targets)" if metric == "test_rmse" else ylabel)
     axes[1].set_ylabel(ylabel)
     for ax in axes:

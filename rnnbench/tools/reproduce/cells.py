@@ -163,8 +163,9 @@ def flag_floors(lines: list[dict], floor_lines: list[dict]) -> None:
 
 def curves(table: Table, search: bool, roots: Sequence[Path]) -> str:
     """For tasks that log the test metric every epoch (sentiment: 003 §5.2 shows curves, not a
-    table): one row per epoch, one column per run (row / column / seed), from metrics.csv (each cell's
-    seed folders as ``summarise`` reads them)."""
+    table): one row per epoch, one column per run (row / column / seed) and one more for its Monte Carlo
+    curve where it logged one (eval.mc_curve), from metrics.csv (each cell's seed folders as ``summarise``
+    reads them)."""
     metric = table.metric
     series = {}
     for row in table.rows:
@@ -173,11 +174,12 @@ def curves(table: Table, search: bool, roots: Sequence[Path]) -> str:
         for col in table.columns:
             for folder in seed_folders(roots, table, row, col, search)[1]:
                 m = read_metrics(folder)
-                values = {int(e): v for e, v in zip(m.get("epoch", []), m.get(metric, []))
-                          if not (math.isnan(e) or math.isnan(v))}
-                if values:
-                    label = row.name + ("" if len(table.columns) == 1 else f" / {col}") + f" / {folder.name}"
-                    series[label] = values
+                label = row.name + ("" if len(table.columns) == 1 else f" / {col}") + f" / {folder.name}"
+                for column, suffix in ((metric, ""), (f"{metric}_mc", " (MC)")):  # eval.mc_curve: the MC curve too
+                    values = {int(e): v for e, v in zip(m.get("epoch", []), m.get(column, []))
+                              if not (math.isnan(e) or math.isnan(v))}
+                    if values:
+                        series[label + suffix] = values
     if not series:
         return ""
     epochs = sorted({e for v in series.values() for e in v})
