@@ -49,7 +49,7 @@ def differences(run: dict, preset: str) -> dict:
     saved = flat(run["config"])
     now = flat(OmegaConf.to_container(compose_cfg(f"experiment={preset}"), resolve=True))
     # a switch added after the run, absent from its record, stands at its default
-    recorded = {"dataset.valid_whole": False, "population.workers": 2, **saved}
+    recorded = {"dataset.valid_whole": False, "population.workers": 2, "eval.mc_curve": False, **saved}
     return {k: (recorded.get(k, "absent"), now.get(k)) for k in (set(recorded) | set(now)) - FREE
             if recorded.get(k, "absent") != now.get(k)}
 
