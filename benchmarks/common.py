@@ -35,16 +35,7 @@ def _sync(device: torch.device) -> None:
 
 def time_step(fn, device: torch.device, warmup: int, repeats: int) -> float:
     """Median seconds of ``fn()`` after warm-up (synchronising the GPU around each call)."""
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return time_alternately({"step": fn}, device, warmup, repeats)["step"]
 
 
 def time_alternately(ways: dict, device: torch.device, warmup: int, repeats: int) -> dict:

@@ -1,6 +1,7 @@
 """Device, precision and seeding."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import random
@@ -45,6 +46,16 @@ def seed_everything(seed: int) -> None:
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
 _allocator: Optional[str] = None
+
+
+@contextlib.contextmanager
+def fixed_draws(seed: int, device: torch.device):
+    """Inside the block torch draws from generators seeded with ``seed``; the run's own random state is restored
+    after it. The same draws every time the block is entered (common random numbers: an evaluation's noise the same
+    every epoch), and training draws what it would draw without the block."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
 
 
 def keep_host_memory() -> str:

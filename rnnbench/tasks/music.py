@@ -29,7 +29,7 @@ from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
 from rnnbench.optim.clip import update
 from rnnbench.regularisers import penalty
-from rnnbench.runtime import device_name, dtype_of, resolve_device, seed_everything
+from rnnbench.runtime import device_name, dtype_of, fixed_draws, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
 
@@ -230,9 +230,7 @@ class MusicTask(Task):
         self.train_nll, self.grad_norm = float(nll), float(norm)
 
     def validate(self, epoch, active) -> list[Outcome]:
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            # STORN's bound is stochastic: the same draws of z every epoch (common random numbers)
-            torch.manual_seed(self.cfg.seed + 1)
+        with fixed_draws(self.cfg.seed + 1, self.device):  # STORN's bound is stochastic: the same draws of z every epoch
             valid = evaluate(self.model, self.splits["valid"], self.cfg.train.eval_batch_size, self.dtype, self.hold)
         row = epoch_row(self.train_nll, self.grad_norm, valid, self.model.core.recurrent_matrix())
         return [Outcome(valid.nll, (self.train_nll,), row)]

@@ -26,7 +26,7 @@ from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
 from rnnbench.optim.clip import update
 from rnnbench.regularisers import penalty
-from rnnbench.runtime import device_name, dtype_of, resolve_device, seed_everything
+from rnnbench.runtime import device_name, dtype_of, fixed_draws, resolve_device, seed_everything
 
 log = logging.getLogger("rnnbench")
 FIELDS = ["epoch", "lr", "train_mse", "test_rmse", "epoch_s"]
@@ -118,9 +118,7 @@ class RegressionTask(Task):
     def _mc_rmse(self) -> float:
         """The Monte Carlo test RMSE (eval.mc_samples passes) with the same draws every epoch (common random numbers,
         seeded from the run's seed), in a forked random state: training draws what it would draw without it."""
-        devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.cfg.seed + 1)
+        with fixed_draws(self.cfg.seed + 1, self.device):
             return test_rmse(self.model, self.x_test, self.y_test, self.data.mean, self.data.std,
                              self.cfg.train.batch_size, self.cfg.eval.mc_samples)
 
