@@ -82,7 +82,9 @@ def learning_curves(chosen: pd.DataFrame, runs: pd.DataFrame, dataset: str, metr
             if len(epochs):
                 ax.plot(epochs, mean, label=label, linewidth=1, markersize=3, **style)
                 ax.fill_between(epochs, mean - std, mean + std, color=style["color"], alpha=0.15, linewidth=0)
-        epochs, mean, _ = _series(dirs, MC_CURVE.get(metric, ""))  # eval.mc_curve: the curve 003 §5.2 plots
+        if metric not in MC_CURVE:
+            continue
+        epochs, mean, _ = _series(dirs, MC_CURVE[metric])  # eval.mc_curve: the curve 003 §5.2 plots
         if len(epochs):
             axes[1].plot(epochs, mean, label=f"{label}, MC", linewidth=1, color=style["color"], linestyle="dotted")
     axes[0].set_ylabel("MSE (standardised targets)" if metric == "test_rmse" else ylabel)
