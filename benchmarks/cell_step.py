@@ -4,14 +4,14 @@ nn.RNN / nn.LSTM / nn.GRU of the same size, in one run, and write JSON plus a ma
     python -m benchmarks.cell_step [--device cpu|cuda] [--batch 32 --steps 100 --hidden 400]
 
 Default shape: JSB Chorales (batch 32, 100 steps, 88 inputs, 400 hidden). Figures go to
-benchmarks/results/cell_step-<device>.{json,md}; ratios are measured side by side in this run.
+benchmarks/results/cell_step-<device>.{json,md}; the two steps are timed alternately, pass by pass.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from benchmarks.common import meta, parser, time_step, write
+from benchmarks.common import meta, parser, time_alternately, write
 from rnnbench.models import CORES
 from rnnbench.models.unroll import unroll
 
@@ -37,8 +37,8 @@ def bench(name: str, args, device) -> dict:
         h, _ = ref(x)
         h.square().mean().backward()
 
-    t_ours = time_step(step_ours, device, args.warmup, args.repeats)
-    t_ref = time_step(step_ref, device, args.warmup, args.repeats)
+    t_ours, t_ref = time_alternately({"rnnbench": step_ours, "torch": step_ref}, device, args.warmup,
+                                     args.repeats).values()
     frames = args.batch * args.steps
     return {"cell": name, "rnnbench_ms": 1e3 * t_ours, "torch_ms": 1e3 * t_ref, "ratio": t_ours / t_ref,
             "rnnbench_frames_per_s": frames / t_ours, "torch_frames_per_s": frames / t_ref}

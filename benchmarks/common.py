@@ -8,6 +8,7 @@ import json
 import platform
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -41,6 +42,38 @@ def time_step(fn, device: torch.device, warmup: int, repeats: int) -> float:
 def time_alternately(ways: dict, device: torch.device, warmup: int, repeats: int) -> dict:
     """Median seconds of each ``ways[name]()``, the ways called in turn on every pass (so that all of them see the
     same machine), the first ``warmup`` passes not timed; the GPU is synchronised around each call."""
+    return {name: t.median for name, t in measure_alternately(ways, device, warmup, repeats).items()}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One way's timed calls: the median and quartiles in seconds (the spread says how steady the machine was),
+    and on a GPU the most memory one call held above what was allocated before it (its activations, gradients and
+    workspaces; MiB), measured on a call of its own before the timed passes."""
+    median: float
+    q1: float
+    q3: float
+    peak_mib: float | None = None
+
+    def ms(self) -> str:
+        """The markdown cell: median (quartiles) in milliseconds."""
+        return f"{1e3 * self.median:.2f} ({1e3 * self.q1:.2f}–{1e3 * self.q3:.2f})"
+
+
+def measure_alternately(ways: dict, device: torch.device, warmup: int, repeats: int) -> dict:
+    """``Timing`` of each ``ways[name]()``: on a GPU first each way once for its peak memory (Timing.peak_mib),
+    then ``warmup`` + ``repeats`` passes that call every way in turn, so that a ratio of two ways is measured on
+    the same machine state (a shared machine's load moves the times of one pass by tens of percent:
+    docs/benchmarks.md); the GPU is synchronised around each timed call."""
+    peaks = {}
+    if device.type == "cuda":
+        for name, fn in ways.items():
+            _sync(device)
+            before = torch.cuda.memory_allocated(device)
+            torch.cuda.reset_peak_memory_stats(device)
+            fn()
+            _sync(device)
+            peaks[name] = (torch.cuda.max_memory_allocated(device) - before) / 2**20
     times = {name: [] for name in ways}
     for i in range(warmup + repeats):
         for name, fn in ways.items():
@@ -50,7 +83,11 @@ def time_alternately(ways: dict, device: torch.device, warmup: int, repeats: int
             _sync(device)
             if i >= warmup:
                 times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
+    out = {}
+    for name, t in times.items():
+        q1, _, q3 = statistics.quantiles(t, n=4, method="inclusive") if len(t) > 1 else (t[0],) * 3
+        out[name] = Timing(statistics.median(t), q1, q3, peaks.get(name))
+    return out
 
 
 def environment(device: torch.device) -> dict:

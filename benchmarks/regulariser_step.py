@@ -4,7 +4,8 @@ side by side in one run, and write JSON plus a markdown table.
     python -m benchmarks.regulariser_step [--device cpu|cuda] [--cells srnn,lstm,gru] [--fuse]
 
 Default shape: JSB Chorales (batch 32, 100 steps, 88 inputs, 400 hidden). The "× none" column is
-the step time over the same cell without regularisation, measured in this run. ``--fuse`` also times
+the step time over the same cell without regularisation; a cell's steps are timed alternately, pass by pass
+(benchmarks.common), so its ratios are measured on the same machine state. ``--fuse`` also times
 each step with ``train.fuse`` (rnnbench/models/fuse.py: the cells' gate math compiled), side by side, into
 regulariser_step-fuse-<device>.{json,md}; its warm-up includes the compilation.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import torch
 from hydra import compose, initialize_config_module
 
-from benchmarks.common import meta, parser, time_step, write
+from benchmarks.common import meta, parser, time_alternately, write
 from rnnbench.config import register_configs
 from rnnbench.metrics import masked_nll_sum
 from rnnbench.models import build_model
@@ -45,18 +46,23 @@ def main() -> None:
     x = (torch.rand(args.batch, args.steps, 88, generator=g) < 0.05).float().to(device)
     mask = torch.ones(args.batch, args.steps, dtype=torch.bool, device=device)
     rows = []
-    for cell in args.cells.split(","):
-        base = None
-        for reg in args.regularisers.split(","):
-            t = time_step(_step(_model(cell, reg, args.hidden, device), x, mask), device, args.warmup, args.repeats)
-            base = t if reg == "none" else base
+    for cell in args.cells.split(","):  # a cell's steps timed alternately, pass by pass (benchmarks.common)
+        regs = args.regularisers.split(",")
+        ways = {reg: _step(_model(cell, reg, args.hidden, device), x, mask) for reg in regs}
+        fused = {}
+        for reg in regs if args.fuse else []:
+            model = _model(cell, reg, args.hidden, device)
+            fused[reg] = fuse_cells(model)
+            ways[f"{reg} fused"] = _step(model, x, mask)
+        times = time_alternately(ways, device, args.warmup, args.repeats)
+        base = times.get("none")
+        for reg in regs:
+            t = times[reg]
             row = {"cell": cell, "regulariser": reg, "ms": 1e3 * t, "ratio_to_none": t / base if base else None,
                    "frames_per_s": args.batch * args.steps / t}
             if args.fuse:
-                model = _model(cell, reg, args.hidden, device)
-                fused = fuse_cells(model)
-                tf = time_step(_step(model, x, mask), device, args.warmup, args.repeats)
-                row.update(fused_ms=1e3 * tf, fused_speedup=t / tf, compiled=all(f.ok for f in fused))
+                tf = times[f"{reg} fused"]
+                row.update(fused_ms=1e3 * tf, fused_speedup=t / tf, compiled=all(f.ok for f in fused[reg]))
             rows.append(row)
             print(f"{cell:5s} {reg:12s} {1e3 * t:8.2f} ms" + (f"  fused {row['fused_ms']:8.2f} ms" if args.fuse else ""),
                   flush=True)

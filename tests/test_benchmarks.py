@@ -78,3 +78,45 @@ def test_time_alternately_calls_the_ways_in_turn_and_times_only_after_warmup(mon
     assert calls == ["a", "b"] * 5  # every pass calls each way once, in turn
     assert list(medians) == ["a", "b"]
     assert medians == {"a": 1.0, "b": 1.0}  # each timed call reads the clock twice, one tick apart
+
+
+def test_measure_alternately_gives_median_and_quartiles_of_each_ways_timed_calls(monkeypatch):
+    from benchmarks import common
+    import torch
+
+    # each call moves a fake clock on: way "a" by 100 on its warm-up pass, then 1, 2, 3, 4, 5; "b" always by 10
+    clock = {"now": 0.0}
+    steps = {"a": iter([100, 1, 2, 3, 4, 5]), "b": iter([10] * 6)}
+
+    def way(name):
+        return lambda: clock.__setitem__("now", clock["now"] + next(steps[name]))
+
+    monkeypatch.setattr(common.time, "perf_counter", lambda: clock["now"])
+    t = common.measure_alternately({"a": way("a"), "b": way("b")}, torch.device("cpu"), warmup=1, repeats=5)
+    assert (t["a"].median, t["a"].q1, t["a"].q3) == (3.0, 2.0, 4.0)  # the warm-up's 100 is not among them
+    assert (t["b"].median, t["b"].q1, t["b"].q3) == (10.0, 10.0, 10.0)
+    assert t["a"].peak_mib is None  # peak memory is measured on a GPU only
+    assert t["a"].ms() == "3000.00 (2000.00–4000.00)"
+
+
+def test_engine_benchmark_writes_each_rows_ratio_from_the_same_passes(tmp_path, monkeypatch):
+    from benchmarks import engine
+
+    monkeypatch.setattr("sys.argv", ["engine", "--device", "cpu", "--cells", "srnn", "--skip", "ptb", "--populations",
+                                     "1,2", "--batch", "2", "--steps", "3", "--hidden", "4", "--warmup", "0",
+                                     "--repeats", "3", "--out", str(tmp_path)])
+    engine.main()
+    results = json.loads((tmp_path / "engine-cpu.json").read_text())["results"]
+    cells = results["Training step per cell and regulariser vs torch.nn"]
+    assert [r["variant"] for r in cells] == ["torch.nn.RNN"] + [f"rnnbench {r}" for r in engine.REGULARISERS]
+    none = cells[1]
+    for r in cells:
+        assert r["ms_q1"] <= r["ms"] <= r["ms_q3"]
+        assert r["vs_torch"] == pytest.approx(cells[0]["ms"] / r["ms"])
+        assert r["vs_plain"] == (None if r is cells[0] else pytest.approx(none["ms"] / r["ms"]))
+    population = results["Population of JSB sRNNs: one update of P members vs P sequential updates"]
+    assert [r["members"] for r in population] == [1, 2]
+    for r in population:
+        assert r["speedup"] == pytest.approx(r["ms_sequential"] / r["ms_population"])
+    text = (tmp_path / "engine-cpu.md").read_text()
+    assert "timed alternately" in text and f"| srnn | rnnbench none | {none['ms']:.2f} ({none['ms_q1']:.2f}–" in text
