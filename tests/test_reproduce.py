@@ -104,6 +104,26 @@ def test_report_only_reads_each_cell_from_the_last_root_that_holds_it(monkeypatc
     assert "| fd | synthetic | 40.500 ± 0.707 (2) |" in text and "Runs read from" not in text
 
 
+def test_an_importance_sampled_cell_names_the_k_its_runs_used(monkeypatch, tmp_path):
+    """STORN's cells say the K of eval.is_samples their runs were evaluated with (runs of one cell may differ:
+    both are named); a row that reads another estimate of the same runs (breze's, its own K) adds none."""
+    tiny = Table("tiny", "a tiny table", "test_nll", ("a", "b"), (
+        Row("storn", ("dataset={col}",), {"a": 3.0, "b": 3.0}, "honest bound"),
+        Row("storn (breze estimator)", ("dataset={col}",), {"a": 3.0, "b": 3.0}, "breze's", run="storn",
+            read="test_nll_breze")))
+    monkeypatch.setitem(TABLES, "tiny", tiny)
+    for col, ks in (("a", (100, 1000)), ("b", (1000,))):
+        for seed, k in enumerate(ks):
+            d = tmp_path / "tiny" / "storn" / col / f"seed-{seed}"
+            d.mkdir(parents=True)
+            (d / "results.json").write_text(json.dumps(dict(status="ok", test_nll=3.0, test_nll_breze=3.1, wall_s=1.0,
+                                                            is_samples=k, stop_reason="patience")))
+    lines = {(ln["row"], ln["column"]): ln["source"] for ln in cells.summarise(tiny, False, [tmp_path])}
+    assert lines[("storn", "a")] == "honest bound, K = 100 / 1,000"
+    assert lines[("storn", "b")] == "honest bound, K = 1,000"
+    assert lines[("storn (breze estimator)", "a")] == "breze's"
+
+
 @pytest.mark.parametrize("args, message", [
     (["no-such-table"], "unknown table 'no-such-table'; valid: 000-t1, 001-t1"),
     (["000-t1", "--rows", "fd-rn"], "unknown row fd-rn; valid: srnn, fd-rnn"),

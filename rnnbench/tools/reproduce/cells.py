@@ -107,7 +107,7 @@ def summarise(table: Table, search: bool, roots: Sequence[Path], pruner: str = "
         for col in table.columns:
             if table.column_is_dataset and row.published and col not in row.published:
                 continue
-            values, seeds, wall, other, devices, commits, ended = [], [], 0.0, [], set(), set(), []
+            values, seeds, wall, other, devices, commits, ended, samples = [], [], 0.0, [], set(), set(), [], set()
             root, folders = seed_folders(roots, table, row, col, search, pruner)
             for folder in folders:
                 r = selected(folder)
@@ -125,16 +125,23 @@ def summarise(table: Table, search: bool, roots: Sequence[Path], pruner: str = "
                     ended.append(f"{r['unpruned']}/{r['search_members']} members not pruned")
                 devices.add(str(r.get("device", "?")))
                 commits.add(str(r.get("commit") or "?"))
+                if row.read is None and r.get("is_samples"):  # STORN's importance samples (another read: its own K)
+                    samples.add(int(r["is_samples"]))
             published = row.published.get(col)
             mean = statistics.fmean(values) if values else None
             std = statistics.stdev(values) if len(values) > 1 else None  # one seed has no measured spread
             gap = 100 * (mean - published) / published if mean is not None and published else None
             lines.append(dict(row=row.name, column=col, mean=mean, std=std, n=len(values), values=dict(zip(seeds, values)),
                               published=published,
-                              gap=gap, other=other, wall_s=wall, source=row.source, device=", ".join(sorted(devices)),
+                              gap=gap, other=other, wall_s=wall, source=row.source + _samples(samples), device=", ".join(sorted(devices)),
                               commit=", ".join(sorted(commits)),
                               ended=counted(ended), root=root))
     return lines
+
+
+def _samples(ks: set) -> str:
+    """The importance samples per sequence a cell's runs were evaluated with, as its source says them."""
+    return f", K = {' / '.join(f'{k:,}' for k in sorted(ks))}" if ks else ""
 
 
 def floors(table: Table, columns: list[str]) -> list[dict]:

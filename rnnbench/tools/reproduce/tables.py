@@ -156,8 +156,9 @@ TABLES = {t.name: t for t in [
     )),
     Table("002-t13", "002 Table 13: STORN (importance-sampled test NLL)", "test_nll", MUSIC, (
         # the honest bound: log q at the variance z is drawn with, T - 1 frames, K = eval.is_samples per sequence
+        # (the report appends the K its runs used to the source: cells.summarise)
         Row("storn", ("experiment=storn-{col}",), _published(PUBLISHED_NLL, "STORN"),
-            "002 Table 13; the thesis read literally (protocol=paper), honest bound, K = 1000",
+            "002 Table 13; the thesis read literally (protocol=paper), honest bound",
             # 002 ch. 4: 128 random-search runs per data set, space and optimiser settings not reported: a reading,
             # 002 Table 1's ranges (the FD search's, conf/search/random.yaml) around the preset, 300 units in both
             # nets as §4.4.1 (not drawn), W_out's variance drawn with W_rec's (Table 1: one σ² for both); STORN
