@@ -165,7 +165,7 @@ def _log_weights(model, split: Split, index, samples: int, dtype, use_step_mask:
 
 @torch.no_grad()
 def importance_nll(model, split: Split, samples: int, dtype: torch.dtype, use_step_mask: bool = False,
-                   max_rows: int = 1024, skip_first: bool = False) -> Bound:
+                   max_rows: int = 1024, skip_first: bool = False, progress=None) -> Bound:
     """STORN's NLL estimate by importance sampling (Rezende et al. 2014; 002 §4.4.1) and its
     negative ELBO, from the same K = ``samples`` draws z_k ~ q(z | x) per row (a test sequence, or a
     chunk): -log (1/K sum_k p(x, z_k) / q(z_k | x)) and -(1/K) sum_k log (p(x, z_k) / q(z_k | x)),
@@ -173,7 +173,8 @@ def importance_nll(model, split: Split, samples: int, dtype: torch.dtype, use_st
     other music NLL. By Jensen the first is never above the second; it is an upper bound on the NLL
     that tightens as K grows. ``skip_first`` (a split laid out with dataset.predict_first=true):
     the first frame's likelihood is left out, so the bound is on the T - 1 frames of the papers'
-    protocol (its z is still drawn and weighted: later frames depend on it)."""
+    protocol (its z is still drawn and weighted: later frames depend on it). ``progress(n)``, if given, is
+    called with the real steps of each group of rows when it is done (they sum to ``split.lengths``')."""
     if samples < 1:
         raise ValueError(f"importance sampling needs at least 1 sample, got {samples}")
     was_training = model.training
@@ -192,6 +193,8 @@ def importance_nll(model, split: Split, samples: int, dtype: torch.dtype, use_st
         if samples > 1:  # delta method: var(log mean w) ~ var(w) / (K mean(w)^2), w scaled by its max
             w = torch.exp(log_w - log_w.max(0).values)
             var_total.index_add_(0, seq, w.var(0) / (samples * w.mean(0) ** 2))
+        if progress is not None:
+            progress(int(split.lengths[index].sum()))
     model.train(was_training)
     frames = float(seq_frames.sum())
     se = math.sqrt(float(var_total.sum())) / frames if samples > 1 and frames else float("nan")

@@ -65,6 +65,27 @@ def test_importance_sampled_nll_is_below_the_elbo_and_falls_with_k():
     assert mean[64] < mean[8] < mean[1] and mean[64] < elbo - 0.05, (mean, elbo)
 
 
+def test_importance_sampling_reports_its_progress_in_steps_and_logs_it_without_a_terminal(caplog):
+    """The final K-sample evaluation is long (19 min on one thread for Nottingham at K = 1000): each group of rows
+    reports its real steps, which add up to the split's, and the estimate is the one without a reporter; with no
+    terminal the reporter writes log lines (engine/loop.work_progress), never one past the end."""
+    from rnnbench.engine.loop import work_progress
+
+    model, cfg = _storn("train.progress=false")
+    split = _test_split()
+    done = []
+    torch.manual_seed(0)
+    reported = importance_nll(model, split, 4, torch.float64, max_rows=2, progress=done.append)
+    torch.manual_seed(0)
+    assert reported == importance_nll(model, split, 4, torch.float64, max_rows=2)
+    assert len(done) > 1 and sum(done) == int(split.lengths.sum())
+    with caplog.at_level("INFO", logger="rnnbench"), work_progress(cfg, "sampling", 10, "steps", every_s=0) as advance:
+        for n in (3, 3, 4):
+            advance(n)
+    assert [r.getMessage().split(" in ")[0] for r in caplog.records] == ["sampling: 3 of 10 steps (30%)",
+                                                                          "sampling: 6 of 10 steps (60%)"]
+
+
 @pytest.mark.parametrize("regulariser", ["none", "fd"])
 def test_zero_latent_weights_give_the_deterministic_rnn(regulariser):
     """002 §4.3.1: with W'_in = 0 the generating net is the sRNN; with q = the prior as well, the

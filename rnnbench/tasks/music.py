@@ -24,7 +24,7 @@ from rnnbench.metrics import batch_loss, breze_importance_nll, evaluate, importa
 from rnnbench.models import STORN, build_model
 from rnnbench.models.init import spectral_radius
 from rnnbench.floors import copy_previous_nll, note_frequency_nll
-from rnnbench.engine.loop import n_params, results_header
+from rnnbench.engine.loop import n_params, results_header, work_progress
 from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
 from rnnbench.optim.clip import update
@@ -88,12 +88,14 @@ def train_epoch(net, opt, split: Split, batches: list[torch.Tensor], cfg, dtype,
     return total / frames.clamp_min(1), norms / max(len(batches), 1)
 
 
-def storn_bounds(model, split: Split, K: int, cfg, dtype, hold: bool, prefix: str = "") -> dict:
+def storn_bounds(model, split: Split, K: int, cfg, dtype, hold: bool, prefix: str = "", progress=None) -> dict:
     """STORN's numbers on one split: ``nll`` = the honest importance-sampled bound (log q at the
     variance z is drawn with, T - 1 frames: with dataset.predict_first the first frame is left
     out), its Monte Carlo standard error ``nll_se``, the negative ELBO ``elbo`` from the same K draws,
-    and with eval.breze_samples > 0 breze's estimate ``nll_breze`` beside them (metrics.py)."""
-    bound = importance_nll(model, split, K, dtype, hold, cfg.eval.is_batch, skip_first=cfg.dataset.predict_first)
+    and with eval.breze_samples > 0 breze's estimate ``nll_breze`` beside them (metrics.py). ``progress``: as
+    metrics.importance_nll's (the K-sample pass; breze's K is small)."""
+    bound = importance_nll(model, split, K, dtype, hold, cfg.eval.is_batch, skip_first=cfg.dataset.predict_first,
+                           progress=progress)
     out = {"nll": bound.nll.nll, "nll_seq_mean": bound.nll.nll_seq_mean, "frames": bound.nll.frames,
            "nll_se": bound.se, "elbo": bound.elbo.nll, "elbo_seq_mean": bound.elbo.nll_seq_mean}
     breze_k = setting(cfg.eval, "breze_samples", 0)
@@ -112,7 +114,9 @@ def _storn_results(model, splits: dict[str, Split], cfg, dtype, hold: bool, resu
     results.update(train_nll=None, train_elbo=train.nll, train_frames=train.frames)
     for split in ("valid", "test"):
         log.info("importance sampling the %s NLL with K=%d", split, K)
-        results.update(storn_bounds(model, splits[split], K, cfg, dtype, hold, prefix=f"{split}_"))
+        with work_progress(cfg, f"importance sampling the {split} NLL", int(splits[split].lengths.sum()),
+                           "steps") as advance:
+            results.update(storn_bounds(model, splits[split], K, cfg, dtype, hold, prefix=f"{split}_", progress=advance))
     breze_k = setting(cfg.eval, "breze_samples", 0)
     results["eval_modes"] = [f"is{K}"] + ([f"breze-is{breze_k}"] if breze_k else [])
     results["is_samples"] = K
