@@ -71,7 +71,7 @@ def test_importance_sampling_reports_its_progress_in_steps_and_logs_it_without_a
     terminal the reporter writes log lines (engine/loop.work_progress), never one past the end."""
     from rnnbench.engine.loop import work_progress
 
-    model, cfg = _storn("train.progress=false")
+    model, _ = _storn()
     split = _test_split()
     done = []
     torch.manual_seed(0)
@@ -79,7 +79,7 @@ def test_importance_sampling_reports_its_progress_in_steps_and_logs_it_without_a
     torch.manual_seed(0)
     assert reported == importance_nll(model, split, 4, torch.float64, max_rows=2)
     assert len(done) > 1 and sum(done) == int(split.lengths.sum())
-    with caplog.at_level("INFO", logger="rnnbench"), work_progress(cfg, "sampling", 10, "steps", every_s=0) as advance:
+    with caplog.at_level("INFO", logger="rnnbench"), work_progress(False, "sampling", 10, "steps", every_s=0) as advance:
         for n in (3, 3, 4):
             advance(n)
     assert [r.getMessage().split(" in ")[0] for r in caplog.records] == ["sampling: 3 of 10 steps (30%)",

@@ -22,11 +22,16 @@ log = logging.getLogger("rnnbench")
 BARS = True  # False in a worker process of population.dispatch=processes (rnnbench/population/dispatch.py)
 
 
+def shows_bars(cfg) -> bool:
+    """Whether progress shows as tqdm bars: stderr a terminal, train.progress on, not a worker process (BARS)."""
+    return BARS and cfg.train.progress and sys.stderr.isatty()
+
+
 def progress(cfg, first: int, last: int, desc: str):
     """Yield (epoch, bar) for epochs first..last. The tqdm bar is quiet when stderr is not a terminal,
     with train.progress=false, or in a worker process (BARS); log lines then carry the progress (and are routed around the bar
     when it shows)."""
-    show = BARS and cfg.train.progress and sys.stderr.isatty()
+    show = shows_bars(cfg)
     bar = tqdm(desc=desc, unit="epoch", disable=not show, file=sys.stderr, dynamic_ncols=True,
                initial=first - 1, total=last)
     # the root logger's console handler is the one to route around the bar: records of "rnnbench" reach it by
@@ -40,12 +45,11 @@ def progress(cfg, first: int, last: int, desc: str):
 
 
 @contextlib.contextmanager
-def work_progress(cfg, desc: str, total: int, unit: str, every_s: float = 60.0):
+def work_progress(show: bool, desc: str, total: int, unit: str, every_s: float = 60.0):
     """A long piece of work outside the epochs (STORN's final importance sampling: 19 minutes on one thread for
     Nottingham at K = 1000): yields ``update(n)``, to be called as n more units of ``total`` are done. A tqdm bar
-    where the epochs' bar would show; else a log line at most every ``every_s`` seconds (what a log file or a
+    with ``show`` (shows_bars, for a run); else a log line at most every ``every_s`` seconds (what a log file or a
     cluster job shows)."""
-    show = BARS and cfg.train.progress and sys.stderr.isatty()
     start = last = time.monotonic()
     done = 0
     bar = tqdm(desc=desc, unit=unit, total=total, disable=not show, file=sys.stderr, dynamic_ncols=True, leave=False)

@@ -24,7 +24,7 @@ from rnnbench.metrics import batch_loss, breze_importance_nll, evaluate, importa
 from rnnbench.models import STORN, build_model
 from rnnbench.models.init import spectral_radius
 from rnnbench.floors import copy_previous_nll, note_frequency_nll
-from rnnbench.engine.loop import n_params, results_header, work_progress
+from rnnbench.engine.loop import n_params, results_header, shows_bars, work_progress
 from rnnbench.engine.task import Outcome, Task
 from rnnbench.optim import build_optimizer
 from rnnbench.optim.clip import update
@@ -114,7 +114,7 @@ def _storn_results(model, splits: dict[str, Split], cfg, dtype, hold: bool, resu
     results.update(train_nll=None, train_elbo=train.nll, train_frames=train.frames)
     for split in ("valid", "test"):
         log.info("importance sampling the %s NLL with K=%d", split, K)
-        with work_progress(cfg, f"importance sampling the {split} NLL", int(splits[split].lengths.sum()),
+        with work_progress(shows_bars(cfg), f"importance sampling the {split} NLL", int(splits[split].lengths.sum()),
                            "steps") as advance:
             results.update(storn_bounds(model, splits[split], K, cfg, dtype, hold, prefix=f"{split}_", progress=advance))
     breze_k = setting(cfg.eval, "breze_samples", 0)

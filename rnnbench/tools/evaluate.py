@@ -15,6 +15,7 @@ import torch
 from rnnbench.config import EvalConfig
 from rnnbench.config.checks import upper
 from rnnbench.data.load import load_rolls
+from rnnbench.engine.loop import work_progress
 from rnnbench.errors import RnnbenchError, cli_entry
 from rnnbench.metrics import evaluate, per_sequence_totals, summary
 from rnnbench.models import STORN
@@ -71,8 +72,10 @@ def main(argv=None) -> int:
                             "runs or with --mc-samples")
     torch.manual_seed(args.seed)
     out = {"run": str(args.run_dir), "split": args.split, "seed": args.seed}
-    for K in ks:
-        print(json.dumps({**out, "is_samples": K, **storn_bounds(model, split, K, cfg, p.dtype, hold)}), flush=True)
+    for K in ks:  # a bar on a terminal: K = 1000 takes minutes (docs/storn.md)
+        with work_progress(sys.stderr.isatty(), f"K={K}", int(split.lengths.sum()), "steps") as advance:
+            bounds = storn_bounds(model, split, K, cfg, p.dtype, hold, progress=advance)
+        print(json.dumps({**out, "is_samples": K, **bounds}), flush=True)
     if ks:
         return 0
     if args.per_sequence:  # one pass: the split's NLL is the summary of the same per-sequence sums (metrics.py)
