@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from rnnbench.metrics import masked_nll_sum
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -57,7 +59,23 @@ class Timing:
 
     def ms(self) -> str:
         """The markdown cell: median (quartiles) in milliseconds."""
-        return f"{1e3 * self.median:.2f} ({1e3 * self.q1:.2f}–{1e3 * self.q3:.2f})"
+        return ms_cell(1e3 * self.median, 1e3 * self.q1, 1e3 * self.q3)
+
+
+def ms_cell(median: float, q1: float, q3: float) -> str:
+    """A timing as the tables print it: median (quartiles), in the unit given (milliseconds)."""
+    return f"{median:.2f} ({q1:.2f}–{q3:.2f})"
+
+
+def nll_step(model, x: torch.Tensor, mask: torch.Tensor):
+    """One training step of a music model on the batch x (next-step targets x, all steps counted): forward and
+    backward of the mean NLL."""
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        (masked_nll_sum(model(x), x, mask) / mask.sum()).backward()
+
+    return step
 
 
 def measure_alternately(ways: dict, device: torch.device, warmup: int, repeats: int) -> dict:

@@ -22,7 +22,7 @@ import torch
 from hydra import compose, initialize_config_module
 from torch import nn
 
-from benchmarks.common import meta, measure_alternately, parser, write_sections
+from benchmarks.common import meta, measure_alternately, ms_cell, nll_step, parser, write_sections
 from rnnbench.config import register_configs
 from rnnbench.metrics import masked_nll_sum
 from rnnbench.models import build_model, build_word_lm
@@ -65,7 +65,7 @@ def cell_rows(args, device, x, mask) -> list[dict]:
     for cell in args.cells.split(","):
         torch.manual_seed(0)
         ref = TorchNextStep(cell, args.hidden).to(device).train()
-        ways = {f"torch.nn.{TORCH_CELLS[cell].__name__}" + (" (cuDNN)" if device.type == "cuda" else ""): _step(ref, x, mask)}
+        ways = {f"torch.nn.{TORCH_CELLS[cell].__name__}" + (" (cuDNN)" if device.type == "cuda" else ""): nll_step(ref, x, mask)}
         variants = [(r, False) for r in REGULARISERS] + ([(r, True) for r in ("none", "fd")] if args.fuse else [])
         for reg, fused in variants:
             cfg = _cfg(f"model={cell}", f"regulariser={reg}", f"model.hidden={args.hidden}")
@@ -73,7 +73,7 @@ def cell_rows(args, device, x, mask) -> list[dict]:
             model = build_model(cfg.model, 88, 88, cfg.regulariser).to(device).train()
             if fused:
                 fuse_cells(model)
-            ways[f"rnnbench {reg}" + (" fused" if fused else "")] = _step(model, x, mask)
+            ways[f"rnnbench {reg}" + (" fused" if fused else "")] = nll_step(model, x, mask)
         timings = measure_alternately(ways, device, args.warmup, args.repeats)
         t_ref, t_none = next(iter(timings.values())).median, timings["rnnbench none"].median
         for name, t in timings.items():
@@ -82,16 +82,6 @@ def cell_rows(args, device, x, mask) -> list[dict]:
                              vs_plain=t_none / t.median if ours else None))
             print(f"{cell:5s} {name:24s} {t.ms():>28s} ms  ({t_ref / t.median:.2f}x torch)", flush=True)
     return rows
-
-
-def _step(model, x, mask):
-    """One training step of a music model: forward and backward of the mean NLL of the batch x."""
-
-    def step():
-        model.zero_grad(set_to_none=True)
-        (masked_nll_sum(model(x), x, mask) / mask.sum()).backward()
-
-    return step
 
 
 def ptb_rows(args, device) -> list[dict]:
@@ -184,7 +174,7 @@ def population_rows(args, device, x, mask) -> list[dict]:
 
 
 def _ms(r: dict, key: str = "ms") -> str:
-    return f"{r[key]:.2f} ({r[key + '_q1']:.2f}–{r[key + '_q3']:.2f})"
+    return ms_cell(r[key], r[key + "_q1"], r[key + "_q3"])
 
 
 def _mib(v):

@@ -14,9 +14,8 @@ from __future__ import annotations
 import torch
 from hydra import compose, initialize_config_module
 
-from benchmarks.common import meta, parser, time_alternately, write
+from benchmarks.common import meta, nll_step, parser, time_alternately, write
 from rnnbench.config import register_configs
-from rnnbench.metrics import masked_nll_sum
 from rnnbench.models import build_model
 from rnnbench.models.fuse import fuse_cells
 
@@ -48,12 +47,12 @@ def main() -> None:
     rows = []
     for cell in args.cells.split(","):  # a cell's steps timed alternately, pass by pass (benchmarks.common)
         regs = args.regularisers.split(",")
-        ways = {reg: _step(_model(cell, reg, args.hidden, device), x, mask) for reg in regs}
+        ways = {reg: nll_step(_model(cell, reg, args.hidden, device), x, mask) for reg in regs}
         fused = {}
         for reg in regs if args.fuse else []:
             model = _model(cell, reg, args.hidden, device)
             fused[reg] = fuse_cells(model)
-            ways[f"{reg} fused"] = _step(model, x, mask)
+            ways[f"{reg} fused"] = nll_step(model, x, mask)
         times = time_alternately(ways, device, args.warmup, args.repeats)
         base = times.get("none")
         for reg in regs:
@@ -77,16 +76,6 @@ def main() -> None:
                 "Training step per regulariser", ["cell", "regulariser", "ms", "× none", "frames/s"],
                 lambda r: [r["cell"], r["regulariser"], f"{r['ms']:.2f}",
                            "–" if r["ratio_to_none"] is None else f"{r['ratio_to_none']:.2f}", f"{r['frames_per_s']:,.0f}"]))
-
-
-def _step(model, x, mask):
-    """One training step of ``model`` on the batch x: forward and backward of the mean NLL."""
-
-    def step():
-        model.zero_grad(set_to_none=True)
-        (masked_nll_sum(model(x), x, mask) / mask.sum()).backward()
-
-    return step
 
 
 if __name__ == "__main__":
